@@ -1,0 +1,85 @@
+"""The adapter's only HTTP code: pooled clients, and low-level failures translated once into AdapterError."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from typing import Any
+
+import httpx
+
+from .errors import AdapterError, bad_answer, from_backend_status, timed_out, unreachable
+
+POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
+
+# One pooled async client per event loop: a pool's connections belong to the loop that opened them,
+# and in-process callers (asyncio.run in scripts and tests) may create several loops over time.
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = weakref.WeakKeyDictionary()
+_sync_client: httpx.Client | None = None
+
+
+def _async_client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients[loop] = httpx.AsyncClient(limits=POOL_LIMITS)
+    return client
+
+
+def _sync() -> httpx.Client:
+    global _sync_client
+    if _sync_client is None:
+        _sync_client = httpx.Client(limits=POOL_LIMITS)
+    return _sync_client
+
+
+def _decode(backend: str, response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise from_backend_status(backend, response.status_code, _error_message(response), response.headers.get("retry-after"))
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_answer(backend, f"the body is not JSON (content-type {response.headers.get('content-type')!r})") from None
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The backend's own error message when it sent one in OpenAI shape, else its raw text."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"]
+    return response.text
+
+
+def _timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
+
+
+async def apost_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
+    """POST JSON and return the decoded answer; the whole exchange is bounded by `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            response = await _async_client().post(url, json=body, headers=headers, timeout=_timeout(timeout))
+    except (TimeoutError, httpx.TimeoutException) as error:
+        raise timed_out(backend, timeout) from error
+    except httpx.TransportError as error:
+        raise unreachable(backend, type(error).__name__) from error
+    return _decode(backend, response)
+
+
+def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
+    """Blocking twin of apost_json for in-process litellm.completion(); never used by the proxy."""
+    try:
+        response = _sync().post(url, json=body, headers=headers, timeout=_timeout(timeout))
+    except httpx.TimeoutException as error:
+        raise timed_out(backend, timeout) from error
+    except httpx.TransportError as error:
+        raise unreachable(backend, type(error).__name__) from error
+    return _decode(backend, response)
+
+
+__all__ = ["AdapterError", "apost_json", "post_json"]

@@ -1,0 +1,165 @@
+"""The proxy's ASGI app: LiteLLM's app behind a door that checks requests and keeps every error OpenAI-shaped.
+
+Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
+- refuses bodies over MAX_REQUEST_BODY_MB with 413 (LiteLLM's own limit setting is enterprise-only);
+- refuses malformed chat requests and server-owned fields with a 400 before LiteLLM sees them;
+- rewrites every error response LiteLLM produces into {"error": {message, type, param, code}} with the
+  same status, without tracebacks or secret values (without `prisma` installed, LiteLLM answers some
+  errors with a plain-text 500).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Awaitable, Callable
+
+import stack_settings
+
+from .request_checks import RequestProblem, error_body, normalise_error, parse_chat_body
+
+_settings = stack_settings.load()
+stack_settings.export_for_litellm(_settings)
+
+from litellm.proxy import proxy_server  # noqa: E402  (reads the environment set above)
+from litellm.proxy.auth.auth_utils import is_request_body_safe  # noqa: E402
+
+log = logging.getLogger("adapter.gateway")
+
+CHAT_PATHS = frozenset({"/chat/completions", "/v1/chat/completions"})
+
+Scope = dict
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _send_json(send: Send, status: int, payload: dict) -> None:
+    body = json.dumps(payload).encode("utf-8")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, None if the client went away; BodyTooLarge past `limit` bytes."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class ErrorNormalisingSend:
+    """Wraps `send`: error responses are buffered and rewritten; everything else passes straight through."""
+
+    def __init__(self, send: Send, secrets: tuple[str, ...]):
+        self.send, self.secrets = send, secrets
+        self.start: dict | None = None
+        self.chunks: list[bytes] = []
+        self.started = False  # whether a response start has reached the client
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            self.start = message
+            return
+        if self.start is None or message["type"] != "http.response.body":
+            self.started = self.started or message["type"] == "http.response.start"
+            await self.send(message)
+            return
+        self.chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            status = self.start["status"]
+            kept = [(k, v) for k, v in self.start.get("headers", []) if k.lower() in (b"retry-after", b"x-litellm-call-id")]
+            payload = json.dumps(normalise_error(status, b"".join(self.chunks), self.secrets)).encode("utf-8")
+            headers = kept + [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+            self.started = True
+            await self.send({"type": "http.response.start", "status": status, "headers": headers})
+            await self.send({"type": "http.response.body", "body": payload})
+
+
+class Gateway:
+    def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...]):
+        self.inner, self.max_body_bytes, self.secrets = inner, max_body_bytes, secrets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await _send_json(send, 413, self._too_large())
+            return
+        if scope["method"] == "POST" and scope["path"] in CHAT_PATHS:
+            try:
+                body = await _read_body(receive, self.max_body_bytes)
+            except BodyTooLarge:
+                await _send_json(send, 413, self._too_large())
+                return
+            if body is None:
+                return
+            try:
+                self._check(body)
+            except RequestProblem as problem:
+                await _send_json(send, 400, error_body(400, problem.message, problem.param))
+                return
+            receive = _replay(body, receive)
+        normalising_send = ErrorNormalisingSend(send, self.secrets)
+        try:
+            await self.inner(scope, receive, normalising_send)
+        except Exception:
+            # LiteLLM's own error handler can fail (it imports `prisma`); uvicorn would then answer
+            # with a plain-text 500. Answer in OpenAI shape instead, and keep the details in the log.
+            log.exception("unhandled error in the proxy for %s %s", scope["method"], scope["path"])
+            if not normalising_send.started:
+                await _send_json(send, 500, error_body(500, "internal error in the proxy; see its log"))
+
+    @staticmethod
+    def _check(raw: bytes) -> None:
+        """Our shape checks, then LiteLLM's own ban on client-side credentials and endpoints.
+
+        LiteLLM runs the same ban inside its auth step, where a refusal becomes a 401 (or, without
+        the prisma package, a plain-text 500); running it here first makes it the 400 it is.
+        """
+        body = parse_chat_body(raw)
+        try:
+            is_request_body_safe(body, proxy_server.general_settings, proxy_server.llm_router, body["model"])
+        except ValueError as error:
+            raise RequestProblem(str(error).split(" Relevant Issue:")[0]) from None
+
+    def _too_large(self) -> dict:
+        limit_mb = self.max_body_bytes / (1024 * 1024)
+        return error_body(413, f"request body is larger than {limit_mb:g} MB (MAX_REQUEST_BODY_MB)")
+
+
+app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets)

@@ -1,0 +1,94 @@
+"""Pure checks of a chat request body at the proxy's door, and the cleaning of error messages."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .transform_common import SERVER_OWNED_PARAMS
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+}
+# Where LiteLLM's messages stop being for the client: tracebacks, bug-report links, router notes.
+NOISE_MARKERS = ("\nTraceback", "Traceback (most recent call last)", "This looks like a bug", "\n\nLiteLLM: model group", "\nReceived Model Group")
+PREFIX_PATTERN = re.compile(r"^(?:litellm\.\w+:\s*)?(?:[\w-]+Exception - )?")
+
+
+def error_body(status: int, message: str, param: str | None = None, error_type: str | None = None) -> dict:
+    kind = error_type or ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": str(status)}}
+
+
+class RequestProblem(ValueError):
+    """A chat request the proxy refuses with 400; carries the offending parameter."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.message, self.param = message, param
+
+
+def parse_chat_body(raw: bytes) -> dict:
+    """The chat request as a dict if it is plausible; RequestProblem (→ 400) otherwise."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise RequestProblem("request body is not valid JSON (UTF-8)") from None
+    if not isinstance(body, dict):
+        raise RequestProblem(f"request body must be a JSON object, got {type(body).__name__}")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise RequestProblem("'model' is required and must be a string; GET /v1/models lists the models", "model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestProblem("'messages' is required and must be a non-empty list", "messages")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise RequestProblem(f"'messages[{index}]' must be an object with a string 'role'", f"messages[{index}]")
+        content = message.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise RequestProblem(
+                f"'messages[{index}].content' must be a string or a list of parts", f"messages[{index}].content"
+            )
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise RequestProblem("'stream' must be true or false", "stream")
+    owned = sorted(SERVER_OWNED_PARAMS.intersection(body))
+    if owned:
+        raise RequestProblem(f"'{owned[0]}' is set by the server configuration and cannot be sent by a client", owned[0])
+    return body
+
+
+def clean_message(message: Any, secrets: tuple[str, ...]) -> str:
+    """A person-readable message: no traceback, no LiteLLM plumbing, no secret values."""
+    text = message if isinstance(message, str) else json.dumps(message)
+    for marker in NOISE_MARKERS:
+        text = text.split(marker, 1)[0]
+    text = PREFIX_PATTERN.sub("", text.strip(), count=1).strip()
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
+    """Any error body the proxy produced → one OpenAI error object with the same status."""
+    try:
+        parsed = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        message, param, kind = error.get("message"), error.get("param"), error.get("type")
+    elif isinstance(parsed, dict) and "detail" in parsed:
+        message, param, kind = parsed["detail"], None, None
+    else:
+        message, param, kind = None, None, None
+    if not message:
+        message = "internal error in the proxy; see its log" if status >= 500 else f"request failed with HTTP {status}"
+    param = param if isinstance(param, str) and param not in ("None", "") else None
+    kind = kind if isinstance(kind, str) and kind else None
+    return error_body(status, clean_message(message, secrets), param, kind)

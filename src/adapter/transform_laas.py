@@ -1,0 +1,85 @@
+"""Pure translation between OpenAI chat requests and Wanted's LaaS preset API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import bad_answer, invalid_request
+from .transform_common import check_messages, finish_reason_from, openai_completion, split_params, usage_from
+
+BACKEND = "LaaS"
+
+
+def _image_part(part: dict, param: str) -> dict:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    if not isinstance(url, str) or not url:
+        raise invalid_request(f"'{param}.image_url.url' must be a non-empty string", f"{param}.image_url")
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _document_part(part: dict, param: str) -> dict:
+    document = part.get("document_url")
+    url = document.get("url") if isinstance(document, dict) else document
+    if not isinstance(url, str) or not url:
+        raise invalid_request(f"'{param}.document_url.url' must be a non-empty string", f"{param}.document_url")
+    return {"type": "document", "document_url": {"url": url}}
+
+
+def laas_content(content: Any, param: str) -> list[dict]:
+    """OpenAI content (string or parts) → LaaS typed parts."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if not isinstance(content, list) or not content:
+        raise invalid_request(f"'{param}' must be a string or a non-empty list of content parts", param)
+    parts = []
+    for index, part in enumerate(content):
+        part_param = f"{param}[{index}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            parts.append({"type": "text", "text": part["text"]})
+        elif kind == "image_url":
+            parts.append(_image_part(part, part_param))
+        elif kind == "document":
+            parts.append(_document_part(part, part_param))
+        else:
+            raise invalid_request(
+                f"'{part_param}' must be a text, image_url or document part; got {kind!r}", part_param
+            )
+    return parts
+
+
+def transform_request(
+    messages: Any, optional_params: dict, preset_hash: str, drop_unknown: bool = False
+) -> dict:
+    """OpenAI messages + params → the LaaS body; `params` (client extra body) becomes LaaS params."""
+    checked = check_messages(messages, BACKEND)
+    generation, extra = split_params(optional_params, BACKEND, passthrough=("params",), drop_unknown=drop_unknown)
+    params = extra.get("params", {})
+    if not isinstance(params, dict):
+        raise invalid_request("'params' must be a JSON object of preset variables", "params")
+    laas_messages = [
+        {"role": m["role"], "content": laas_content(m.get("content"), f"messages[{i}].content")}
+        for i, m in enumerate(checked)
+    ]
+    return {"hash": preset_hash, "messages": laas_messages, "params": params, **generation}
+
+
+def transform_response(body: Any, model: str, created: int) -> dict:
+    """LaaS answer (OpenAI-shaped) → OpenAI chat.completion (plain data)."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise bad_answer(BACKEND, "'choices' is missing or empty")
+    message = choices[0].get("message")
+    text = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(text, str):
+        raise bad_answer(BACKEND, "'choices[0].message.content' is missing or not a string")
+    completion_id = body.get("id")
+    return openai_completion(
+        completion_id=completion_id if isinstance(completion_id, str) and completion_id else "chatcmpl-laas",
+        created=body["created"] if isinstance(body.get("created"), int) else created,
+        model=model,
+        text=text,
+        finish_reason=finish_reason_from(choices[0].get("finish_reason")),
+        usage=usage_from(body.get("usage"), BACKEND),
+    )

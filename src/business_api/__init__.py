@@ -1,0 +1,30 @@
+"""Flask app factory for the mock business API (/api/process) and the mock LaaS preset API."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+import stack_settings
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; `test_config` may carry SETTINGS (a stack_settings.Settings) and Flask options."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = None
+    if test_config:
+        app.config.update(test_config)
+    if "SETTINGS" not in app.config:
+        app.config["SETTINGS"] = stack_settings.load()
+    settings = app.config["SETTINGS"]
+    app.config["MAX_CONTENT_LENGTH"] = int(settings.max_request_body_mb * 1024 * 1024)
+    logging.getLogger(__name__).setLevel(settings.log_level)
+
+    from . import errors, health, laas, process
+
+    errors.register_error_handlers(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(process.bp)
+    app.register_blueprint(laas.bp)
+    return app

@@ -1,0 +1,177 @@
+"""One place that reads configuration: src/.env (python-dotenv) overridden by environment variables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shlex
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+SRC_DIR = Path(__file__).resolve().parent
+DEFAULT_ENV_FILE = SRC_DIR / ".env"
+ENV_EXAMPLE_FILE = SRC_DIR / ".env.example"
+
+# Generated into a new src/.env on first start; never shipped with a value.
+GENERATED_SECRETS = {
+    "LITELLM_MASTER_KEY": lambda: "sk-" + secrets.token_urlsafe(32),
+    "BUSINESS_API_KEY": lambda: secrets.token_urlsafe(32),
+    "LAAS_API_KEY": lambda: secrets.token_urlsafe(32),
+    "LAAS_PRESET_HASH": lambda: secrets.token_hex(16),
+}
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env_file: str
+    business_api_host: str
+    business_api_port: int
+    business_api_base: str
+    business_api_key: str = field(repr=False)
+    business_api_key_header: str
+    business_api_timeout: float
+    business_api_workers: int
+    business_api_threads: int
+    litellm_proxy_host: str
+    litellm_proxy_port: int
+    litellm_proxy_workers: int
+    litellm_master_key: str = field(repr=False)
+    laas_api_base: str
+    laas_project_code: str
+    laas_api_key: str = field(repr=False)
+    laas_preset_hash: str = field(repr=False)
+    log_level: str
+    log_dir: str
+    max_request_body_mb: float
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a response or a log line."""
+        return tuple(
+            v
+            for v in (self.litellm_master_key, self.business_api_key, self.laas_api_key, self.laas_preset_hash)
+            if v
+        )
+
+
+def _merged(environ: Mapping[str, str], env_file: Path) -> dict[str, str]:
+    file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.is_file() else {}
+    return {**file_values, **environ}  # the environment wins over the file
+
+
+def _int(values: Mapping[str, str], name: str, default: int) -> int:
+    raw = values.get(name, "") or str(default)
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(values: Mapping[str, str], name: str, default: float) -> float:
+    raw = values.get(name, "") or str(default)
+    try:
+        number = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if number <= 0:
+        raise SettingsError(f"{name} must be greater than 0, got {raw!r}")
+    return number
+
+
+def _connect_host(bind_host: str) -> str:
+    """A client cannot connect to the wildcard address; use loopback instead."""
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings once: defaults, then src/.env (or ENV_FILE), then the environment."""
+    environ = os.environ if environ is None else environ
+    env_file = Path(environ.get("ENV_FILE") or DEFAULT_ENV_FILE)
+    values = _merged(environ, env_file)
+    get = lambda name, default="": values.get(name, "") or default  # noqa: E731
+
+    business_host = get("BUSINESS_API_HOST", "127.0.0.1")
+    business_port = _int(values, "BUSINESS_API_PORT", 8002)
+    cores = os.cpu_count() or 1
+    return Settings(
+        env_file=str(env_file),
+        business_api_host=business_host,
+        business_api_port=business_port,
+        business_api_base=get("BUSINESS_API_BASE", f"http://{_connect_host(business_host)}:{business_port}").rstrip("/"),
+        business_api_key=get("BUSINESS_API_KEY"),
+        business_api_key_header=get("BUSINESS_API_KEY_HEADER", "X-API-Key"),
+        business_api_timeout=_float(values, "BUSINESS_API_TIMEOUT", 60.0),
+        business_api_workers=_int(values, "BUSINESS_API_WORKERS", cores),
+        business_api_threads=_int(values, "BUSINESS_API_THREADS", 32),
+        litellm_proxy_host=get("LITELLM_PROXY_HOST", "127.0.0.1"),
+        litellm_proxy_port=_int(values, "LITELLM_PROXY_PORT", 8080),
+        litellm_proxy_workers=_int(values, "LITELLM_PROXY_WORKERS", 1),
+        litellm_master_key=get("LITELLM_MASTER_KEY"),
+        laas_api_base=get(
+            "LAAS_API_BASE", f"http://{_connect_host(business_host)}:{business_port}/api/preset/v2"
+        ).rstrip("/"),
+        laas_project_code=get("LAAS_PROJECT_CODE", "local-mock"),
+        laas_api_key=get("LAAS_API_KEY"),
+        laas_preset_hash=get("LAAS_PRESET_HASH"),
+        log_level=get("LOG_LEVEL", "INFO").upper(),
+        log_dir=get("LOG_DIR", str(SRC_DIR / "logs")),
+        max_request_body_mb=_float(values, "MAX_REQUEST_BODY_MB", 50.0),
+    )
+
+
+def export_for_litellm(settings: Settings) -> None:
+    """LiteLLM reads its master key and config path from os.environ itself; give it ours."""
+    os.environ.setdefault("LITELLM_MASTER_KEY", settings.litellm_master_key)
+    os.environ.setdefault("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml"))
+
+
+def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:
+    """Create `path` from the example with fresh secrets (mode 0600). False if it already exists."""
+    if path.exists():
+        return False
+    lines = []
+    for line in example.read_text(encoding="utf-8").splitlines():
+        name = line.split("=", 1)[0].strip()
+        if name in GENERATED_SECRETS and line.strip() == f"{name}=":
+            line = f"{name}={GENERATED_SECRETS[name]()}"
+        lines.append(line)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return True
+
+
+def shell_exports(settings: Settings) -> str:
+    """The resolved settings as `export NAME=value` lines for the service scripts."""
+    return "\n".join(f"export {name.upper()}={shlex.quote(str(value))}" for name, value in asdict(settings).items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["init", "exports"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "init":
+            path = Path(os.environ.get("ENV_FILE") or DEFAULT_ENV_FILE)
+            if create_env_file(path):
+                print(f"created {path} with fresh secrets (mode 0600)", file=sys.stderr)
+            return 0
+        print(shell_exports(load()))
+        return 0
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
