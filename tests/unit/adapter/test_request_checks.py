@@ -1,0 +1,66 @@
+"""adapter.request_checks: the proxy door's body checks and error-message cleaning."""
+
+import json
+
+import pytest
+
+from adapter.request_checks import RequestProblem, clean_message, normalise_error, parse_chat_body
+
+
+def test_plausible_body_is_returned():
+    raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": False}).encode()
+    assert parse_chat_body(raw)["model"] == "m"
+
+
+@pytest.mark.parametrize(
+    "raw, param",
+    [
+        (b"", None),
+        (b"{not json", None),
+        (b"\xff\xfe\x00", None),
+        (b"[1, 2]", None),
+        (b'{"messages": [{"role": "user", "content": "x"}]}', "model"),
+        (b'{"model": 5, "messages": [{"role": "user", "content": "x"}]}', "model"),
+        (b'{"model": "m"}', "messages"),
+        (b'{"model": "m", "messages": []}', "messages"),
+        (b'{"model": "m", "messages": "hi"}', "messages"),
+        (b'{"model": "m", "messages": [1]}', "messages[0]"),
+        (b'{"model": "m", "messages": [{"content": "x"}]}', "messages[0]"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": 7}]}', "messages[0].content"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}', "stream"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "hash": "h"}', "hash"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "api_base": "http://evil"}', "api_base"),
+    ],
+)
+def test_implausible_bodies_are_problems(raw, param):
+    with pytest.raises(RequestProblem) as caught:
+        parse_chat_body(raw)
+    assert caught.value.param == param
+    assert caught.value.message
+
+
+def test_clean_message_drops_tracebacks_plumbing_and_secrets():
+    raw = (
+        "litellm.BadRequestError: My-custom-llmException - backend said no to sk-secret-1\n"
+        "Traceback (most recent call last):\n  File \"/x.py\", line 1\n"
+        "\n\nLiteLLM: model group 'm' failed"
+    )
+    assert clean_message(raw, ("sk-secret-1",)) == "backend said no to <redacted>"
+
+
+def test_plain_text_500_becomes_an_openai_error():
+    assert normalise_error(500, b"Internal Server Error", ()) == {
+        "error": {"message": "internal error in the proxy; see its log", "type": "server_error", "param": None,
+                  "code": "500"}
+    }
+
+
+def test_fastapi_detail_becomes_the_message():
+    assert normalise_error(404, b'{"detail": "Not Found"}', ())["error"] == {
+        "message": "Not Found", "type": "not_found_error", "param": None, "code": "404"
+    }
+
+
+def test_litellm_error_keeps_status_type_and_real_param():
+    raw = json.dumps({"error": {"message": "bad", "type": "auth_error", "param": "None", "code": "401"}}).encode()
+    assert normalise_error(401, raw, ())["error"] == {"message": "bad", "type": "auth_error", "param": None, "code": "401"}

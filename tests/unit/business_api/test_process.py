@@ -1,0 +1,138 @@
+"""POST /api/process through Flask's test client."""
+
+import json
+
+import pytest
+
+from .conftest import API_KEY
+
+HEADERS = {"X-API-Key": API_KEY}
+
+
+def post(client, body, headers=HEADERS, **kwargs):
+    return client.post("/api/process", json=body, headers=headers, **kwargs)
+
+
+def test_health_needs_no_key(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+
+
+def test_answer_quotes_the_query_with_consistent_usage(client):
+    response = post(client, {"query": "Hello there", "model_info": {"name": "my-model"}})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["answer"] == "Mock answer from my-model: Hello there"
+    assert body["finish_reason"] == "stop"
+    assert body["request_id"].startswith("req_")
+    usage = body["usage"]
+    assert usage["prompt_tokens"] > 0
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def test_history_counts_towards_prompt_tokens(client):
+    alone = post(client, {"query": "q", "model_info": {"name": "m"}}).get_json()["usage"]["prompt_tokens"]
+    history = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "earlier"}]
+    more = post(client, {"query": "q", "model_info": {"name": "m"}, "history": history}).get_json()
+    assert more["usage"]["prompt_tokens"] > alone
+
+
+def test_request_id_is_echoed_back(client):
+    body = post(client, {"query": "q", "model_info": {"name": "m"}, "request_id": "abc-1"}).get_json()
+    assert body["request_id"] == "abc-1"
+
+
+def test_echo_returns_the_received_body(client):
+    sent = {"query": "show me [mock:echo]", "model_info": {"name": "m", "temperature": 0.2}, "history": []}
+    body = post(client, sent).get_json()
+    assert json.loads(body["answer"]) == sent
+
+
+def test_max_tokens_and_stop_shape_the_answer(client):
+    body = post(client, {"query": "a b c d e", "model_info": {"name": "m", "max_tokens": 2}}).get_json()
+    assert body["answer"] == "Mock answer"
+    assert body["finish_reason"] == "length"
+    body = post(client, {"query": "a b c", "model_info": {"name": "m", "stop": ["b"]}}).get_json()
+    assert body["answer"] == "Mock answer from m: a "
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": API_KEY + "x"}])
+def test_missing_or_wrong_key_is_401_json(client, headers):
+    response = post(client, {"query": "q", "model_info": {"name": "m"}}, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize(
+    "body, param",
+    [
+        ({"model_info": {"name": "m"}}, "query"),
+        ({"query": 5, "model_info": {"name": "m"}}, "query"),
+        ({"query": "q"}, "model_info"),
+        ({"query": "q", "model_info": {"name": ""}}, "model_info.name"),
+        ({"query": "q", "model_info": {"name": "m", "temperature": "hot"}}, "model_info.temperature"),
+        ({"query": "q", "model_info": {"name": "m", "temperature": 3}}, "model_info.temperature"),
+        ({"query": "q", "model_info": {"name": "m", "max_tokens": 0}}, "model_info.max_tokens"),
+        ({"query": "q", "model_info": {"name": "m", "stop": [1]}}, "model_info.stop"),
+        ({"query": "q", "model_info": {"name": "m"}, "history": "earlier"}, "history"),
+        ({"query": "q", "model_info": {"name": "m"}, "history": [{"role": "tool", "content": "x"}]}, "history[0].role"),
+        ({"query": "q", "model_info": {"name": "m"}, "history": [{"role": "user"}]}, "history[0].content"),
+    ],
+)
+def test_bad_fields_are_400_naming_the_field(client, body, param):
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["param"] == param
+
+
+@pytest.mark.parametrize("data", [b"", b"not json", b"[1, 2]", b"\xff\xfe", b'"text"'])
+def test_bodies_that_are_not_json_objects_are_400(client, data):
+    response = client.post("/api/process", data=data, headers={**HEADERS, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+
+
+def test_status_directive_answers_with_that_status_and_retry_after(client):
+    response = post(client, {"query": "[mock:status=429]", "model_info": {"name": "m"}})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "1"
+    assert response.get_json()["error"]["code"] == "429"
+    assert post(client, {"query": "[mock:status=500]", "model_info": {"name": "m"}}).status_code == 500
+
+
+def test_garbage_directive_is_200_and_not_json(client):
+    response = post(client, {"query": "[mock:garbage]", "model_info": {"name": "m"}})
+    assert response.status_code == 200
+    with pytest.raises(ValueError):
+        json.loads(response.data)
+
+
+def test_sleep_directive_waits(client):
+    import time
+
+    started = time.monotonic()
+    post(client, {"query": "[mock:sleep=200]", "model_info": {"name": "m"}})
+    assert time.monotonic() - started >= 0.2
+
+
+def test_bad_directive_is_400(client):
+    response = post(client, {"query": "[mock:status=99]", "model_info": {"name": "m"}})
+    assert response.status_code == 400
+    assert "status" in response.get_json()["error"]["message"]
+
+
+def test_stream_is_refused_for_now(client):
+    response = post(client, {"query": "q", "model_info": {"name": "m"}, "stream": True})
+    assert response.status_code == 400
+
+
+def test_body_over_the_limit_is_413_json(client):
+    response = client.post("/api/process", data=b"x" * (1024 * 1024 + 10), headers=HEADERS)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "413"
+
+
+def test_unknown_route_and_method_are_json(client):
+    assert client.get("/nope").get_json()["error"]["code"] == "404"
+    assert client.get("/api/process").get_json()["error"]["code"] == "405"

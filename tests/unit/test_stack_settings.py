@@ -1,0 +1,95 @@
+"""stack_settings: defaults, .env file, environment precedence, first-start secrets."""
+
+import stat
+
+import pytest
+
+import stack_settings
+
+
+def write_env(tmp_path, text):
+    path = tmp_path / ".env"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_bind_loopback_and_point_laas_at_the_mock(tmp_path):
+    settings = stack_settings.load({"ENV_FILE": str(tmp_path / "missing.env")})
+    assert settings.business_api_host == "127.0.0.1"
+    assert settings.business_api_port == 8002
+    assert settings.litellm_proxy_host == "127.0.0.1"
+    assert settings.litellm_proxy_port == 8080
+    assert settings.business_api_timeout == 60.0
+    assert settings.business_api_base == "http://127.0.0.1:8002"
+    assert settings.laas_api_base == "http://127.0.0.1:8002/api/preset/v2"
+    assert settings.log_level == "INFO"
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path):
+    path = write_env(tmp_path, "BUSINESS_API_PORT=9100\nBUSINESS_API_KEY=from-file\nLOG_LEVEL=debug\n")
+    settings = stack_settings.load({"ENV_FILE": str(path), "BUSINESS_API_KEY": "from-env"})
+    assert settings.business_api_port == 9100
+    assert settings.business_api_key == "from-env"
+    assert settings.log_level == "DEBUG"
+    assert settings.laas_api_base == "http://127.0.0.1:9100/api/preset/v2"
+
+
+def test_wildcard_bind_host_is_reached_through_loopback(tmp_path):
+    settings = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "BUSINESS_API_HOST": "0.0.0.0"})
+    assert settings.business_api_base == "http://127.0.0.1:8002"
+
+
+def test_explicit_backend_urls_are_kept_without_trailing_slash(tmp_path):
+    settings = stack_settings.load(
+        {"ENV_FILE": str(tmp_path / "none"), "LAAS_API_BASE": "https://laas.example/api/preset/v2/",
+         "BUSINESS_API_BASE": "https://backend.example/"}
+    )
+    assert settings.laas_api_base == "https://laas.example/api/preset/v2"
+    assert settings.business_api_base == "https://backend.example"
+
+
+@pytest.mark.parametrize(
+    "name, value", [("BUSINESS_API_PORT", "eighty"), ("BUSINESS_API_TIMEOUT", "soon"), ("BUSINESS_API_TIMEOUT", "0")]
+)
+def test_malformed_numbers_are_reported_by_name(tmp_path, name, value):
+    with pytest.raises(stack_settings.SettingsError, match=name):
+        stack_settings.load({"ENV_FILE": str(tmp_path / "none"), name: value})
+
+
+def test_secrets_never_show_in_repr(tmp_path):
+    settings = stack_settings.load(
+        {"ENV_FILE": str(tmp_path / "none"), "LITELLM_MASTER_KEY": "sk-topsecret-1", "LAAS_API_KEY": "laas-secret-2"}
+    )
+    assert "topsecret" not in repr(settings)
+    assert "laas-secret" not in repr(settings)
+    assert set(settings.secrets) == {"sk-topsecret-1", "laas-secret-2"}
+
+
+def test_create_env_file_generates_distinct_secrets_with_mode_0600(tmp_path):
+    first, second = tmp_path / "a.env", tmp_path / "b.env"
+    assert stack_settings.create_env_file(first) is True
+    assert stack_settings.create_env_file(second) is True
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    a = stack_settings.load({"ENV_FILE": str(first)})
+    b = stack_settings.load({"ENV_FILE": str(second)})
+    for name in ("litellm_master_key", "business_api_key", "laas_api_key", "laas_preset_hash"):
+        assert getattr(a, name), name
+        assert getattr(a, name) != getattr(b, name), name
+    assert a.litellm_master_key.startswith("sk-") and len(a.litellm_master_key) > 30
+
+
+def test_create_env_file_never_overwrites(tmp_path):
+    path = write_env(tmp_path, "LITELLM_MASTER_KEY=keep-me\n")
+    assert stack_settings.create_env_file(path) is False
+    assert path.read_text() == "LITELLM_MASTER_KEY=keep-me\n"
+
+
+def test_every_example_variable_is_read_by_load():
+    names = {
+        line.split("=", 1)[0]
+        for line in stack_settings.ENV_EXAMPLE_FILE.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    exported = {line.split("=", 1)[0].removeprefix("export ") for line in
+                stack_settings.shell_exports(stack_settings.load({"ENV_FILE": "/nonexistent"})).splitlines()}
+    assert names <= exported
