@@ -26,6 +26,8 @@ from litellm.proxy.auth.auth_utils import is_request_body_safe  # noqa: E402
 
 log = logging.getLogger("adapter.gateway")
 
+DRAIN_LIMIT = 64 * 1024 * 1024  # bytes past the limit we still read to answer an oversized upload cleanly
+_BODY_HEADERS = frozenset({b"content-type", b"content-length", b"content-encoding", b"transfer-encoding"})
 CHAT_PATHS = frozenset({"/chat/completions", "/v1/chat/completions"})
 
 Scope = dict
@@ -45,7 +47,11 @@ async def _send_json(send: Send, status: int, payload: dict) -> None:
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, None if the client went away; BodyTooLarge past `limit` bytes."""
+    """The whole request body, None if the client went away; BodyTooLarge past `limit` bytes.
+
+    An oversized body is still read (and dropped) up to DRAIN_LIMIT, so that the client, which is
+    still uploading, gets to read the 413 instead of a broken pipe.
+    """
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -53,9 +59,13 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if size <= limit:
+            chunks.append(chunk)
+        elif not message.get("more_body") or size > limit + DRAIN_LIMIT:
             raise BodyTooLarge
-        chunks.append(chunk)
+        else:
+            chunks = []
+            continue
         if not message.get("more_body"):
             return b"".join(chunks)
 
@@ -80,6 +90,19 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
+def _error_headers(original: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:
+    """The error response's headers for the rewritten body; the backend's Retry-After is passed on.
+
+    LiteLLM forwards a provider's headers only with an `llm_provider-` prefix, which OpenAI clients
+    don't read: restore `retry-after` so they wait as long as the backend asked.
+    """
+    kept = [(k, v) for k, v in original if k.lower() not in _BODY_HEADERS]
+    names = {k.lower() for k, _ in kept}
+    if b"retry-after" not in names:
+        kept += [(b"retry-after", v) for k, v in original if k.lower() == b"llm_provider-retry-after"][:1]
+    return kept + [(b"content-type", b"application/json"), (b"content-length", str(length).encode())]
+
+
 class ErrorNormalisingSend:
     """Wraps `send`: error responses are buffered and rewritten; everything else passes straight through."""
 
@@ -100,9 +123,8 @@ class ErrorNormalisingSend:
         self.chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             status = self.start["status"]
-            kept = [(k, v) for k, v in self.start.get("headers", []) if k.lower() in (b"retry-after", b"x-litellm-call-id")]
             payload = json.dumps(normalise_error(status, b"".join(self.chunks), self.secrets)).encode("utf-8")
-            headers = kept + [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+            headers = _error_headers(self.start.get("headers", []), len(payload))
             self.started = True
             await self.send({"type": "http.response.start", "status": status, "headers": headers})
             await self.send({"type": "http.response.body", "body": payload})
@@ -117,10 +139,8 @@ class Gateway:
             await self.inner(scope, receive, send)
             return
         declared = _declared_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await _send_json(send, 413, self._too_large())
-            return
-        if scope["method"] == "POST" and scope["path"] in CHAT_PATHS:
+        is_chat = scope["method"] == "POST" and scope["path"] in CHAT_PATHS
+        if is_chat or (declared is not None and declared > self.max_body_bytes):
             try:
                 body = await _read_body(receive, self.max_body_bytes)
             except BodyTooLarge:
@@ -128,11 +148,12 @@ class Gateway:
                 return
             if body is None:
                 return
-            try:
-                self._check(body)
-            except RequestProblem as problem:
-                await _send_json(send, 400, error_body(400, problem.message, problem.param))
-                return
+            if is_chat:
+                try:
+                    self._check(body)
+                except RequestProblem as problem:
+                    await _send_json(send, 400, error_body(400, problem.message, problem.param))
+                    return
             receive = _replay(body, receive)
         normalising_send = ErrorNormalisingSend(send, self.secrets)
         try:

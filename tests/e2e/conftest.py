@@ -1,0 +1,150 @@
+"""Start the real business API (gunicorn) and the real LiteLLM proxy (uvicorn) on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+import pytest
+
+import stack_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
+BIN = Path(sys.executable).parent
+START_TIMEOUT = 120
+BACKEND_TIMEOUT_SECONDS = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+@dataclass
+class Stack:
+    env: dict
+    settings: stack_settings.Settings
+    proxy_url: str
+    business_url: str
+    logs: Path
+
+    @property
+    def master_key(self) -> str:
+        return self.settings.litellm_master_key
+
+    def client(self, **kwargs) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{self.proxy_url}/v1", api_key=self.master_key, max_retries=0, timeout=30, **kwargs)
+
+    def async_client(self, **kwargs) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(base_url=f"{self.proxy_url}/v1", api_key=self.master_key, max_retries=0, timeout=30, **kwargs)
+
+
+def stack_environment(tmp: Path, **overrides: str) -> dict:
+    """A hermetic environment: a fresh env file with new secrets, free ports, logs under `tmp`."""
+    env_file = tmp / ".env"
+    stack_settings.create_env_file(env_file)
+    env = {
+        **os.environ,
+        "ENV_FILE": str(env_file),
+        "LOG_DIR": str(tmp / "logs"),
+        "BUSINESS_API_PORT": str(free_port()),
+        "LITELLM_PROXY_PORT": str(free_port()),
+        "BUSINESS_API_TIMEOUT": str(BACKEND_TIMEOUT_SECONDS),
+        "BUSINESS_API_WORKERS": "1",
+        "BUSINESS_API_THREADS": "16",
+        "PYTHONPATH": str(SRC),
+        **overrides,
+    }
+    for name in ("BUSINESS_API_BASE", "LAAS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY"):
+        if name not in overrides:
+            env.pop(name, None)  # the developer's shell must not leak into the test stack
+    return env
+
+
+def wait_healthy(service: Service, url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            pytest.fail(f"{service.name} exited with {service.process.returncode}:\n{service.tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{service.name} not healthy after {START_TIMEOUT} s:\n{service.tail()}")
+
+
+def start(name: str, command: list[str], env: dict, logs: Path) -> Service:
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{name}.log"
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            command, cwd=SRC, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Service(name, process, log)
+
+
+def business_command() -> list[str]:
+    return [str(BIN / "gunicorn"), "-c", "business_api/gunicorn_conf.py"]
+
+
+def proxy_command(settings: stack_settings.Settings) -> list[str]:
+    return [
+        str(BIN / "uvicorn"), "adapter.gateway:app", "--app-dir", str(SRC),
+        "--host", "127.0.0.1", "--port", str(settings.litellm_proxy_port),
+        "--http", "httptools", "--loop", "uvloop", "--log-level", "info",
+    ]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stack")
+    env = stack_environment(tmp)
+    settings = stack_settings.load(env)
+    logs = Path(settings.log_dir)
+    services: list[Service] = []
+    try:
+        business = start("business_api", business_command(), env, logs)
+        services.append(business)
+        business_url = f"http://127.0.0.1:{settings.business_api_port}"
+        wait_healthy(business, f"{business_url}/health")
+        proxy = start("litellm_proxy", proxy_command(settings), env, logs)
+        services.append(proxy)
+        proxy_url = f"http://127.0.0.1:{settings.litellm_proxy_port}"
+        wait_healthy(proxy, f"{proxy_url}/health/liveliness")
+        yield Stack(env=env, settings=settings, proxy_url=proxy_url, business_url=business_url, logs=logs)
+    finally:
+        for service in reversed(services):
+            service.stop()

@@ -1,0 +1,137 @@
+"""Errors through the real proxy: client mistakes are 4xx, backend trouble is 5xx, always OpenAI JSON."""
+
+import json
+import time
+
+import openai
+import pytest
+
+from .conftest import BACKEND_TIMEOUT_SECONDS
+from .test_auth import raw_request
+
+
+def ask(stack, text, model="my-custom-model"):
+    return stack.client().chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
+
+
+def assert_openai_error(body: bytes, status: int):
+    error = json.loads(body)["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["code"] == str(status)
+    assert "Traceback" not in error["message"] and 'File "' not in error["message"]
+    return error
+
+
+def test_unknown_model_is_400(stack):
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().chat.completions.create(model="gpt-nope", messages=[{"role": "user", "content": "x"}])
+    assert "gpt-nope" in caught.value.body["message"]
+
+
+def test_empty_messages_is_400(stack):
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().chat.completions.create(model="claude-3.5-sonnet", messages=[])
+    assert caught.value.body["param"] == "messages"
+
+
+def test_unsupported_parameter_is_400_naming_it(stack):
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().chat.completions.create(
+            model="my-custom-model", messages=[{"role": "user", "content": "x"}], presence_penalty=0.5
+        )
+    assert "presence_penalty" in caught.value.body["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not json", b"[1,2]", b'{"model": "my-custom-model", "messages": "hi"}',
+     b'{"model": "my-custom-model", "messages": [{"role": "user", "content": {"a": 1}}]}', b"\xff\xfe"],
+)
+def test_malformed_bodies_are_400_json(stack, body):
+    status, content_type, payload = raw_request(
+        f"{stack.proxy_url}/v1/chat/completions", body,
+        {"Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}"},
+    )
+    assert status == 400
+    assert content_type == "application/json"
+    assert_openai_error(payload, 400)
+
+
+@pytest.mark.parametrize("model", ["my-custom-model", "claude-3.5-sonnet"])
+@pytest.mark.parametrize(
+    "directive, exception, status",
+    [
+        ("[mock:status=400]", openai.BadRequestError, 400),
+        ("[mock:status=401]", openai.InternalServerError, 502),
+        ("[mock:status=403]", openai.InternalServerError, 502),
+        ("[mock:status=500]", openai.InternalServerError, 502),
+        ("[mock:status=503]", openai.InternalServerError, 502),
+        ("[mock:garbage]", openai.InternalServerError, 502),
+    ],
+)
+def test_backend_failures_map_to_client_statuses(stack, model, directive, exception, status):
+    with pytest.raises(exception) as caught:
+        ask(stack, f"please fail {directive}", model)
+    assert caught.value.status_code == status
+    assert "Traceback" not in caught.value.body["message"]
+
+
+def test_backend_credential_rejection_says_so(stack):
+    with pytest.raises(openai.InternalServerError) as caught:
+        ask(stack, "[mock:status=401]", "claude-4-sonnet")
+    assert "credentials" in caught.value.body["message"]
+
+
+def test_backend_rate_limit_is_429_with_retry_after(stack):
+    with pytest.raises(openai.RateLimitError) as caught:
+        ask(stack, "[mock:status=429]")
+    assert caught.value.status_code == 429
+    assert caught.value.response.headers.get("retry-after") == "1"
+
+
+def test_slow_backend_is_504_at_the_timeout_without_retries(stack):
+    started = time.monotonic()
+    with pytest.raises(openai.APIStatusError) as caught:
+        ask(stack, f"[mock:sleep={(BACKEND_TIMEOUT_SECONDS + 3) * 1000}]")
+    elapsed = time.monotonic() - started
+    assert caught.value.status_code == 504
+    assert "did not answer within" in caught.value.body["message"]
+    # Behaviour, not speed: one attempt, bounded by the timeout (a retry would double it).
+    assert elapsed < BACKEND_TIMEOUT_SECONDS * 2
+
+
+def test_backend_error_does_not_poison_the_next_request(stack):
+    with pytest.raises(openai.InternalServerError):
+        ask(stack, "[mock:status=500]")
+    assert ask(stack, "fine again").choices[0].message.content == "Mock answer from my-custom-model: fine again"
+
+
+def test_litellm_internal_failure_is_json_not_plain_text(stack):
+    # Without the prisma package LiteLLM's own error handler crashes on this admin route (it needs a
+    # database) and uvicorn would answer a plain-text "Internal Server Error".
+    status, content_type, payload = raw_request(
+        f"{stack.proxy_url}/key/generate", b"{}",
+        {"Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}"}, method="POST",
+    )
+    assert status == 500
+    assert content_type == "application/json"
+    assert assert_openai_error(payload, 500)["message"] == "internal error in the proxy; see its log"
+
+
+def test_unknown_route_is_404_json(stack):
+    status, content_type, payload = raw_request(
+        f"{stack.proxy_url}/v1/nothing-here", headers={"Authorization": f"Bearer {stack.master_key}"}
+    )
+    assert status == 404
+    assert_openai_error(payload, 404)
+
+
+def test_body_over_the_limit_is_413_and_the_proxy_stays_up(stack):
+    limit = int(stack.settings.max_request_body_mb * 1024 * 1024)
+    status, _, payload = raw_request(
+        f"{stack.proxy_url}/v1/chat/completions", b"x" * (limit + 1),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}"},
+    )
+    assert status == 413
+    assert_openai_error(payload, 413)
+    assert ask(stack, "still here").choices[0].message.content.endswith("still here")

@@ -1,0 +1,66 @@
+"""The handlers used in-process with litellm.completion / litellm.acompletion (no proxy), against the real mock."""
+
+import asyncio
+import dataclasses
+
+import litellm
+import pytest
+
+from adapter.errors import AdapterError
+from adapter.handlers import BusinessHandler, LaasHandler
+
+from .conftest import free_port
+
+
+@pytest.fixture()
+def registered(stack):
+    handlers = [
+        {"provider": "my-custom-llm", "custom_handler": BusinessHandler(stack.settings)},
+        {"provider": "laas", "custom_handler": LaasHandler(stack.settings)},
+    ]
+    previous = litellm.custom_provider_map
+    litellm.custom_provider_map = handlers
+    litellm.utils.custom_llm_setup()
+    try:
+        yield
+    finally:
+        litellm.custom_provider_map = previous
+        litellm.utils.custom_llm_setup()
+
+
+@pytest.mark.parametrize(
+    "model, expected",
+    [("my-custom-llm/my-custom-model", "Mock answer from my-custom-model: sync"),
+     ("laas/claude-3.5-sonnet", "Mock answer from laas-preset: sync")],
+)
+def test_sync_completion(registered, model, expected):
+    response = litellm.completion(model=model, messages=[{"role": "user", "content": "sync"}])
+    assert response.choices[0].message.content == expected
+    assert response.usage.total_tokens == response.usage.prompt_tokens + response.usage.completion_tokens
+
+
+def test_async_completion_across_event_loops(registered):
+    async def ask(text):
+        response = await litellm.acompletion(model="my-custom-llm/my-custom-model", messages=[{"role": "user", "content": text}])
+        return response.choices[0].message.content
+
+    # Two asyncio.run calls: the pooled client must not reuse connections from a closed loop.
+    assert asyncio.run(ask("first")) == "Mock answer from my-custom-model: first"
+    assert asyncio.run(ask("second")) == "Mock answer from my-custom-model: second"
+
+
+def test_handler_reports_unreachable_backend_as_503(stack):
+    settings = dataclasses.replace(stack.settings, business_api_base=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(AdapterError) as caught:
+        BusinessHandler(settings).completion(model="m", messages=[{"role": "user", "content": "x"}], optional_params={})
+    assert caught.value.status_code == 503
+    with pytest.raises(AdapterError) as caught:
+        asyncio.run(BusinessHandler(settings).acompletion(model="m", messages=[{"role": "user", "content": "x"}]))
+    assert caught.value.status_code == 503
+
+
+def test_sync_handler_enforces_the_timeout(stack):
+    settings = dataclasses.replace(stack.settings, business_api_timeout=0.5)
+    with pytest.raises(AdapterError) as caught:
+        LaasHandler(settings).completion(model="claude-3.5-sonnet", messages=[{"role": "user", "content": "[mock:sleep=3000]"}])
+    assert caught.value.status_code == 504
