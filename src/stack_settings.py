@@ -128,15 +128,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def prepare_litellm_environment() -> None:
-    """Settings LiteLLM reads from os.environ when it is imported; call before importing litellm."""
+def prepare_litellm_environment(settings: Settings) -> None:
+    """Hand LiteLLM the values it reads from os.environ itself; call before importing litellm."""
     # Our models are fixed custom ones: no need to download LiteLLM's model price map at every start
     # (it is fetched from the internet by default, and retried for seconds when offline).
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-
-def export_for_litellm(settings: Settings) -> None:
-    """LiteLLM reads its master key and config path from os.environ itself; give it ours."""
+    os.environ.setdefault("LITELLM_LOG", settings.log_level)
     os.environ.setdefault("LITELLM_MASTER_KEY", settings.litellm_master_key)
     os.environ.setdefault("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml"))
 

@@ -2,4 +2,4 @@
 
 import stack_settings
 
-stack_settings.prepare_litellm_environment()
+stack_settings.prepare_litellm_environment(stack_settings.load())

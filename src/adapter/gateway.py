@@ -14,15 +14,13 @@ import json
 import logging
 from typing import Awaitable, Callable
 
+# litellm is imported after adapter/__init__.py has handed it our environment.
+from litellm.proxy import proxy_server
+from litellm.proxy.auth.auth_utils import is_request_body_safe
+
 import stack_settings
 
 from .request_checks import RequestProblem, error_body, normalise_error, parse_chat_body
-
-_settings = stack_settings.load()
-stack_settings.export_for_litellm(_settings)
-
-from litellm.proxy import proxy_server  # noqa: E402  (reads the environment set above)
-from litellm.proxy.auth.auth_utils import is_request_body_safe  # noqa: E402
 
 log = logging.getLogger("adapter.gateway")
 
@@ -183,4 +181,5 @@ class Gateway:
         return error_body(413, f"request body is larger than {limit_mb:g} MB (MAX_REQUEST_BODY_MB)")
 
 
+_settings = stack_settings.load()
 app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets)
