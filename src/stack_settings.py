@@ -26,6 +26,10 @@ GENERATED_SECRETS = {
 }
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+
+
 class SettingsError(ValueError):
     """A configuration value is missing or malformed."""
 
@@ -87,9 +91,32 @@ def _float(values: Mapping[str, str], name: str, default: float) -> float:
     return number
 
 
-def _connect_host(bind_host: str) -> str:
-    """A client cannot connect to the wildcard address; use loopback instead."""
-    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+def _url_host(bind_host: str) -> str:
+    """The host part of a URL reaching `bind_host`: loopback for a wildcard, brackets for IPv6."""
+    if bind_host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{bind_host}]" if ":" in bind_host else bind_host
+
+
+def _port(values: Mapping[str, str], name: str, default: int) -> int:
+    port = _int(values, name, default)
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"{name} must be a port number 1-65535, got {port}")
+    return port
+
+
+def _count(values: Mapping[str, str], name: str, default: int) -> int:
+    count = _int(values, name, default)
+    if count < 1:
+        raise SettingsError(f"{name} must be at least 1, got {count}")
+    return count
+
+
+def _log_level(raw: str) -> str:
+    level = LOG_LEVEL_ALIASES.get(raw.upper(), raw.upper())
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,29 +127,29 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     get = lambda name, default="": values.get(name, "") or default  # noqa: E731
 
     business_host = get("BUSINESS_API_HOST", "127.0.0.1")
-    business_port = _int(values, "BUSINESS_API_PORT", 8002)
+    business_port = _port(values, "BUSINESS_API_PORT", 8002)
     cores = os.cpu_count() or 1
     return Settings(
         env_file=str(env_file),
         business_api_host=business_host,
         business_api_port=business_port,
-        business_api_base=get("BUSINESS_API_BASE", f"http://{_connect_host(business_host)}:{business_port}").rstrip("/"),
+        business_api_base=get("BUSINESS_API_BASE", f"http://{_url_host(business_host)}:{business_port}").rstrip("/"),
         business_api_key=get("BUSINESS_API_KEY"),
         business_api_key_header=get("BUSINESS_API_KEY_HEADER", "X-API-Key"),
         business_api_timeout=_float(values, "BUSINESS_API_TIMEOUT", 60.0),
-        business_api_workers=_int(values, "BUSINESS_API_WORKERS", cores),
-        business_api_threads=_int(values, "BUSINESS_API_THREADS", 32),
+        business_api_workers=_count(values, "BUSINESS_API_WORKERS", cores),
+        business_api_threads=_count(values, "BUSINESS_API_THREADS", 32),
         litellm_proxy_host=get("LITELLM_PROXY_HOST", "127.0.0.1"),
-        litellm_proxy_port=_int(values, "LITELLM_PROXY_PORT", 8080),
-        litellm_proxy_workers=_int(values, "LITELLM_PROXY_WORKERS", 1),
+        litellm_proxy_port=_port(values, "LITELLM_PROXY_PORT", 8080),
+        litellm_proxy_workers=_count(values, "LITELLM_PROXY_WORKERS", 1),
         litellm_master_key=get("LITELLM_MASTER_KEY"),
         laas_api_base=get(
-            "LAAS_API_BASE", f"http://{_connect_host(business_host)}:{business_port}/api/preset/v2"
+            "LAAS_API_BASE", f"http://{_url_host(business_host)}:{business_port}/api/preset/v2"
         ).rstrip("/"),
         laas_project_code=get("LAAS_PROJECT_CODE", "local-mock"),
         laas_api_key=get("LAAS_API_KEY"),
         laas_preset_hash=get("LAAS_PRESET_HASH"),
-        log_level=get("LOG_LEVEL", "INFO").upper(),
+        log_level=_log_level(get("LOG_LEVEL", "INFO")),
         log_dir=get("LOG_DIR", str(SRC_DIR / "logs")),
         max_request_body_mb=_float(values, "MAX_REQUEST_BODY_MB", 50.0),
     )

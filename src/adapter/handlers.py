@@ -21,12 +21,26 @@ def _drop_unknown(optional_params: dict) -> bool:
     return bool(litellm.drop_params or optional_params.get("drop_params"))
 
 
+def _streaming_not_supported() -> AdapterError:
+    return AdapterError(400, "stream=true is not supported by this adapter yet; send the request without streaming", "stream")
+
+
 def _logged(backend: str, model: str, error: AdapterError) -> AdapterError:
     log.warning("%s call for model %s failed: %s %s", backend, model, error.status_code, error.message)
     return error
 
 
-class BusinessHandler(CustomLLM):
+class _NoStreaming:
+    """Refuse streaming up front (a clear 400) instead of LiteLLM's default 'Not implemented yet!' 500."""
+
+    def streaming(self, *args: Any, **kwargs: Any):
+        raise _streaming_not_supported()
+
+    def astreaming(self, *args: Any, **kwargs: Any):
+        raise _streaming_not_supported()
+
+
+class BusinessHandler(_NoStreaming, CustomLLM):
     """Provider `my-custom-llm`: OpenAI chat → POST {BUSINESS_API_BASE}/api/process."""
 
     def __init__(self, settings: Settings):
@@ -59,7 +73,7 @@ class BusinessHandler(CustomLLM):
             raise _logged("business API", model, error)
 
 
-class LaasHandler(CustomLLM):
+class LaasHandler(_NoStreaming, CustomLLM):
     """Provider `laas`: OpenAI chat → POST {LAAS_API_BASE}/chat/completions with project/apiKey/hash."""
 
     def __init__(self, settings: Settings):

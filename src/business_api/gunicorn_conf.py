@@ -14,5 +14,4 @@ graceful_timeout = 5
 loglevel = _settings.log_level.lower()
 accesslog = "-"
 errorlog = "-"
-proc_name = "business_api"
 wsgi_app = "business_api:create_app()"

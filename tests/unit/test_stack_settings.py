@@ -93,3 +93,23 @@ def test_every_example_variable_is_read_by_load():
     exported = {line.split("=", 1)[0].removeprefix("export ") for line in
                 stack_settings.shell_exports(stack_settings.load({"ENV_FILE": "/nonexistent"})).splitlines()}
     assert names <= exported
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("LITELLM_PROXY_PORT", "0"), ("BUSINESS_API_PORT", "70000"), ("LITELLM_PROXY_WORKERS", "0"),
+     ("BUSINESS_API_THREADS", "-1"), ("LOG_LEVEL", "chatty")],
+)
+def test_out_of_range_values_are_reported_by_name(tmp_path, name, value):
+    with pytest.raises(stack_settings.SettingsError, match=name):
+        stack_settings.load({"ENV_FILE": str(tmp_path / "none"), name: value})
+
+
+def test_log_level_aliases(tmp_path):
+    assert stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "LOG_LEVEL": "warn"}).log_level == "WARNING"
+
+
+def test_ipv6_bind_host_is_bracketed_in_urls(tmp_path):
+    settings = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "BUSINESS_API_HOST": "::1"})
+    assert settings.business_api_base == "http://[::1]:8002"
+    assert settings.laas_api_base == "http://[::1]:8002/api/preset/v2"

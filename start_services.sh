@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Start the business API (gunicorn) and the LiteLLM proxy (uvicorn) in the background.
+# Run ./start_services.sh --help for the options.
+set -euo pipefail
+
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scripts/common.sh"
+
+usage() {
+  cat <<EOF
+Usage: ./start_services.sh [--foreground] [--help]
+
+Starts the business API and the LiteLLM proxy in the background and waits until both are healthy.
+On first use it creates the virtualenv (\$VENV, default .venv), installs requirements.txt and
+creates the env file (\$ENV_FILE, default src/.env) with fresh secrets. A service that is already
+running is left alone, so running this again is harmless; a service that died is started again.
+
+Options:
+  --foreground  after starting, stay in the foreground (for containers): show both logs, stop both
+                services cleanly on SIGTERM/SIGINT, and exit non-zero when either service dies.
+  --help        show this help.
+
+Settings come from the env file, overridden by environment variables (VENV, ENV_FILE, LOG_DIR,
+BUSINESS_API_PORT, LITELLM_PROXY_PORT, ...). Stop with ./stop_services.sh, check with
+./verify_system.sh. Logs and pid files are in LOG_DIR (default src/logs).
+EOF
+}
+
+BUSINESS=business_api
+PROXY=litellm_proxy
+
+uvicorn_log_level() {  # stack_settings normalises LOG_LEVEL to DEBUG/INFO/WARNING/ERROR/CRITICAL
+  printf '%s\n' "${LOG_LEVEL,,}"
+}
+
+launch() {
+  # launch NAME LOG DIR CMD...: start CMD in DIR, detached (own session), output appended to LOG;
+  # writes the pid file. With job control off, `exec setsid` keeps the pid: $! is the service.
+  local name=$1 log=$2 dir=$3 pid
+  shift 3
+  if command -v setsid >/dev/null 2>&1; then set -- setsid "$@"; fi
+  (cd "$dir" && exec nohup "$@") >>"$log" 2>&1 </dev/null 9>&- &
+  pid=$!
+  printf '%s\n' "$pid" >"$(pid_file "$name")"
+  LAUNCHED_PID=$pid
+}
+
+show_log_since() {  # show_log_since LOG BYTE_OFFSET: the last 30 lines written after BYTE_OFFSET
+  local log=$1 from=$2
+  printf -- '---- last lines of %s ----\n' "$(display_path "$log")" >&2
+  tail -c "+$((from + 1))" "$log" 2>/dev/null | tail -n 30 >&2 || true
+  printf -- '----\n' >&2
+}
+
+start_one() {
+  # start_one NAME HEALTH_URL TIMEOUT BIND_HOST PORT DIR CMD...
+  local name=$1 health=$2 timeout=$3 host=$4 port=$5 dir=$6
+  shift 6
+  local marker pidf log pid old size status=0 stale=0 i
+  marker="$(service_marker "$name")"
+  pidf="$(pid_file "$name")"
+  log="$(log_file "$name")"
+
+  if is_running "$name" "$marker"; then
+    pid="$(running_pid "$name")"
+    if ! wait_for_http "$health" "$timeout" "$pid"; then
+      die "$name is running (pid $pid) but does not answer at $health; see $(display_path "$log") or restart with ./stop_services.sh && ./start_services.sh"
+    fi
+    ok "$name already running, pid $pid"
+    return 0
+  fi
+
+  if [[ -e $pidf ]]; then
+    old="$(read_pid "$pidf")"
+    if [[ -n $old ]] && pid_alive "$old"; then
+      warn "$name: pid file pointed at pid $old, which is another program; ignoring it"
+    elif [[ -n $old ]]; then
+      info "$name is not running (pid $old is gone); starting it again"
+      reap_orphans "$name" "$marker" "$old"
+    fi
+    rm -f "$pidf"
+    stale=1
+  fi
+
+  if port_busy "$port" "$host"; then
+    # Right after a crash the old process's port may take a moment to be released.
+    for ((i = 0; stale && i < 10; i++)); do
+      sleep 0.5
+      port_busy "$port" "$host" || break
+    done
+    port_busy "$port" "$host" && die "port $port is in use by another process; cannot start $name (set a different port in $(display_path "$ENV_FILE") or stop that process)"
+  fi
+
+  if is_wildcard "$host"; then
+    warn "$name listens on $host:$port: it is reachable from the network, not only from this machine"
+  fi
+
+  info "starting $name on $host:$port (log: $(display_path "$log"))"
+  size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
+  launch "$name" "$log" "$dir" "$@"
+  pid=$LAUNCHED_PID
+  wait_for_http "$health" "$timeout" "$pid" || status=$?
+  if ((status == 0)); then
+    ok "$name is up, pid $pid"
+    return 0
+  fi
+  if ((status == 2)); then
+    warn "$name exited during startup"
+  else
+    warn "$name did not answer at $health within ${timeout} s"
+  fi
+  show_log_since "$log" "$size"
+  stop_service "$name" "$marker" >/dev/null 2>&1 || true
+  rm -f "$pidf"
+  die "could not start $name (full log: $(display_path "$log"))"
+}
+
+start_business_api() {
+  start_one "$BUSINESS" "$BUSINESS_URL/health" 30 "$BUSINESS_API_HOST" "$BUSINESS_API_PORT" "$ROOT/src" \
+    "$VENV/bin/gunicorn" -c business_api/gunicorn_conf.py
+}
+
+start_proxy() {
+  start_one "$PROXY" "$PROXY_URL/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$ROOT" \
+    "$VENV/bin/uvicorn" adapter.gateway:app --app-dir "$ROOT/src" \
+    --host "$LITELLM_PROXY_HOST" --port "$LITELLM_PROXY_PORT" --workers "$LITELLM_PROXY_WORKERS" \
+    --http httptools --loop uvloop --log-level "$(uvicorn_log_level)"
+}
+
+print_summary() {
+  local env_file key_hint
+  env_file="$(display_path "$ENV_FILE")"
+  if [[ -n ${MASTER_KEY_FROM_ENV:-} ]]; then
+    key_hint="# LITELLM_MASTER_KEY comes from your environment"
+  else
+    key_hint="export \"\$(grep '^LITELLM_MASTER_KEY=' '$env_file')\"   # loads the key into your shell"
+  fi
+  cat <<EOF
+
+Business API:   $BUSINESS_URL   (health: $BUSINESS_URL/health)
+LiteLLM proxy:  $PROXY_URL   (OpenAI API: $PROXY_URL/v1)
+Logs:           $(display_path "$(log_file "$BUSINESS")")
+                $(display_path "$(log_file "$PROXY")")
+Config:         $env_file
+
+Try it:
+  $key_hint
+  curl -sS $PROXY_URL/v1/chat/completions \\
+    -H "Authorization: Bearer \$LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \\
+    -d '{"model": "my-custom-model", "messages": [{"role": "user", "content": "Hello"}]}'
+
+Check everything with ./verify_system.sh; stop with ./stop_services.sh.
+EOF
+}
+
+# ---------------------------------------------------------------- --foreground
+
+TAIL_PID=''
+SLEEP_PID=''
+
+stop_all() {
+  stop_service "$PROXY" "$(service_marker "$PROXY")" || true
+  stop_service "$BUSINESS" "$(service_marker "$BUSINESS")" || true
+  if [[ -n $TAIL_PID ]]; then kill "$TAIL_PID" 2>/dev/null || true; fi
+  if [[ -n $SLEEP_PID ]]; then kill "$SLEEP_PID" 2>/dev/null || true; fi
+}
+
+on_signal() {
+  trap '' TERM INT
+  info "received SIG$1; stopping the services"
+  stop_all
+  exit 0
+}
+
+on_start_failed() {
+  local status=$?
+  if ((status != 0)); then stop_all; fi
+}
+
+follow_logs() {  # copy both logs to stdout (a container's log) from now on
+  tail -n 0 -F "$(log_file "$BUSINESS")" "$(log_file "$PROXY")" 2>/dev/null 9>&- &
+  TAIL_PID=$!
+}
+
+supervise() {  # return when either service is no longer running
+  local name
+  while true; do
+    for name in "$BUSINESS" "$PROXY"; do
+      if ! is_running "$name" "$(service_marker "$name")"; then
+        warn "$name is no longer running"
+        return 0
+      fi
+    done
+    sleep 2 &
+    SLEEP_PID=$!
+    wait "$SLEEP_PID" || true
+  done
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+  local foreground=0 arg
+  for arg in "$@"; do
+    case $arg in
+      --foreground) foreground=1 ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; die "unknown option: $arg" ;;
+    esac
+  done
+  set +m  # no job control: background services keep the pid that `$!` reports
+
+  ensure_venv
+  ensure_env_file
+  load_settings
+  export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
+  ensure_log_dir
+
+  if ((foreground)); then
+    trap 'on_signal TERM' TERM
+    trap 'on_signal INT' INT
+    follow_logs
+  fi
+
+  # One start/stop at a time per LOG_DIR (the services do not inherit the lock: see launch).
+  exec 9>>"$LOG_DIR/.services.lock"
+  if command -v flock >/dev/null 2>&1; then
+    flock -w 300 9 || die "another start_services.sh/stop_services.sh is still running (lock $LOG_DIR/.services.lock)"
+  fi
+
+  # In the foreground a failed start leaves nothing behind (a container restarts from scratch).
+  if ((foreground)); then trap 'on_start_failed' EXIT; fi
+  start_business_api
+  start_proxy
+  trap - EXIT
+  exec 9>&-
+  print_summary
+
+  if ((foreground)); then
+    info "running in the foreground; SIGTERM or Ctrl-C stops both services"
+    supervise
+    stop_all
+    exit 1
+  fi
+}
+
+main "$@"
