@@ -26,8 +26,8 @@ BUSINESS_API_PORT, LITELLM_PROXY_PORT, ...). Stop with ./stop_services.sh, check
 EOF
 }
 
-BUSINESS=business_api
-PROXY=litellm_proxy
+business_name=business_api
+proxy_name=litellm_proxy
 
 uvicorn_log_level() {  # stack_settings normalises LOG_LEVEL to DEBUG/INFO/WARNING/ERROR/CRITICAL
   printf '%s\n' "${LOG_LEVEL,,}"
@@ -42,7 +42,7 @@ launch() {
   (cd "$dir" && exec nohup "$@") >>"$log" 2>&1 </dev/null 9>&- &
   pid=$!
   printf '%s\n' "$pid" >"$(pid_file "$name")"
-  LAUNCHED_PID=$pid
+  launched_pid=$pid
 }
 
 show_log_since() {  # show_log_since LOG BYTE_OFFSET: the last 30 lines written after BYTE_OFFSET
@@ -98,7 +98,7 @@ start_one() {
   info "starting $name on $host:$port (log: $(display_path "$log"))"
   size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
   launch "$name" "$log" "$dir" "$@"
-  pid=$LAUNCHED_PID
+  pid=$launched_pid
   wait_for_http "$health" "$timeout" "$pid" || status=$?
   if ((status == 0)); then
     ok "$name is up, pid $pid"
@@ -116,13 +116,13 @@ start_one() {
 }
 
 start_business_api() {
-  start_one "$BUSINESS" "$BUSINESS_URL/health" 30 "$BUSINESS_API_HOST" "$BUSINESS_API_PORT" "$ROOT/src" \
+  start_one "$business_name" "$business_url/health" 30 "$BUSINESS_API_HOST" "$BUSINESS_API_PORT" "$root_dir/src" \
     "$VENV/bin/gunicorn" -c business_api/gunicorn_conf.py
 }
 
 start_proxy() {
-  start_one "$PROXY" "$PROXY_URL/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$ROOT" \
-    "$VENV/bin/uvicorn" adapter.gateway:app --app-dir "$ROOT/src" \
+  start_one "$proxy_name" "$proxy_url/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$root_dir" \
+    "$VENV/bin/uvicorn" adapter.gateway:app --app-dir "$root_dir/src" \
     --host "$LITELLM_PROXY_HOST" --port "$LITELLM_PROXY_PORT" --workers "$LITELLM_PROXY_WORKERS" \
     --http httptools --loop uvloop --log-level "$(uvicorn_log_level)"
 }
@@ -130,22 +130,22 @@ start_proxy() {
 print_summary() {
   local env_file key_hint
   env_file="$(display_path "$ENV_FILE")"
-  if [[ -n ${MASTER_KEY_FROM_ENV:-} ]]; then
+  if [[ -n ${master_key_from_env:-} ]]; then
     key_hint="# LITELLM_MASTER_KEY comes from your environment"
   else
     key_hint="export \"\$(grep '^LITELLM_MASTER_KEY=' '$env_file')\"   # loads the key into your shell"
   fi
   cat <<EOF
 
-Business API:   $BUSINESS_URL   (health: $BUSINESS_URL/health)
-LiteLLM proxy:  $PROXY_URL   (OpenAI API: $PROXY_URL/v1)
-Logs:           $(display_path "$(log_file "$BUSINESS")")
-                $(display_path "$(log_file "$PROXY")")
+Business API:   $business_url   (health: $business_url/health)
+LiteLLM proxy:  $proxy_url   (OpenAI API: $proxy_url/v1)
+Logs:           $(display_path "$(log_file "$business_name")")
+                $(display_path "$(log_file "$proxy_name")")
 Config:         $env_file
 
 Try it:
   $key_hint
-  curl -sS $PROXY_URL/v1/chat/completions \\
+  curl -sS $proxy_url/v1/chat/completions \\
     -H "Authorization: Bearer \$LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \\
     -d '{"model": "my-custom-model", "messages": [{"role": "user", "content": "Hello"}]}'
 
@@ -155,14 +155,14 @@ EOF
 
 # ---------------------------------------------------------------- --foreground
 
-TAIL_PID=''
-SLEEP_PID=''
+tail_pid=''
+sleep_pid=''
 
 stop_all() {
-  stop_service "$PROXY" "$(service_marker "$PROXY")" || true
-  stop_service "$BUSINESS" "$(service_marker "$BUSINESS")" || true
-  if [[ -n $TAIL_PID ]]; then kill "$TAIL_PID" 2>/dev/null || true; fi
-  if [[ -n $SLEEP_PID ]]; then kill "$SLEEP_PID" 2>/dev/null || true; fi
+  stop_service "$proxy_name" "$(service_marker "$proxy_name")" || true
+  stop_service "$business_name" "$(service_marker "$business_name")" || true
+  if [[ -n $tail_pid ]]; then kill "$tail_pid" 2>/dev/null || true; fi
+  if [[ -n $sleep_pid ]]; then kill "$sleep_pid" 2>/dev/null || true; fi
 }
 
 on_signal() {
@@ -178,22 +178,22 @@ on_start_failed() {
 }
 
 follow_logs() {  # copy both logs to stdout (a container's log) from now on
-  tail -n 0 -F "$(log_file "$BUSINESS")" "$(log_file "$PROXY")" 2>/dev/null 9>&- &
-  TAIL_PID=$!
+  tail -n 0 -F "$(log_file "$business_name")" "$(log_file "$proxy_name")" 2>/dev/null 9>&- &
+  tail_pid=$!
 }
 
 supervise() {  # return when either service is no longer running
   local name
   while true; do
-    for name in "$BUSINESS" "$PROXY"; do
+    for name in "$business_name" "$proxy_name"; do
       if ! is_running "$name" "$(service_marker "$name")"; then
         warn "$name is no longer running"
         return 0
       fi
     done
     sleep 2 &
-    SLEEP_PID=$!
-    wait "$SLEEP_PID" || true
+    sleep_pid=$!
+    wait "$sleep_pid" || true
   done
 }
 
@@ -213,7 +213,7 @@ main() {
   ensure_venv
   ensure_env_file
   load_settings
-  export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTHONPATH="$root_dir/src${PYTHONPATH:+:$PYTHONPATH}"
   ensure_log_dir
 
   if ((foreground)); then

@@ -17,47 +17,47 @@ A chat request may take up to VERIFY_TIMEOUT seconds (default 60).
 USAGE
 }
 
-MODELS=(my-custom-model claude-3.5-sonnet claude-3.7-sonnet claude-4-sonnet)
-PASSED=0
-FAILED=0
-WORK=''
-JSON_PY=''
-STATUS=''
+expected_models=(my-custom-model claude-3.5-sonnet claude-3.7-sonnet claude-4-sonnet)
+passed_steps=0
+failed_steps=0
+work_dir=''
+json_py=''
+http_status=''
 
-pass() { PASSED=$((PASSED + 1)); _say 1 '1;32' '✓' "$@"; }
-fail() { FAILED=$((FAILED + 1)); _say 1 '1;31' '✗' "$@"; }
+pass() { passed_steps=$((passed_steps + 1)); _say 1 '1;32' '✓' "$@"; }
+fail() { failed_steps=$((failed_steps + 1)); _say 1 '1;31' '✗' "$@"; }
 
 request() {
-  # request MAX_SECONDS CURL_ARGS...: sets STATUS (000 when no answer); the body goes to $WORK/body
+  # request MAX_SECONDS CURL_ARGS...: sets http_status (000 when no answer); the body goes to $work_dir/body
   local max=$1
   shift
-  STATUS="$(curl -sS -o "$WORK/body" -w '%{http_code}' --connect-timeout 5 --max-time "$max" "$@" 2>"$WORK/err")" || true
-  [[ -n $STATUS ]] || STATUS=000
+  http_status="$(curl -sS -o "$work_dir/body" -w '%{http_code}' --connect-timeout 5 --max-time "$max" "$@" 2>"$work_dir/err")" || true
+  [[ -n $http_status ]] || http_status=000
 }
 
 why() {  # a short reason for a failed request
-  if [[ $STATUS == 000 ]]; then
-    printf 'no answer (%s)' "$(tail -n 1 "$WORK/err" | sed 's/^curl: ([0-9]*) //')"
+  if [[ $http_status == 000 ]]; then
+    printf 'no answer (%s)' "$(tail -n 1 "$work_dir/err" | sed 's/^curl: ([0-9]*) //')"
   else
-    printf 'HTTP %s: %s' "$STATUS" "$(head -c 200 "$WORK/body" | tr '\n' ' ')"
+    printf 'HTTP %s: %s' "$http_status" "$(head -c 200 "$work_dir/body" | tr '\n' ' ')"
   fi
 }
 
 json() {  # json EXPRESSION: evaluate EXPRESSION on the parsed body (as `body`); prints the result
-  "$JSON_PY" -c '
+  "$json_py" -c '
 import json, sys
 with open(sys.argv[1], encoding="utf-8") as f:
     body = json.load(f)
-print(eval(sys.argv[2], {"body": body}))' "$WORK/body" "$1" 2>/dev/null
+print(eval(sys.argv[2], {"body": body}))' "$work_dir/body" "$1" 2>/dev/null
 }
 
 check_health() {  # check_health LABEL URL EXPECT_STATUS_OK
   local label=$1 url=$2
   request 10 "$url"
-  if [[ $STATUS != 200 ]]; then
+  if [[ $http_status != 200 ]]; then
     fail "$label: $url: $(why)"
   elif [[ $3 == yes && $(json 'body.get("status")') != ok ]]; then
-    fail "$label: $url answered without \"status\": \"ok\": $(head -c 200 "$WORK/body")"
+    fail "$label: $url answered without \"status\": \"ok\": $(head -c 200 "$work_dir/body")"
   else
     pass "$label ($url)"
   fi
@@ -65,19 +65,19 @@ check_health() {  # check_health LABEL URL EXPECT_STATUS_OK
 
 check_models() {
   local ids missing=() model
-  request 15 -H "Authorization: Bearer $LITELLM_MASTER_KEY" "$PROXY_URL/v1/models"
-  if [[ $STATUS != 200 ]]; then
+  request 15 -H "Authorization: Bearer $LITELLM_MASTER_KEY" "$proxy_url/v1/models"
+  if [[ $http_status != 200 ]]; then
     fail "model list: $(why)"
     return
   fi
   ids=" $(json '" ".join(sorted(m["id"] for m in body["data"]))') " || ids='  '
-  for model in "${MODELS[@]}"; do
+  for model in "${expected_models[@]}"; do
     [[ $ids == *" $model "* ]] || missing+=("$model")
   done
   if ((${#missing[@]})); then
     fail "model list: missing ${missing[*]} (got:${ids% })"
   else
-    pass "model list has ${MODELS[*]}"
+    pass "model list has ${expected_models[*]}"
   fi
 }
 
@@ -85,8 +85,8 @@ check_chat() {  # check_chat MODEL LOCAL_MOCK(yes/no)
   local model=$1 local_mock=$2 answer
   request "${VERIFY_TIMEOUT:-60}" -H "Authorization: Bearer $LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \
     -d "{\"model\": \"$model\", \"messages\": [{\"role\": \"user\", \"content\": \"verify_system ping\"}]}" \
-    "$PROXY_URL/v1/chat/completions"
-  if [[ $STATUS != 200 ]]; then
+    "$proxy_url/v1/chat/completions"
+  if [[ $http_status != 200 ]]; then
     fail "chat with $model: $(why)"
     return
   fi
@@ -94,7 +94,7 @@ check_chat() {  # check_chat MODEL LOCAL_MOCK(yes/no)
   if [[ $local_mock == yes && $answer != *"Mock answer from"* ]]; then
     fail "chat with $model: expected a mock answer, got: $(printf '%s' "$answer" | head -c 200)"
   elif [[ -z $answer ]]; then
-    fail "chat with $model: empty answer: $(head -c 200 "$WORK/body")"
+    fail "chat with $model: empty answer: $(head -c 200 "$work_dir/body")"
   else
     pass "chat with $model: $(printf '%s' "$answer" | head -c 80)"
   fi
@@ -103,11 +103,11 @@ check_chat() {  # check_chat MODEL LOCAL_MOCK(yes/no)
 check_wrong_key() {
   request 15 -H "Authorization: Bearer sk-verify-system-wrong-key" -H 'Content-Type: application/json' \
     -d '{"model": "my-custom-model", "messages": [{"role": "user", "content": "hi"}]}' \
-    "$PROXY_URL/v1/chat/completions"
-  if [[ $STATUS != 401 ]]; then
+    "$proxy_url/v1/chat/completions"
+  if [[ $http_status != 401 ]]; then
     fail "wrong key: expected 401, got $(why)"
   elif [[ $(json '"error" in body') != True ]]; then
-    fail "wrong key: 401 without a JSON error body: $(head -c 200 "$WORK/body")"
+    fail "wrong key: 401 without a JSON error body: $(head -c 200 "$work_dir/body")"
   else
     pass "wrong key refused with 401"
   fi
@@ -123,25 +123,25 @@ main() {
   done
   command -v curl >/dev/null 2>&1 || die "curl is required"
   load_settings
-  JSON_PY="$(any_python)"
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "$WORK"' EXIT
-  [[ $BUSINESS_API_BASE == "$BUSINESS_URL" ]] && business_mock=yes
-  [[ $LAAS_API_BASE == "$BUSINESS_URL/api/preset/v2" ]] && laas_mock=yes
+  json_py="$(any_python)"
+  work_dir="$(mktemp -d)"
+  trap 'rm -rf "$work_dir"' EXIT
+  [[ $BUSINESS_API_BASE == "$business_url" ]] && business_mock=yes
+  [[ $LAAS_API_BASE == "$business_url/api/preset/v2" ]] && laas_mock=yes
 
-  info "checking the business API at $BUSINESS_URL and the proxy at $PROXY_URL"
-  check_health "business API health" "$BUSINESS_URL/health" yes
-  check_health "proxy liveliness" "$PROXY_URL/health/liveliness" no
+  info "checking the business API at $business_url and the proxy at $proxy_url"
+  check_health "business API health" "$business_url/health" yes
+  check_health "proxy liveliness" "$proxy_url/health/liveliness" no
   check_models
   check_chat my-custom-model "$business_mock"
   check_chat claude-3.5-sonnet "$laas_mock"
   check_wrong_key
 
-  if ((FAILED)); then
-    printf '\n%s of %s checks failed\n' "$FAILED" "$((PASSED + FAILED))"
+  if ((failed_steps)); then
+    printf '\n%s of %s checks failed\n' "$failed_steps" "$((passed_steps + failed_steps))"
     exit 1
   fi
-  printf '\nall %s checks passed\n' "$PASSED"
+  printf '\nall %s checks passed\n' "$passed_steps"
 }
 
 main "$@"

@@ -1,15 +1,15 @@
 # shellcheck shell=bash
 # Shared helpers for start_services.sh, stop_services.sh and verify_system.sh. Source it; it does
-# nothing on its own except define ROOT, VENV and PY. Linux only (reads /proc).
+# nothing on its own except define root_dir, VENV and PY. Linux only (reads /proc).
 #
-#   ROOT  the repository root            VENV  ${VENV:-$ROOT/.venv}        PY  $VENV/bin/python
+#   root_dir  the repository root            VENV  ${VENV:-$root_dir/.venv}        PY  $VENV/bin/python
 #
 # Service names and the marker a live process's command line must contain (see service_marker):
 #   business_api   business_api/gunicorn_conf.py
 #   litellm_proxy  adapter.gateway:app
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-VENV="${VENV:-$ROOT/.venv}"
+root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+VENV="${VENV:-$root_dir/.venv}"
 PY="$VENV/bin/python"
 
 # ---------------------------------------------------------------- messages
@@ -39,13 +39,13 @@ any_python() {  # the venv's python if it exists, else python3 from PATH
 }
 
 _src_python() {  # run the venv's python with src/ importable: _src_python ARGS...
-  PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$@"
+  PYTHONPATH="$root_dir/src${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$@"
 }
 
 ensure_venv() {
   # Create $VENV if needed and install requirements.txt when the venv is new or the file changed
   # since the last successful install (its sha256 is kept in $VENV/.requirements.sha256).
-  local req="$ROOT/requirements.txt" stamp="$VENV/.requirements.sha256" want have created=0
+  local req="$root_dir/requirements.txt" stamp="$VENV/.requirements.sha256" want have created=0
   [[ -f $req ]] || die "missing $req"
   if [[ ! -x $PY ]]; then
     command -v python3 >/dev/null 2>&1 || die "python3 is required to create $VENV"
@@ -93,13 +93,13 @@ is_wildcard() { [[ $1 == 0.0.0.0 || $1 == :: ]]; }
 # shellcheck disable=SC2034  # the variables set here are used by the scripts that source this file
 load_settings() {
   # Export every resolved setting (environment > env file > defaults) plus:
-  #   BUSINESS_CONNECT_HOST PROXY_CONNECT_HOST  where a client connects (never a wildcard)
-  #   BUSINESS_URL PROXY_URL                    http://connect-host:port
-  #   MASTER_KEY_FROM_ENV                       1 when LITELLM_MASTER_KEY came from the environment
+  #   business_connect_host proxy_connect_host  where a client connects (never a wildcard)
+  #   business_url proxy_url                    http://connect-host:port
+  #   master_key_from_env                       1 when LITELLM_MASTER_KEY came from the environment
   local py exports
   py="$(any_python)"
-  MASTER_KEY_FROM_ENV="${LITELLM_MASTER_KEY:+1}"
-  if ! exports="$(PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" "$py" -m stack_settings exports)"; then
+  master_key_from_env="${LITELLM_MASTER_KEY:+1}"
+  if ! exports="$(PYTHONPATH="$root_dir/src${PYTHONPATH:+:$PYTHONPATH}" "$py" -m stack_settings exports)"; then
     [[ -x $PY ]] || die "could not read the configuration with $py; no virtualenv at $VENV yet (./start_services.sh creates it)"
     die "could not read the configuration (see the message above)"
   fi
@@ -108,10 +108,10 @@ load_settings() {
   [[ $ENV_FILE == /* ]] || ENV_FILE="$PWD/$ENV_FILE"
   [[ $LOG_DIR == /* ]] || LOG_DIR="$PWD/$LOG_DIR"
   export ENV_FILE LOG_DIR
-  BUSINESS_CONNECT_HOST="$(connect_host "$BUSINESS_API_HOST")"
-  PROXY_CONNECT_HOST="$(connect_host "$LITELLM_PROXY_HOST")"
-  BUSINESS_URL="http://$(url_host "$BUSINESS_CONNECT_HOST"):$BUSINESS_API_PORT"
-  PROXY_URL="http://$(url_host "$PROXY_CONNECT_HOST"):$LITELLM_PROXY_PORT"
+  business_connect_host="$(connect_host "$BUSINESS_API_HOST")"
+  proxy_connect_host="$(connect_host "$LITELLM_PROXY_HOST")"
+  business_url="http://$(url_host "$business_connect_host"):$BUSINESS_API_PORT"
+  proxy_url="http://$(url_host "$proxy_connect_host"):$LITELLM_PROXY_PORT"
 }
 
 # ---------------------------------------------------------------- files

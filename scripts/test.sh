@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 main() {
   ensure_venv
-  cd "$ROOT"
+  cd "$root_dir"
   local status=0
   "$PY" -m pytest -c tests/pytest.ini "$@" || status=$?
   if (( status == 5 )); then
