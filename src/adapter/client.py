@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .errors import AdapterError, bad_answer, from_backend_status, timed_out, unreachable
+from .errors import bad_answer, from_backend_status, timed_out, unreachable
 
 POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
 
@@ -36,11 +36,13 @@ def _sync() -> httpx.Client:
 
 def _decode(backend: str, response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        raise from_backend_status(backend, response.status_code, _error_message(response), response.headers.get("retry-after"))
+        retry_after = response.headers.get("retry-after")
+        raise from_backend_status(backend, response.status_code, _error_message(response), retry_after)
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_answer(backend, f"the body is not JSON (content-type {response.headers.get('content-type')!r})") from None
+        content_type = response.headers.get("content-type")
+        raise bad_answer(backend, f"the body is not JSON (content-type {content_type!r})") from None
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -81,5 +83,3 @@ def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float)
         raise unreachable(backend, type(error).__name__) from error
     return _decode(backend, response)
 
-
-__all__ = ["AdapterError", "apost_json", "post_json"]
