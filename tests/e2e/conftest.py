@@ -24,10 +24,20 @@ START_TIMEOUT = 120
 BACKEND_TIMEOUT_SECONDS = 3
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports (all held open together while choosing)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 @dataclass
@@ -73,12 +83,13 @@ def stack_environment(tmp: Path, **overrides: str) -> dict:
     """A hermetic environment: a fresh env file with new secrets, free ports, logs under `tmp`."""
     env_file = tmp / ".env"
     stack_settings.create_env_file(env_file)
+    business_port, proxy_port = free_ports(2)
     env = {
         **os.environ,
         "ENV_FILE": str(env_file),
         "LOG_DIR": str(tmp / "logs"),
-        "BUSINESS_API_PORT": str(free_port()),
-        "LITELLM_PROXY_PORT": str(free_port()),
+        "BUSINESS_API_PORT": str(business_port),
+        "LITELLM_PROXY_PORT": str(proxy_port),
         "BUSINESS_API_TIMEOUT": str(BACKEND_TIMEOUT_SECONDS),
         "BUSINESS_API_WORKERS": "1",
         "BUSINESS_API_THREADS": "16",

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import free_ports
+
 ROOT = Path(__file__).resolve().parents[2]
 START, STOP, VERIFY = "./start_services.sh", "./stop_services.sh", "./verify_system.sh"
 MARKERS = {"business_api": "business_api/gunicorn_conf.py", "litellm_proxy": "adapter.gateway:app"}
@@ -31,19 +33,6 @@ SETTING_NAMES = (
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def port_free(port: int) -> bool:
