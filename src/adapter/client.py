@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 
@@ -83,3 +83,69 @@ def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float)
         raise unreachable(backend, type(error).__name__) from error
     return _decode(backend, response)
 
+
+
+def _check_stream_start(backend: str, response: httpx.Response) -> None:
+    """Refuse a stream that did not start as server-sent events (error status or another content type).
+
+    Call after reading the body: only error answers and non-streams are read whole.
+    """
+    if response.status_code >= 400:
+        retry_after = response.headers.get("retry-after")
+        raise from_backend_status(backend, response.status_code, _error_message(response), retry_after)
+    content_type = response.headers.get("content-type", "")
+    raise bad_answer(backend, f"asked for a stream, got content-type {content_type!r}")
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return response.status_code < 400 and response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _event_data(line: str) -> str | None:
+    return line[5:].lstrip() if line.startswith("data:") else None
+
+
+def _stream_failure(backend: str, timeout: float, error: httpx.HTTPError, started: bool):
+    if isinstance(error, httpx.TimeoutException):
+        return timed_out(backend, timeout)
+    if started:
+        return bad_answer(backend, f"the connection broke mid-stream ({type(error).__name__})")
+    return unreachable(backend, type(error).__name__)
+
+
+async def astream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[str]:
+    """POST JSON and yield each server-sent event's data as it arrives.
+
+    `timeout` bounds the connect, the wait for the first byte and every gap between events. Closing
+    the generator early (the client went away) closes the upstream connection.
+    """
+    started = False
+    try:
+        async with _async_client().stream("POST", url, json=body, headers=headers, timeout=_timeout(timeout)) as response:
+            if not _is_event_stream(response):
+                await response.aread()
+                _check_stream_start(backend, response)
+            async for line in response.aiter_lines():
+                data = _event_data(line)
+                if data is not None:
+                    started = True
+                    yield data
+    except httpx.TransportError as error:
+        raise _stream_failure(backend, timeout, error, started) from error
+
+
+def stream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Iterator[str]:
+    """Blocking twin of astream_events for in-process litellm.completion(stream=True)."""
+    started = False
+    try:
+        with _sync().stream("POST", url, json=body, headers=headers, timeout=_timeout(timeout)) as response:
+            if not _is_event_stream(response):
+                response.read()
+                _check_stream_start(backend, response)
+            for line in response.iter_lines():
+                data = _event_data(line)
+                if data is not None:
+                    started = True
+                    yield data
+    except httpx.TransportError as error:
+        raise _stream_failure(backend, timeout, error, started) from error

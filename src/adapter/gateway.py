@@ -20,7 +20,7 @@ from litellm.proxy.auth.auth_utils import is_request_body_safe
 
 import stack_settings
 
-from .request_checks import RequestProblem, error_body, normalise_error, parse_chat_body
+from .request_checks import RequestProblem, error_body, normalise_error, normalise_stream_errors, parse_chat_body
 
 log = logging.getLogger("adapter.gateway")
 
@@ -101,20 +101,30 @@ def _error_headers(original: list[tuple[bytes, bytes]], length: int) -> list[tup
     return kept + [(b"content-type", b"application/json"), (b"content-length", str(length).encode())]
 
 
+def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and v.startswith(b"text/event-stream") for k, v in headers)
+
+
 class ErrorNormalisingSend:
-    """Wraps `send`: error responses are buffered and rewritten; everything else passes straight through."""
+    """Wraps `send`: error responses are buffered and rewritten, error events in streams are cleaned;
+    everything else passes straight through."""
 
     def __init__(self, send: Send, secrets: tuple[str, ...]):
         self.send, self.secrets = send, secrets
         self.start: dict | None = None
         self.chunks: list[bytes] = []
         self.started = False  # whether a response start has reached the client
+        self.event_stream = False
 
     async def __call__(self, message: dict) -> None:
-        if message["type"] == "http.response.start" and message["status"] >= 400:
-            self.start = message
-            return
+        if message["type"] == "http.response.start":
+            if message["status"] >= 400:
+                self.start = message
+                return
+            self.event_stream = _is_event_stream(message.get("headers", []))
         if self.start is None or message["type"] != "http.response.body":
+            if self.event_stream and message["type"] == "http.response.body":
+                message = {**message, "body": normalise_stream_errors(message.get("body", b""), self.secrets)}
             self.started = self.started or message["type"] == "http.response.start"
             await self.send(message)
             return

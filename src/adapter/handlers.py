@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from types import ModuleType
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import litellm
 from litellm import CustomLLM, ModelResponse
@@ -14,6 +15,7 @@ from stack_settings import Settings
 
 from . import client, transform_business, transform_laas
 from .errors import AdapterError
+from .transform_common import has_attachments, pseudo_stream
 
 log = logging.getLogger("adapter")
 
@@ -27,25 +29,41 @@ class _JsonBackendHandler(CustomLLM):
         super().__init__()
         self.settings = settings
 
-    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool) -> tuple[str, dict, dict]:
+    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool) -> tuple[str, dict, dict]:
         """(url, headers, body) for one backend call."""
         raise NotImplementedError
 
-    def _call_args(self, model: str, messages: list, optional_params: dict | None) -> tuple:
+    def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:
+        """Stream chunks (GenericStreamingChunk) for one call made with `args`."""
+        raise NotImplementedError
+
+    def _chunks(self, args: tuple, model: str) -> Iterator[dict]:
+        raise NotImplementedError
+
+    def _call_args(self, model: str, messages: list, optional_params: dict | None, stream: bool = False) -> tuple:
         params = optional_params or {}
         drop_unknown = bool(litellm.drop_params or params.get("drop_params"))
-        url, headers, body = self._prepare(model, messages, params, drop_unknown)
+        url, headers, body = self._prepare(model, messages, params, drop_unknown, stream)
         return self.transform.BACKEND, url, headers, body, self.settings.business_api_timeout
 
+    async def _acall_args(self, model: str, messages: list, optional_params: dict | None, stream: bool = False) -> tuple:
+        """_call_args off the event loop when images or PDFs must be decoded and checked."""
+        if has_attachments(messages):
+            return await asyncio.to_thread(self._call_args, model, messages, optional_params, stream)
+        return self._call_args(model, messages, optional_params, stream)
+
+    def _completion(self, answer: Any, model: str) -> dict:
+        return self.transform.transform_response(answer, model, int(time.time()))
+
     def _answer(self, answer: Any, model: str) -> ModelResponse:
-        return ModelResponse(**self.transform.transform_response(answer, model, int(time.time())))
+        return ModelResponse(**self._completion(answer, model))
 
     def _logged(self, model: str, error: AdapterError) -> AdapterError:
         log.warning("%s call for model %s failed: %s %s", self.transform.BACKEND, model, error.status_code, error.message)
         return error
 
     async def acompletion(self, model: str, messages: list, optional_params: dict | None = None, **_: Any) -> ModelResponse:
-        args = self._call_args(model, messages, optional_params)
+        args = await self._acall_args(model, messages, optional_params)
         try:
             return self._answer(await client.apost_json(*args), model)
         except AdapterError as error:
@@ -58,16 +76,22 @@ class _JsonBackendHandler(CustomLLM):
         except AdapterError as error:
             raise self._logged(model, error)
 
-    # Refuse streaming up front (a clear 400) instead of LiteLLM's default "Not implemented yet!" 500.
-    def streaming(self, *args: Any, **kwargs: Any):
-        raise _streaming_not_supported()
+    async def astreaming(self, model: str, messages: list, optional_params: dict | None = None, **_: Any):
+        # An async generator, as the proxy needs: nothing runs until the first chunk is asked for, so
+        # request errors and backend errors before the first chunk still become HTTP errors.
+        try:
+            args = await self._acall_args(model, messages, optional_params, stream=True)
+            async for chunk in self._achunks(args, model):
+                yield chunk
+        except AdapterError as error:
+            raise self._logged(model, error)
 
-    def astreaming(self, *args: Any, **kwargs: Any):
-        raise _streaming_not_supported()
-
-
-def _streaming_not_supported() -> AdapterError:
-    return AdapterError(400, "stream=true is not supported by this adapter yet; send the request without streaming", "stream")
+    def streaming(self, model: str, messages: list, optional_params: dict | None = None, **_: Any):
+        try:
+            args = self._call_args(model, messages, optional_params, stream=True)
+            yield from self._chunks(args, model)
+        except AdapterError as error:
+            raise self._logged(model, error)
 
 
 class BusinessHandler(_JsonBackendHandler):
@@ -75,10 +99,25 @@ class BusinessHandler(_JsonBackendHandler):
 
     transform = transform_business
 
-    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool) -> tuple[str, dict, dict]:
-        body = transform_business.transform_request(model, messages, params, drop_unknown)
+    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool) -> tuple[str, dict, dict]:
+        body = transform_business.transform_request(model, messages, params, drop_unknown, stream)
         headers = {self.settings.business_api_key_header: self.settings.business_api_key}
         return f"{self.settings.business_api_base}/api/process", headers, body
+
+    async def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:
+        # Relay: each upstream event becomes a chunk the moment it arrives.
+        async for data in client.astream_events(*args):
+            chunk = transform_business.transform_stream_event(data)
+            if chunk is None:
+                return
+            yield chunk
+
+    def _chunks(self, args: tuple, model: str) -> Iterator[dict]:
+        for data in client.stream_events(*args):
+            chunk = transform_business.transform_stream_event(data)
+            if chunk is None:
+                return
+            yield chunk
 
 
 class LaasHandler(_JsonBackendHandler):
@@ -86,7 +125,15 @@ class LaasHandler(_JsonBackendHandler):
 
     transform = transform_laas
 
-    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool) -> tuple[str, dict, dict]:
+    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool) -> tuple[str, dict, dict]:
         body = transform_laas.transform_request(messages, params, self.settings.laas_preset_hash, drop_unknown)
         headers = {"project": self.settings.laas_project_code, "apiKey": self.settings.laas_api_key}
         return f"{self.settings.laas_api_base}/chat/completions", headers, body
+
+    # LaaS cannot stream: fetch the whole answer, then hand it out in pieces, with no artificial delay.
+    async def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:
+        for chunk in pseudo_stream(self._completion(await client.apost_json(*args), model)):
+            yield chunk
+
+    def _chunks(self, args: tuple, model: str) -> Iterator[dict]:
+        yield from pseudo_stream(self._completion(client.post_json(*args), model))

@@ -92,3 +92,23 @@ def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
     param = param if isinstance(param, str) and param not in ("None", "") else None
     kind = kind if isinstance(kind, str) and kind else None
     return error_body(status, clean_message(message, secrets), param, kind)
+
+
+STREAM_ERROR_MARKER = b'data: {"error"'
+
+
+def normalise_stream_errors(chunk: bytes, secrets: tuple[str, ...]) -> bytes:
+    """Clean the error event LiteLLM sends when a stream fails after it started; other events pass as they are."""
+    if STREAM_ERROR_MARKER not in chunk:
+        return chunk
+    lines = []
+    for line in chunk.split(b"\n"):
+        if line.startswith(STREAM_ERROR_MARKER):
+            raw = line[len(b"data: ") :]
+            try:
+                code = int(json.loads(raw)["error"].get("code") or 500)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                code = 500
+            line = b"data: " + json.dumps(normalise_error(code, raw, secrets)).encode("utf-8")
+        lines.append(line)
+    return b"\n".join(lines)

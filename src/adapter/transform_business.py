@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .errors import bad_answer, invalid_request
@@ -9,7 +10,9 @@ from .transform_common import (
     check_messages,
     finish_reason_from,
     openai_completion,
+    refuse_tools,
     split_params,
+    stream_chunk,
     text_of,
     usage_from,
 )
@@ -17,9 +20,12 @@ from .transform_common import (
 BACKEND = "the business API"
 
 
-def transform_request(model: str, messages: Any, optional_params: dict, drop_unknown: bool = False) -> dict:
+def transform_request(
+    model: str, messages: Any, optional_params: dict, drop_unknown: bool = False, stream: bool = False
+) -> dict:
     """OpenAI messages + params → {"query", "model_info", "history"}; the last message must be the user's."""
     checked = check_messages(messages, BACKEND)
+    refuse_tools(optional_params, BACKEND)
     texts = [text_of(m.get("content"), f"messages[{i}].content", BACKEND) for i, m in enumerate(checked)]
     if checked[-1]["role"] != "user":
         raise invalid_request(
@@ -29,7 +35,8 @@ def transform_request(model: str, messages: Any, optional_params: dict, drop_unk
         )
     generation, _ = split_params(optional_params, BACKEND, drop_unknown=drop_unknown)
     history = [{"role": m["role"], "content": text} for m, text in zip(checked[:-1], texts[:-1])]
-    return {"query": texts[-1], "model_info": {"name": model, **generation}, "history": history}
+    body = {"query": texts[-1], "model_info": {"name": model, **generation}, "history": history}
+    return {**body, "stream": True} if stream else body
 
 
 def transform_response(body: Any, model: str, created: int) -> dict:
@@ -48,3 +55,29 @@ def transform_response(body: Any, model: str, created: int) -> dict:
         finish_reason=finish_reason_from(body.get("finish_reason")),
         usage=usage_from(body.get("usage"), BACKEND),
     )
+
+
+def transform_stream_event(data: str) -> dict | None:
+    """One server-sent event's data from /api/process → a stream chunk; None at [DONE].
+
+    Events: {"delta": text} per piece; the last also has "finish_reason" and "usage";
+    {"error": {...}} aborts the stream.
+    """
+    if data.strip() == "[DONE]":
+        return None
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise bad_answer(BACKEND, "a stream event is not JSON") from None
+    if not isinstance(event, dict):
+        raise bad_answer(BACKEND, "a stream event is not a JSON object")
+    if "error" in event:
+        error = event["error"]
+        message = error.get("message") if isinstance(error, dict) else None
+        raise bad_answer(BACKEND, f"the stream failed: {message or error}")
+    delta = event.get("delta", "")
+    if not isinstance(delta, str):
+        raise bad_answer(BACKEND, "'delta' in a stream event is not a string")
+    if "finish_reason" in event or "usage" in event:
+        return stream_chunk(delta, finish_reason_from(event.get("finish_reason")), usage_from(event.get("usage"), BACKEND))
+    return stream_chunk(delta)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import bad_answer, invalid_request
@@ -52,6 +53,25 @@ def text_of(content: Any, param: str, backend: str) -> str:
             raise invalid_request(f"'{part_param}.text' must be a string", f"{part_param}.text")
         texts.append(part["text"])
     return "\n".join(texts)
+
+
+TOOL_PARAMS = ("tools", "tool_choice", "functions", "function_call", "parallel_tool_calls")
+
+
+def refuse_tools(optional_params: dict, backend: str) -> None:
+    """Tool calling is refused even under drop_params: silently dropping tools changes what the model does."""
+    for name in TOOL_PARAMS:
+        if optional_params.get(name) is not None:
+            raise invalid_request(f"'{name}': tool and function calling are not supported by {backend}", name)
+
+
+def has_attachments(messages: Any) -> bool:
+    """Whether any message carries image or document parts (whose checks are worth a worker thread)."""
+    return isinstance(messages, list) and any(
+        isinstance(m, dict) and isinstance(m.get("content"), list)
+        and any(isinstance(p, dict) and p.get("type") in ("image_url", "document") for p in m["content"])
+        for m in messages
+    )
 
 
 def _check_generation_param(name: str, value: Any) -> Any:
@@ -126,3 +146,35 @@ def usage_from(raw: Any, backend: str) -> dict:
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (prompt, completion)):
         raise bad_answer(backend, "'usage' must hold non-negative integer token counts")
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+PIECE_PATTERN = re.compile(r"\S+\s*|\s+")
+
+
+def stream_chunk(text: str, finish_reason: str | None = None, usage: dict | None = None) -> dict:
+    """One LiteLLM GenericStreamingChunk; a finish_reason marks the last one."""
+    return {
+        "text": text,
+        "tool_use": None,
+        "is_finished": finish_reason is not None,
+        "finish_reason": finish_reason or "",
+        "usage": usage,
+        "index": 0,
+    }
+
+
+def split_text(text: str, max_chunks: int = 16) -> list[str]:
+    """`text` in at most `max_chunks` pieces cut after whitespace; joined, they are `text` again."""
+    words = PIECE_PATTERN.findall(text)
+    if not words:
+        return [text]
+    per_chunk = -(-len(words) // max_chunks)  # ceiling division
+    return ["".join(words[i : i + per_chunk]) for i in range(0, len(words), per_chunk)]
+
+
+def pseudo_stream(completion: dict) -> list[dict]:
+    """A finished chat.completion as stream chunks: text pieces, then finish_reason and usage."""
+    choice = completion["choices"][0]
+    pieces = split_text(choice["message"]["content"])
+    chunks = [stream_chunk(piece) for piece in pieces[:-1]]
+    return chunks + [stream_chunk(pieces[-1], choice["finish_reason"], completion["usage"])]

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import laas_limits
+
 from .errors import bad_answer, invalid_request
-from .transform_common import check_messages, finish_reason_from, openai_completion, split_params, usage_from
+from .transform_common import (
+    check_messages,
+    finish_reason_from,
+    openai_completion,
+    refuse_tools,
+    split_params,
+    usage_from,
+)
 
 BACKEND = "LaaS"
 
@@ -46,6 +55,10 @@ def laas_content(content: Any, param: str) -> list[dict]:
             raise invalid_request(
                 f"'{part_param}' must be a text, image_url or document part; got {kind!r}", part_param
             )
+    try:
+        laas_limits.check_parts(parts, param)
+    except laas_limits.LimitError as error:
+        raise invalid_request(error.message, error.param) from None
     return parts
 
 
@@ -54,6 +67,7 @@ def transform_request(
 ) -> dict:
     """OpenAI messages + params → the LaaS body; `params` (client extra body) becomes LaaS params."""
     checked = check_messages(messages, BACKEND)
+    refuse_tools(optional_params, BACKEND)
     generation, extra = split_params(optional_params, BACKEND, passthrough=("params",), drop_unknown=drop_unknown)
     params = extra.get("params", {})
     if not isinstance(params, dict):

@@ -7,6 +7,8 @@ import uuid
 
 from flask import Blueprint, current_app, jsonify, request
 
+import laas_limits
+
 from . import mock, validation
 from .errors import ApiError
 from .faults import injected_fault, read_directives
@@ -40,6 +42,10 @@ def message_text(message, param: str) -> str:
         return content
     parts = validation.non_empty_list(content, f"{param}.content")
     texts = [_part_text(part, f"{param}.content[{index}]") for index, part in enumerate(parts)]
+    try:
+        laas_limits.check_parts(parts, f"{param}.content")  # as the real LaaS would
+    except laas_limits.LimitError as error:
+        raise ApiError(400, error.message, error.param) from None
     return "\n".join(text for text in texts if text)
 
 

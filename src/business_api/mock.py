@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 DIRECTIVE_PATTERN = re.compile(r"\[mock:([a-z_]+)(?:=([^\]]*))?\]")
 TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
+PIECE_PATTERN = re.compile(r"\S+\s*|\s+")
 MAX_SLEEP_MS = 300_000
 MESSAGE_OVERHEAD_TOKENS = 2  # role and separators, so an empty message still costs something
 REDACTED = "<redacted>"
@@ -24,6 +25,7 @@ class Directives:
     sleep_ms: int = 0
     status: int | None = None
     chunk_delay_ms: int = 0
+    fail_after: int | None = None
 
 
 def _milliseconds(name: str, raw: str | None) -> int:
@@ -41,15 +43,24 @@ def parse_directives(text: str) -> Directives:
             found[name] = True
         elif name in ("sleep", "chunk_delay"):
             found[f"{name}_ms"] = _milliseconds(name, raw)
+        elif name == "fail_after":
+            if raw is None or not raw.isdigit():
+                raise DirectiveError(f"[mock:fail_after=N] needs a whole number of chunks, got {raw!r}")
+            found["fail_after"] = int(raw)
         elif name == "status":
             if raw is None or not raw.isdigit() or not 400 <= int(raw) <= 599:
                 raise DirectiveError(f"[mock:status=CODE] needs an HTTP error status 400-599, got {raw!r}")
             found["status"] = int(raw)
         else:
             raise DirectiveError(
-                f"unknown directive [mock:{name}]; known: echo, sleep, status, garbage, chunk_delay"
+                f"unknown directive [mock:{name}]; known: echo, sleep, status, garbage, chunk_delay, fail_after"
             )
     return Directives(**found)
+
+
+def split_pieces(answer: str) -> list[str]:
+    """The answer in streaming pieces: each word with the whitespace after it; joined, they are the answer."""
+    return PIECE_PATTERN.findall(answer) or [""]
 
 
 def count_tokens(text: str) -> int:

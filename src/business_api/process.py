@@ -11,6 +11,7 @@ from . import mock, validation
 from .errors import ApiError
 from .faults import injected_fault, read_directives
 from .security import require_secret
+from .streams import stream_response
 
 bp = Blueprint("process", __name__)
 
@@ -33,8 +34,9 @@ def parse_process_request(body: dict) -> dict:
     query = validation.string(body.get("query"), "query")
     model_info = validation.obj(body.get("model_info"), "model_info")
     name = validation.string(model_info.get("name"), "model_info.name", allow_empty=False)
-    if body.get("stream"):
-        raise ApiError(400, "streaming is not supported by /api/process yet; omit 'stream'", "stream")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise ApiError(400, "'stream' must be true or false", "stream")
     request_id = body.get("request_id")
     if request_id is not None:
         validation.string(request_id, "request_id", allow_empty=False)
@@ -44,6 +46,7 @@ def parse_process_request(body: dict) -> dict:
         "history": _history(body.get("history")),
         "params": validation.generation_params(model_info, "model_info."),
         "request_id": request_id or f"req_{uuid.uuid4().hex}",
+        "stream": stream,
     }
 
 
@@ -66,13 +69,12 @@ def process():
             mock.default_answer(parsed["model"], parsed["query"]), params.get("max_tokens"), params["stop"]
         )
     prompt = mock.prompt_tokens([turn["content"] for turn in parsed["history"]] + [parsed["query"]])
-    return jsonify(
-        {
-            "request_id": parsed["request_id"],
-            "model": parsed["model"],
-            "created": int(time.time()),
-            "answer": answer,
-            "finish_reason": finish_reason,
-            "usage": mock.usage(prompt, mock.count_tokens(answer)),
-        }
-    )
+    result = {
+        "model": parsed["model"],
+        "created": int(time.time()),
+        "finish_reason": finish_reason,
+        "usage": mock.usage(prompt, mock.count_tokens(answer)),
+    }
+    if parsed["stream"]:
+        return stream_response(parsed["request_id"], answer, result, directives.chunk_delay_ms, directives.fail_after)
+    return jsonify({"request_id": parsed["request_id"], "answer": answer, **result})

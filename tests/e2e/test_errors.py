@@ -136,9 +136,3 @@ def test_body_over_the_limit_is_413_and_the_proxy_stays_up(stack):
     assert_openai_error(payload, 413)
     assert ask(stack, "still here").choices[0].message.content.endswith("still here")
 
-
-@pytest.mark.parametrize("model", ["my-custom-model", "claude-3.5-sonnet"])
-def test_streaming_is_refused_clearly_until_it_is_supported(stack, model):
-    with pytest.raises(openai.BadRequestError) as caught:
-        stack.client().chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], stream=True)
-    assert "stream" in caught.value.body["message"]

@@ -64,3 +64,21 @@ def test_sync_handler_enforces_the_timeout(stack):
     with pytest.raises(AdapterError) as caught:
         LaasHandler(settings).completion(model="claude-3.5-sonnet", messages=[{"role": "user", "content": "[mock:sleep=3000]"}])
     assert caught.value.status_code == 504
+
+
+@pytest.mark.parametrize(
+    "model, expected",
+    [("my-custom-llm/my-custom-model", "Mock answer from my-custom-model: stream me"),
+     ("laas/claude-3.5-sonnet", "Mock answer from laas-preset: stream me")],
+)
+def test_sync_and_async_streaming_in_process(registered, model, expected):
+    messages = [{"role": "user", "content": "stream me"}]
+    chunks = list(litellm.completion(model=model, messages=messages, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected
+    assert len(chunks) > 2
+
+    async def collect():
+        stream = await litellm.acompletion(model=model, messages=messages, stream=True)
+        return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+    assert asyncio.run(collect()) == expected

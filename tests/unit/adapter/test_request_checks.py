@@ -64,3 +64,16 @@ def test_fastapi_detail_becomes_the_message():
 def test_litellm_error_keeps_status_type_and_real_param():
     raw = json.dumps({"error": {"message": "bad", "type": "auth_error", "param": "None", "code": "401"}}).encode()
     assert normalise_error(401, raw, ())["error"] == {"message": "bad", "type": "auth_error", "param": None, "code": "401"}
+
+
+def test_stream_error_events_are_cleaned_and_other_events_untouched():
+    from adapter.request_checks import normalise_stream_errors
+
+    ok = b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\n'
+    assert normalise_stream_errors(ok, ()) is ok
+    failed = b'data: {"error": {"message": "litellm.BadGatewayError: X-llmException - it broke", "type": null, "code": "502"}}\n\n'
+    cleaned = normalise_stream_errors(failed, ())
+    assert cleaned.startswith(b"data: ") and cleaned.endswith(b"\n\n")
+    assert json.loads(cleaned[6:].strip())["error"] == {
+        "message": "it broke", "type": "server_error", "param": None, "code": "502"
+    }

@@ -129,3 +129,34 @@ def test_unusable_answers_are_502(answer):
     with pytest.raises(AdapterError) as caught:
         transform_response(answer, "m", 0)
     assert caught.value.status_code == 502
+
+
+def test_stream_request_asks_the_backend_to_stream():
+    body = transform_request("m", [{"role": "user", "content": "x"}], {"stream": True}, stream=True)
+    assert body["stream"] is True
+
+
+def test_stream_events_become_chunks():
+    from adapter.transform_business import transform_stream_event
+
+    assert transform_stream_event('{"request_id": "r", "delta": "Hel"}')["text"] == "Hel"
+    last = transform_stream_event(
+        '{"delta": "", "finish_reason": "stop", "usage": {"prompt_tokens": 1, "completion_tokens": 2}}'
+    )
+    assert last["is_finished"] and last["finish_reason"] == "stop"
+    assert last["usage"] == {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    assert transform_stream_event("[DONE]") is None
+
+
+@pytest.mark.parametrize(
+    "data, fragment",
+    [('{"error": {"message": "boom"}}', "boom"), ("not json", "not JSON"), ("[1]", "not a JSON object"),
+     ('{"delta": 5}', "'delta'"), ('{"delta": "", "finish_reason": "stop"}', "usage")],
+)
+def test_bad_stream_events_are_502(data, fragment):
+    from adapter.transform_business import transform_stream_event
+
+    with pytest.raises(AdapterError) as caught:
+        transform_stream_event(data)
+    assert caught.value.status_code == 502
+    assert fragment in caught.value.message

@@ -4,6 +4,9 @@ import pytest
 
 from adapter.errors import AdapterError
 from adapter.transform_laas import transform_request, transform_response
+from tests import media
+
+PNG, PDF = media.png_url(), media.pdf_url(2)
 
 
 def test_string_content_becomes_typed_text_parts_and_params_pass_through():
@@ -23,15 +26,15 @@ def test_string_content_becomes_typed_text_parts_and_params_pass_through():
 def test_image_and_document_parts_are_forwarded_in_laas_form():
     content = [
         {"type": "image_url", "image_url": {"url": "https://static.example/a.jpg", "detail": "high"}},
-        {"type": "image_url", "image_url": "data:image/png;base64,iVBORw0KGgo="},
-        {"type": "document", "document_url": {"url": "data:application/pdf;base64,JVBERi0="}},
+        {"type": "image_url", "image_url": PNG},
+        {"type": "document", "document_url": {"url": PDF}},
         {"type": "text", "text": "Describe"},
     ]
     body = transform_request([{"role": "user", "content": content}], {}, "h")
     assert body["messages"][0]["content"] == [
         {"type": "image_url", "image_url": {"url": "https://static.example/a.jpg"}},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
-        {"type": "document", "document_url": {"url": "data:application/pdf;base64,JVBERi0="}},
+        {"type": "image_url", "image_url": {"url": PNG}},
+        {"type": "document", "document_url": {"url": PDF}},
         {"type": "text", "text": "Describe"},
     ]
     assert body["params"] == {}
@@ -55,6 +58,10 @@ def test_the_hash_is_always_the_configured_one():
         ([{"role": "user", "content": "x"}], {"params": "name=Kim"}, "'params' must be a JSON object"),
         ([{"role": "user", "content": "x"}], {"tools": [{"type": "function"}]}, "not supported by LaaS"),
         ([{"role": "user", "content": "x"}], {"project": "other"}, "set by the server"),
+        ([{"role": "user", "content": [media.image_part(media.gif_url())]}], {}, "JPEG or PNG"),
+        ([{"role": "user", "content": [media.document_part(media.pdf_url(21))]}], {}, "21 pages"),
+        ([{"role": "user", "content": [media.image_part(PNG)] * 4}], {}, "at most 3 images"),
+        ([{"role": "user", "content": "x"}], {"tools": [{"type": "function"}]}, "not supported by LaaS"),
     ],
 )
 def test_unusable_requests_are_400(messages, params, fragment):

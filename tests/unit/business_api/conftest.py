@@ -17,7 +17,7 @@ def settings(tmp_path):
             "LAAS_PROJECT_CODE": LAAS["project"],
             "LAAS_API_KEY": LAAS["apiKey"],
             "LAAS_PRESET_HASH": PRESET_HASH,
-            "MAX_REQUEST_BODY_MB": "1",
+            "MAX_REQUEST_BODY_MB": "8",
         }
     )
 

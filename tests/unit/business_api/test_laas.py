@@ -5,6 +5,7 @@ import json
 import pytest
 
 from business_api.mock import REDACTED
+from tests import media
 
 from .conftest import LAAS, PRESET_HASH
 
@@ -48,7 +49,8 @@ def test_image_and_document_parts_are_accepted(client):
     body = laas_body()
     body["messages"][0]["content"] += [
         {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
-        {"type": "document", "document_url": {"url": "data:application/pdf;base64,JVBERi0="}},
+        media.image_part(media.png_url()),
+        media.document_part(media.pdf_url(2)),
     ]
     assert post(client, body).status_code == 200
 
@@ -99,3 +101,31 @@ def test_bad_bodies_are_400_naming_the_field(client, body, param):
 def test_directives_work_on_laas_too(client):
     assert post(client, laas_body("[mock:status=503]")).status_code == 503
     assert post(client, laas_body("[mock:garbage]")).content_type.startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "part, fragment",
+    [
+        (media.image_part(media.gif_url()), "JPEG or PNG"),
+        (media.image_part(media.oversize_png_url()), "4.0 MB"),
+        (media.image_part("data:image/png;base64,not base64!"), "not valid base64"),
+        (media.document_part(media.pdf_url(21)), "21 pages"),
+        (media.document_part("https://example.com/a.pdf"), "base64 data URLs"),
+    ],
+)
+def test_the_mock_enforces_laas_limits_like_the_real_service(client, part, fragment):
+    body = laas_body()
+    body["messages"][0]["content"].append(part)
+    response = post(client, body)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert fragment in error["message"]
+    assert error["param"] == "messages[0].content[1]"
+
+
+def test_the_mock_refuses_a_fourth_image(client):
+    body = laas_body()
+    body["messages"][0]["content"] += [media.image_part(media.png_url())] * 4
+    response = post(client, body)
+    assert response.status_code == 400
+    assert "at most 3 images" in response.get_json()["error"]["message"]

@@ -61,3 +61,14 @@ def test_answer_within_max_tokens_is_untouched():
 
 def test_stop_sequence_cuts_before_it():
     assert mock.limit_answer("Mock answer from m: a STOP b", None, ["STOP"]) == ("Mock answer from m: a ", "stop")
+
+
+def test_fail_after_directive():
+    assert mock.parse_directives("[mock:fail_after=3]").fail_after == 3
+    with pytest.raises(mock.DirectiveError):
+        mock.parse_directives("[mock:fail_after=x]")
+
+
+@pytest.mark.parametrize("answer", ["", "a", "Mock answer from m: a  b\nc ", " lead"])
+def test_split_pieces_rejoin_to_the_answer(answer):
+    assert "".join(mock.split_pieces(answer)) == answer

@@ -122,13 +122,66 @@ def test_bad_directive_is_400(client):
     assert "status" in response.get_json()["error"]["message"]
 
 
-def test_stream_is_refused_for_now(client):
-    response = post(client, {"query": "q", "model_info": {"name": "m"}, "stream": True})
+def events(response) -> list:
+    """The data of each server-sent event in a streamed response."""
+    assert response.content_type.startswith("text/event-stream")
+    lines = [line for line in response.get_data(as_text=True).split("\n\n") if line]
+    assert all(line.startswith("data: ") for line in lines)
+    return [line[6:] if line[6:] == "[DONE]" else json.loads(line[6:]) for line in lines]
+
+
+def test_stream_sends_the_same_answer_in_pieces_then_finish_and_usage(client):
+    query = {"query": "Hello there, world", "model_info": {"name": "m"}}
+    whole = post(client, query).get_json()
+    streamed = events(post(client, {**query, "stream": True}))
+    assert streamed[-1] == "[DONE]"
+    final = streamed[-2]
+    pieces = [event["delta"] for event in streamed[:-2]]
+    assert len(pieces) > 3
+    assert "".join(pieces) == whole["answer"]
+    assert final["delta"] == "" and final["finish_reason"] == "stop"
+    assert final["usage"] == whole["usage"]
+    assert {event["request_id"] for event in streamed[:-1]} == {final["request_id"]}
+
+
+def test_stream_honours_chunk_delay(client):
+    import time
+
+    started = time.monotonic()
+    response = post(client, {"query": "a b c [mock:chunk_delay=50]", "model_info": {"name": "m"}, "stream": True})
+    pieces = len(events(response)) - 2
+    assert time.monotonic() - started >= (pieces - 1) * 0.05
+
+
+def test_stream_can_fail_midway_with_an_error_event(client):
+    streamed = events(post(client, {"query": "a b c [mock:fail_after=2]", "model_info": {"name": "m"}, "stream": True}))
+    assert [event["delta"] for event in streamed[:2]] == ["Mock ", "answer "]
+    assert streamed[2]["error"]["code"] == "500"
+    assert len(streamed) == 3  # no [DONE] after an error
+
+
+def test_stream_errors_before_the_first_piece_are_plain_http_errors(client):
+    response = post(client, {"query": "[mock:status=503]", "model_info": {"name": "m"}, "stream": True})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "503"
+
+
+def test_stream_must_be_a_boolean(client):
+    response = post(client, {"query": "q", "model_info": {"name": "m"}, "stream": "yes"})
     assert response.status_code == 400
+    assert response.get_json()["error"]["param"] == "stream"
+
+
+def test_health_counts_completed_streams(client):
+    before = client.get("/health").get_json()["streams"]
+    events(post(client, {"query": "q", "model_info": {"name": "m"}, "stream": True}))
+    after = client.get("/health").get_json()["streams"]
+    assert after["completed"] == before["completed"] + 1
+    assert after["open"] == 0
 
 
 def test_body_over_the_limit_is_413_json(client):
-    response = client.post("/api/process", data=b"x" * (1024 * 1024 + 10), headers=HEADERS)
+    response = client.post("/api/process", data=b"x" * (8 * 1024 * 1024 + 1), headers=HEADERS)
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "413"
 
