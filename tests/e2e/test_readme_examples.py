@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import ROOT
 
-EXAMPLE = re.compile(r"<!-- readme-example: (\w+) -->\n```\w+\n(.*?)```", re.DOTALL)
+EXAMPLE = re.compile(r"<!-- readme-example: ([\w-]+) -->\n```\w+\n(.*?)```", re.DOTALL)
 DEFAULT_PROXY = "http://127.0.0.1:8080"
 
 
@@ -23,9 +23,10 @@ def run_example(stack, tmp_path, language: str) -> str:
     shutil.copy(stack.settings.env_file, tmp_path / "src" / ".env")
     examples = readme_examples()
     script = examples["bash"].replace(DEFAULT_PROXY, stack.proxy_url)
-    if language == "python":
-        python_code = examples["python"].replace(DEFAULT_PROXY, stack.proxy_url)
-        (tmp_path / "example.py").write_text(python_code)
+    if language != "bash":
+        # Later Python examples continue the first one (they reuse its `client`).
+        python_code = "\n".join(dict.fromkeys([examples["python"], examples[language]]))
+        (tmp_path / "example.py").write_text(python_code.replace(DEFAULT_PROXY, stack.proxy_url))
         script = script.split("curl", 1)[0] + f'"{sys.executable}" example.py\n'
     env = {k: v for k, v in stack.env.items() if k != "LITELLM_MASTER_KEY"}
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
@@ -35,7 +36,7 @@ def run_example(stack, tmp_path, language: str) -> str:
 
 
 def test_readme_has_both_examples():
-    assert set(readme_examples()) == {"bash", "python"}
+    assert set(readme_examples()) == {"bash", "python", "python-stream"}
     assert DEFAULT_PROXY in readme_examples()["bash"]
 
 
@@ -55,3 +56,9 @@ def test_openai_sdk_example(stack, tmp_path):
 def test_quickstart_names_the_real_commands(command):
     assert command in (ROOT / "README.md").read_text()
     assert (ROOT / command).is_file()
+
+
+def test_openai_sdk_streaming_example(stack, tmp_path):
+    output = run_example(stack, tmp_path, "python-stream")
+    assert "Mock answer from my-custom-model: Stream this, please." in output
+    assert re.search(r"\[\d+ tokens\]", output)
