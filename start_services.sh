@@ -29,6 +29,10 @@ EOF
 business_name=business_api
 proxy_name=litellm_proxy
 
+# Idle keep-alive connections are kept longer than clients keep theirs (httpx: 5 s), so a client never
+# reuses a connection the server is just closing.
+keep_alive_seconds=75
+
 uvicorn_log_level() {  # stack_settings normalises LOG_LEVEL to DEBUG/INFO/WARNING/ERROR/CRITICAL
   printf '%s\n' "${LOG_LEVEL,,}"
 }
@@ -124,7 +128,7 @@ start_proxy() {
   start_one "$proxy_name" "$proxy_url/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$root_dir" \
     "$VENV/bin/uvicorn" adapter.gateway:app --app-dir "$root_dir/src" \
     --host "$LITELLM_PROXY_HOST" --port "$LITELLM_PROXY_PORT" --workers "$LITELLM_PROXY_WORKERS" \
-    --http httptools --loop uvloop --log-level "$(uvicorn_log_level)"
+    --http httptools --loop uvloop --timeout-keep-alive "$keep_alive_seconds" --log-level "$(uvicorn_log_level)"
 }
 
 print_summary() {

@@ -41,6 +41,11 @@ def from_backend_status(backend: str, status: int, message: str, retry_after: st
         return AdapterError(413, f"{backend} refused the request as too large: {detail}")
     if 400 <= status < 500:
         return AdapterError(400, f"{backend} refused the request: {detail}")
+    if status == 503:
+        # "Temporarily unavailable" is the one 5xx worth retrying: keep its status, so that the router's
+        # retry policy (ServiceUnavailableErrorRetries) retries it like an unreachable backend.
+        headers = {"retry-after": retry_after} if retry_after else None
+        return AdapterError(503, f"{backend} is temporarily unavailable (HTTP 503): {detail}", headers=headers)
     return AdapterError(502, f"{backend} failed with HTTP {status}: {detail}")
 
 

@@ -29,8 +29,10 @@ class _JsonBackendHandler(CustomLLM):
         super().__init__()
         self.settings = settings
 
-    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool) -> tuple[str, dict, dict]:
-        """(url, headers, body) for one backend call."""
+    def _prepare(
+        self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool, api_base: str | None
+    ) -> tuple[str, dict, dict]:
+        """(url, headers, body) for one backend call; `api_base` is a deployment's own, from config.yaml."""
         raise NotImplementedError
 
     def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:
@@ -40,17 +42,19 @@ class _JsonBackendHandler(CustomLLM):
     def _chunks(self, args: tuple, model: str) -> Iterator[dict]:
         raise NotImplementedError
 
-    def _call_args(self, model: str, messages: list, optional_params: dict | None, stream: bool = False) -> tuple:
+    def _call_args(
+        self, model: str, messages: list, optional_params: dict | None, stream: bool = False, api_base: str | None = None
+    ) -> tuple:
         params = optional_params or {}
         drop_unknown = bool(litellm.drop_params or params.get("drop_params"))
-        url, headers, body = self._prepare(model, messages, params, drop_unknown, stream)
+        url, headers, body = self._prepare(model, messages, params, drop_unknown, stream, api_base)
         return self.transform.BACKEND, url, headers, body, self.settings.business_api_timeout
 
-    async def _acall_args(self, model: str, messages: list, optional_params: dict | None, stream: bool = False) -> tuple:
+    async def _acall_args(self, *args: Any) -> tuple:
         """_call_args off the event loop when images or PDFs must be decoded and checked."""
-        if has_attachments(messages):
-            return await asyncio.to_thread(self._call_args, model, messages, optional_params, stream)
-        return self._call_args(model, messages, optional_params, stream)
+        if has_attachments(args[1]):
+            return await asyncio.to_thread(self._call_args, *args)
+        return self._call_args(*args)
 
     def _completion(self, answer: Any, model: str) -> dict:
         return self.transform.transform_response(answer, model, int(time.time()))
@@ -62,33 +66,43 @@ class _JsonBackendHandler(CustomLLM):
         log.warning("%s call for model %s failed: %s %s", self.transform.BACKEND, model, error.status_code, error.message)
         return error
 
-    async def acompletion(self, model: str, messages: list, optional_params: dict | None = None, **_: Any) -> ModelResponse:
-        args = await self._acall_args(model, messages, optional_params)
+    # LiteLLM passes `api_base` from the deployment's litellm_params; a client cannot set it (the proxy
+    # refuses it in request bodies), so a deployment may point at another backend instance.
+    async def acompletion(
+        self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
+    ) -> ModelResponse:
+        args = await self._acall_args(model, messages, optional_params, False, api_base)
         try:
             return self._answer(await client.apost_json(*args), model)
         except AdapterError as error:
             raise self._logged(model, error)
 
-    def completion(self, model: str, messages: list, optional_params: dict | None = None, **_: Any) -> ModelResponse:
-        args = self._call_args(model, messages, optional_params)
+    def completion(
+        self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
+    ) -> ModelResponse:
+        args = self._call_args(model, messages, optional_params, False, api_base)
         try:
             return self._answer(client.post_json(*args), model)
         except AdapterError as error:
             raise self._logged(model, error)
 
-    async def astreaming(self, model: str, messages: list, optional_params: dict | None = None, **_: Any):
+    async def astreaming(
+        self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
+    ):
         # An async generator, as the proxy needs: nothing runs until the first chunk is asked for, so
         # request errors and backend errors before the first chunk still become HTTP errors.
         try:
-            args = await self._acall_args(model, messages, optional_params, stream=True)
+            args = await self._acall_args(model, messages, optional_params, True, api_base)
             async for chunk in self._achunks(args, model):
                 yield chunk
         except AdapterError as error:
             raise self._logged(model, error)
 
-    def streaming(self, model: str, messages: list, optional_params: dict | None = None, **_: Any):
+    def streaming(
+        self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
+    ):
         try:
-            args = self._call_args(model, messages, optional_params, stream=True)
+            args = self._call_args(model, messages, optional_params, True, api_base)
             yield from self._chunks(args, model)
         except AdapterError as error:
             raise self._logged(model, error)
@@ -99,10 +113,13 @@ class BusinessHandler(_JsonBackendHandler):
 
     transform = transform_business
 
-    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool) -> tuple[str, dict, dict]:
+    def _prepare(
+        self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool, api_base: str | None
+    ) -> tuple[str, dict, dict]:
         body = transform_business.transform_request(model, messages, params, drop_unknown, stream)
         headers = {self.settings.business_api_key_header: self.settings.business_api_key}
-        return f"{self.settings.business_api_base}/api/process", headers, body
+        base = (api_base or self.settings.business_api_base).rstrip("/")
+        return f"{base}/api/process", headers, body
 
     async def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:
         # Relay: each upstream event becomes a chunk the moment it arrives.
@@ -125,10 +142,13 @@ class LaasHandler(_JsonBackendHandler):
 
     transform = transform_laas
 
-    def _prepare(self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool) -> tuple[str, dict, dict]:
+    def _prepare(
+        self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool, api_base: str | None
+    ) -> tuple[str, dict, dict]:
         body = transform_laas.transform_request(messages, params, self.settings.laas_preset_hash, drop_unknown)
         headers = {"project": self.settings.laas_project_code, "apiKey": self.settings.laas_api_key}
-        return f"{self.settings.laas_api_base}/chat/completions", headers, body
+        base = (api_base or self.settings.laas_api_base).rstrip("/")
+        return f"{base}/chat/completions", headers, body
 
     # LaaS cannot stream: fetch the whole answer, then hand it out in pieces, with no artificial delay.
     async def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:

@@ -17,13 +17,33 @@ ERROR_TYPES = {
     429: "rate_limit_error",
 }
 # Where LiteLLM's messages stop being for the client: tracebacks, bug-report links, router notes.
-NOISE_MARKERS = ("\nTraceback", "Traceback (most recent call last)", "This looks like a bug", "\n\nLiteLLM: model group", "\nReceived Model Group")
+NOISE_MARKERS = (
+    "\nTraceback",
+    "Traceback (most recent call last)",
+    "This looks like a bug",
+    "\n\nLiteLLM: model group",
+    "\nReceived Model Group",
+    "Deployment Info:",
+)
 PREFIX_PATTERN = re.compile(r"^(?:litellm\.\w+:\s*)?(?:[\w-]+Exception - )?")
 
 
 def error_body(status: int, message: str, param: str | None = None, error_type: str | None = None) -> dict:
     kind = error_type or ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     return {"error": {"message": message, "type": kind, "param": param, "code": str(status)}}
+
+
+NUMBER = (int, float)
+# OpenAI parameters LiteLLM itself reads before our handler runs: a wrong type there makes it crash (500).
+PARAM_TYPES = {
+    "temperature": NUMBER, "top_p": NUMBER, "presence_penalty": NUMBER, "frequency_penalty": NUMBER,
+    "max_tokens": int, "max_completion_tokens": int, "n": int, "seed": int,
+    "stop": (str, list), "tools": list, "functions": list, "tool_choice": (str, dict), "function_call": (str, dict),
+    "stream_options": dict, "response_format": dict, "metadata": dict, "logit_bias": dict, "user": str,
+    "params": dict,
+}
+TYPE_NAMES = {NUMBER: "a number", int: "an integer", (str, list): "a string or a list", list: "a list",
+              (str, dict): "a string or an object", dict: "an object", str: "a string"}
 
 
 class RequestProblem(ValueError):
@@ -40,6 +60,8 @@ def parse_chat_body(raw: bytes) -> dict:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise RequestProblem("request body is not valid JSON (UTF-8)") from None
+    except RecursionError:
+        raise RequestProblem("request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise RequestProblem(f"request body must be a JSON object, got {type(body).__name__}")
     if not isinstance(body.get("model"), str) or not body["model"]:
@@ -57,6 +79,10 @@ def parse_chat_body(raw: bytes) -> dict:
             )
     if "stream" in body and not isinstance(body["stream"], bool):
         raise RequestProblem("'stream' must be true or false", "stream")
+    for name, expected in PARAM_TYPES.items():
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, expected)):
+            raise RequestProblem(f"'{name}' must be {TYPE_NAMES[expected]}", name)
     owned = sorted(SERVER_OWNED_PARAMS.intersection(body))
     if owned:
         raise RequestProblem(f"'{owned[0]}' is set by the server configuration and cannot be sent by a client", owned[0])

@@ -28,7 +28,8 @@ def check_messages(messages: Any, backend: str) -> list[dict]:
         param = f"messages[{index}]"
         if not isinstance(message, dict):
             raise invalid_request(f"'{param}' must be an object with 'role' and 'content'", param)
-        role = ROLE_ALIASES.get(message.get("role"), message.get("role"))
+        role = message.get("role")
+        role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
         if role in ("tool", "function") or message.get("tool_calls") or message.get("function_call"):
             raise invalid_request(f"'{param}': tool and function calls are not supported by {backend}", param)
         if role not in ("system", "user", "assistant"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 
 from flask import Response
@@ -11,6 +13,15 @@ from .mock import DirectiveError, Directives, parse_directives
 
 GARBAGE_BODY = "<html><body>502 upstream hiccup: this body is deliberately not JSON</body></html>"
 RETRY_AFTER_SECONDS = "1"
+
+# Requests carrying [mock:flaky=...] are numbered per worker process; number 1, N+1, 2N+1, ... fails.
+_flaky_numbers = itertools.count()
+_flaky_lock = threading.Lock()
+
+
+def _flaky_turn_fails(every: int) -> bool:
+    with _flaky_lock:
+        return next(_flaky_numbers) % every == 0
 
 
 def read_directives(text: str) -> Directives:
@@ -25,9 +36,14 @@ def injected_fault(directives: Directives) -> Response | None:
     if directives.sleep_ms:
         time.sleep(directives.sleep_ms / 1000)
     if directives.status is not None:
-        headers = {"Retry-After": RETRY_AFTER_SECONDS} if directives.status in (429, 503) else None
-        message = f"mock failure: status {directives.status} requested by [mock:status]"
-        return error_response(directives.status, message, headers=headers)
+        return _failure(directives.status, "[mock:status]")
+    if directives.flaky_every and _flaky_turn_fails(directives.flaky_every):
+        return _failure(directives.flaky_status, "[mock:flaky]")
     if directives.garbage:
         return Response(GARBAGE_BODY, status=200, mimetype="text/html")
     return None
+
+
+def _failure(status: int, directive: str) -> Response:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (429, 503) else None
+    return error_response(status, f"mock failure: status {status} requested by {directive}", headers=headers)

@@ -26,12 +26,22 @@ class Directives:
     status: int | None = None
     chunk_delay_ms: int = 0
     fail_after: int | None = None
+    flaky_every: int = 0
+    flaky_status: int = 503
 
 
 def _milliseconds(name: str, raw: str | None) -> int:
     if raw is None or not raw.isdigit():
         raise DirectiveError(f"[mock:{name}=MS] needs a whole number of milliseconds, got {raw!r}")
     return min(int(raw), MAX_SLEEP_MS)
+
+
+def _flaky(raw: str | None) -> tuple[int, int]:
+    """[mock:flaky=N] or [mock:flaky=N:STATUS]: one in every N such requests fails (503 by default)."""
+    every, _, status = (raw or "").partition(":")
+    if not every.isdigit() or int(every) < 2 or (status and not (status.isdigit() and 400 <= int(status) <= 599)):
+        raise DirectiveError(f"[mock:flaky=N] or [mock:flaky=N:STATUS] needs N >= 2 and STATUS 400-599, got {raw!r}")
+    return int(every), int(status or 503)
 
 
 def parse_directives(text: str) -> Directives:
@@ -47,13 +57,15 @@ def parse_directives(text: str) -> Directives:
             if raw is None or not raw.isdigit():
                 raise DirectiveError(f"[mock:fail_after=N] needs a whole number of chunks, got {raw!r}")
             found["fail_after"] = int(raw)
+        elif name == "flaky":
+            found["flaky_every"], found["flaky_status"] = _flaky(raw)
         elif name == "status":
             if raw is None or not raw.isdigit() or not 400 <= int(raw) <= 599:
                 raise DirectiveError(f"[mock:status=CODE] needs an HTTP error status 400-599, got {raw!r}")
             found["status"] = int(raw)
         else:
             raise DirectiveError(
-                f"unknown directive [mock:{name}]; known: echo, sleep, status, garbage, chunk_delay, fail_after"
+                f"unknown directive [mock:{name}]; known: echo, sleep, status, garbage, chunk_delay, fail_after, flaky"
             )
     return Directives(**found)
 

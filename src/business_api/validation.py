@@ -21,6 +21,8 @@ def json_object(request: Request) -> dict:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "request body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
     return body

@@ -126,3 +126,13 @@ def test_max_tokens_truncates_with_length_finish_reason(stack):
     assert response.choices[0].message.content == "Mock answer from"
     assert response.choices[0].finish_reason == "length"
     assert response.usage.completion_tokens == 3
+
+
+def test_client_headers_cannot_replace_backend_credentials(stack):
+    # The handlers build backend headers from server settings only; these never reach the backend.
+    response = stack.client().chat.completions.create(
+        model="claude-3.5-sonnet",
+        messages=[{"role": "user", "content": "[mock:echo]"}],
+        extra_headers={"apiKey": "evil", "project": "evil", "X-API-Key": "evil"},
+    )
+    assert json.loads(response.choices[0].message.content)["hash"] == "<redacted>"  # the mock accepted our own

@@ -8,7 +8,7 @@ from adapter.errors import bad_answer, from_backend_status, timed_out, trim, unr
 @pytest.mark.parametrize(
     "backend_status, client_status",
     [(400, 400), (422, 400), (401, 502), (403, 502), (404, 502), (413, 413), (429, 429), (500, 502), (502, 502),
-     (503, 502), (504, 502)],
+     (503, 503), (504, 502)],
 )
 def test_backend_status_table(backend_status, client_status):
     assert from_backend_status("the backend", backend_status, "msg", None).status_code == client_status
@@ -39,3 +39,9 @@ def test_transport_outcomes():
 
 def test_trim_collapses_whitespace():
     assert trim("a\n\n b ") == "a b"
+
+
+def test_backend_503_keeps_its_status_and_retry_after_so_the_router_retries_it():
+    error = from_backend_status("b", 503, "busy", "2")
+    assert error.status_code == 503
+    assert error.headers == {"retry-after": "2"}

@@ -48,6 +48,11 @@ def test_clean_message_drops_tracebacks_plumbing_and_secrets():
     assert clean_message(raw, ("sk-secret-1",)) == "backend said no to <redacted>"
 
 
+def test_clean_message_drops_litellm_deployment_info():
+    raw = "litellm.Timeout: X-llmException - slow (BUSINESS_API_TIMEOUT)\n\nDeployment Info: request_timeout: None"
+    assert clean_message(raw, ()) == "slow (BUSINESS_API_TIMEOUT)"
+
+
 def test_plain_text_500_becomes_an_openai_error():
     assert normalise_error(500, b"Internal Server Error", ()) == {
         "error": {"message": "internal error in the proxy; see its log", "type": "server_error", "param": None,
@@ -77,3 +82,20 @@ def test_stream_error_events_are_cleaned_and_other_events_untouched():
     assert json.loads(cleaned[6:].strip())["error"] == {
         "message": "it broke", "type": "server_error", "param": None, "code": "502"
     }
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("tools", 5), ("tools", {}), ("temperature", "hot"), ("temperature", True), ("max_tokens", 1.5), ("n", "2"),
+     ("stop", 7), ("tool_choice", 3), ("stream_options", []), ("params", "name=Kim"), ("user", 42)],
+)
+def test_parameters_litellm_reads_itself_must_have_the_right_type(field, value):
+    raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], field: value}).encode()
+    with pytest.raises(RequestProblem) as caught:
+        parse_chat_body(raw)
+    assert caught.value.param == field
+
+
+def test_null_parameters_are_absent_parameters():
+    raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": None}).encode()
+    assert parse_chat_body(raw)["tools"] is None

@@ -72,3 +72,12 @@ def test_fail_after_directive():
 @pytest.mark.parametrize("answer", ["", "a", "Mock answer from m: a  b\nc ", " lead"])
 def test_split_pieces_rejoin_to_the_answer(answer):
     assert "".join(mock.split_pieces(answer)) == answer
+
+
+def test_flaky_directive():
+    assert mock.parse_directives("[mock:flaky=3]").flaky_every == 3
+    assert mock.parse_directives("[mock:flaky=3]").flaky_status == 503
+    assert mock.parse_directives("[mock:flaky=4:500]").flaky_status == 500
+    for bad in ("[mock:flaky=1]", "[mock:flaky=x]", "[mock:flaky=3:200]", "[mock:flaky]"):
+        with pytest.raises(mock.DirectiveError):
+            mock.parse_directives(bad)

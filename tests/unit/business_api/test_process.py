@@ -189,3 +189,9 @@ def test_body_over_the_limit_is_413_json(client):
 def test_unknown_route_and_method_are_json(client):
     assert client.get("/nope").get_json()["error"]["code"] == "404"
     assert client.get("/api/process").get_json()["error"]["code"] == "405"
+
+
+def test_flaky_fails_one_request_in_n(client):
+    statuses = [post(client, {"query": "[mock:flaky=3]", "model_info": {"name": "m"}}).status_code for _ in range(9)]
+    assert statuses.count(503) == 3
+    assert statuses.count(200) == 6
