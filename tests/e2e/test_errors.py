@@ -1,7 +1,6 @@
 """Errors through the real proxy: client mistakes are 4xx, backend trouble is 5xx, always OpenAI JSON."""
 
 import json
-import time
 
 import openai
 import pytest
