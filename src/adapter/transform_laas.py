@@ -19,20 +19,13 @@ from .transform_common import (
 BACKEND = "LaaS"
 
 
-def _image_part(part: dict, param: str) -> dict:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
+def _url_of(part: dict, key: str, param: str) -> str:
+    """The URL of an image_url / document_url part, given as {"url": ...} or as a bare string."""
+    holder = part.get(key)
+    url = holder.get("url") if isinstance(holder, dict) else holder
     if not isinstance(url, str) or not url:
-        raise invalid_request(f"'{param}.image_url.url' must be a non-empty string", f"{param}.image_url")
-    return {"type": "image_url", "image_url": {"url": url}}
-
-
-def _document_part(part: dict, param: str) -> dict:
-    document = part.get("document_url")
-    url = document.get("url") if isinstance(document, dict) else document
-    if not isinstance(url, str) or not url:
-        raise invalid_request(f"'{param}.document_url.url' must be a non-empty string", f"{param}.document_url")
-    return {"type": "document", "document_url": {"url": url}}
+        raise invalid_request(f"'{param}.{key}.url' must be a non-empty string", f"{param}.{key}")
+    return url
 
 
 def laas_content(content: Any, param: str) -> list[dict]:
@@ -48,9 +41,9 @@ def laas_content(content: Any, param: str) -> list[dict]:
         if kind == "text" and isinstance(part.get("text"), str):
             parts.append({"type": "text", "text": part["text"]})
         elif kind == "image_url":
-            parts.append(_image_part(part, part_param))
+            parts.append({"type": "image_url", "image_url": {"url": _url_of(part, "image_url", part_param)}})
         elif kind == "document":
-            parts.append(_document_part(part, part_param))
+            parts.append({"type": "document", "document_url": {"url": _url_of(part, "document_url", part_param)}})
         else:
             raise invalid_request(
                 f"'{part_param}' must be a text, image_url or document part; got {kind!r}", part_param
