@@ -138,10 +138,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         business_api_key_header=get("BUSINESS_API_KEY_HEADER", "X-API-Key"),
         business_api_timeout=_float(values, "BUSINESS_API_TIMEOUT", 60.0),
         business_api_workers=_count(values, "BUSINESS_API_WORKERS", cores),
-        business_api_threads=_count(values, "BUSINESS_API_THREADS", 32),
+        business_api_threads=_count(values, "BUSINESS_API_THREADS", 256),
         litellm_proxy_host=get("LITELLM_PROXY_HOST", "127.0.0.1"),
         litellm_proxy_port=_port(values, "LITELLM_PROXY_PORT", 8080),
-        litellm_proxy_workers=_count(values, "LITELLM_PROXY_WORKERS", 1),
+        litellm_proxy_workers=_count(values, "LITELLM_PROXY_WORKERS", cores),
         litellm_master_key=get("LITELLM_MASTER_KEY"),
         laas_api_base=get(
             "LAAS_API_BASE", f"http://{_url_host(business_host)}:{business_port}/api/preset/v2"

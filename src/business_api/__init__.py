@@ -21,10 +21,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = int(settings.max_request_body_mb * 1024 * 1024)
     logging.getLogger(__name__).setLevel(settings.log_level)
 
-    from . import errors, health, laas, process
+    from . import errors, health, laas, openai_compat, process
 
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(process.bp)
     app.register_blueprint(laas.bp)
+    app.register_blueprint(openai_compat.bp)
     return app

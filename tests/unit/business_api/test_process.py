@@ -195,3 +195,22 @@ def test_flaky_fails_one_request_in_n(client):
     statuses = [post(client, {"query": "[mock:flaky=3]", "model_info": {"name": "m"}}).status_code for _ in range(9)]
     assert statuses.count(503) == 3
     assert statuses.count(200) == 6
+
+
+def test_openai_compatible_route_answers_like_openai(client):
+    response = client.post(
+        "/v1/chat/completions",
+        json={"model": "m", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["object"] == "chat.completion"
+    assert body["choices"][0]["message"]["content"] == "Mock answer from m: hi"
+    assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+
+
+def test_openai_compatible_route_needs_the_key(client):
+    response = client.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]},
+                           headers={"Authorization": "Bearer wrong"})
+    assert response.status_code == 401

@@ -1,0 +1,422 @@
+"""Side-by-side benchmark of the adapter stack: every path measured in the same run, interleaved in rounds.
+
+    .venv/bin/python scripts/benchmark.py            # full run, writes docs/benchmarks.md (+ a PNG chart)
+    .venv/bin/python scripts/benchmark.py --smoke    # a few seconds per path; checks that nothing fails
+
+It starts its own stack on free loopback ports with ./start_services.sh (so it measures the default, tuned
+set-up), plus an untuned LiteLLM proxy for reference, and stops everything at the end. Load comes from wrk
+when it is installed (apt-get install wrk), else from an asyncio client in this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+sys.path.insert(0, str(SRC))
+
+import stack_settings  # noqa: E402
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = os.getenv("BENCH_BODY")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
+wrk.headers[os.getenv("BENCH_KEY_HEADER")] = os.getenv("BENCH_KEY")
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH {"requests": %d, "errors": %d, "p50": %d, "p95": %d, "p99": %d, "us": %d}\\n',
+    summary.requests, e.connect + e.read + e.write + e.timeout + e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.duration))
+end
+"""
+
+
+@dataclass
+class Path_:
+    key: str
+    title: str
+    url: str
+    model: str | None  # None: the business API's own contract
+    headers: dict = field(default_factory=dict)
+
+    def body(self, text: str) -> dict:
+        if self.model is None:
+            return {"query": text, "model_info": {"name": "my-custom-model"}}
+        return {"model": self.model, "messages": [{"role": "user", "content": text}]}
+
+
+@dataclass
+class Result:
+    requests: int
+    errors: int
+    seconds: float
+    p50: float
+    p95: float
+    p99: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+# ---------------------------------------------------------------- load generators
+
+
+async def asyncio_load(path: Path_, seconds: float, concurrency: int) -> Result:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    body = json.dumps(path.body("benchmark")).encode()
+    headers = {"Content-Type": "application/json", **path.headers}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        async def worker():
+            nonlocal errors
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                try:
+                    response = await client.post(path.url, content=body, headers=headers)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - started)
+                errors += not ok
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return Result(len(latencies), errors, elapsed, percentile(latencies, 0.5), percentile(latencies, 0.95),
+                  percentile(latencies, 0.99))
+
+
+def wrk_load(wrk: str, script: Path, path: Path_, seconds: float, concurrency: int) -> Result:
+    key_header, key = next(((k, v) for k, v in path.headers.items() if k != "Authorization"), ("X-Unused", ""))
+    env = {**os.environ, "BENCH_BODY": json.dumps(path.body("benchmark")),
+           "BENCH_AUTH": path.headers.get("Authorization", ""), "BENCH_KEY_HEADER": key_header, "BENCH_KEY": key}
+    output = subprocess.run(
+        [wrk, "-t", "1", "-c", str(concurrency), "-d", f"{seconds:g}s", "--timeout", "30s", "-s", str(script), path.url],
+        env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
+    ).stdout
+    data = json.loads(next(line for line in output.splitlines() if line.startswith("BENCH "))[6:])
+    return Result(data["requests"], data["errors"], data["us"] / 1e6, data["p50"] / 1e6, data["p95"] / 1e6,
+                  data["p99"] / 1e6)
+
+
+# ---------------------------------------------------------------- streaming
+
+
+async def time_to_first_piece(client: httpx.AsyncClient, url: str, headers: dict, body: dict) -> tuple[float, int, float]:
+    """(seconds to the first content piece, pieces, seconds in all) for one streamed request."""
+    started = time.perf_counter()
+    first, pieces = None, 0
+    async with client.stream("POST", url, json=body, headers=headers) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            event = json.loads(line[6:])
+            text = event.get("delta") if "delta" in event else (event.get("choices") or [{}])[0].get("delta", {}).get("content")
+            if text:
+                pieces += 1
+                first = first if first is not None else time.perf_counter() - started
+    return first or 0.0, pieces, time.perf_counter() - started
+
+
+async def streaming_comparison(business: str, proxy: str, keys: dict, repeats: int) -> dict:
+    direct_headers = {"X-API-Key": keys["business"]}
+    proxy_headers = {"Authorization": f"Bearer {keys['proxy']}"}
+    words = " ".join(["word"] * 200)
+    results = {"direct_ttft": [], "proxy_ttft": [], "direct_rate": [], "proxy_rate": []}
+    async with httpx.AsyncClient(timeout=60) as client:
+        for _ in range(repeats):
+            for route in ("direct", "proxy"):
+                text = f"{words} [mock:chunk_delay=0]"
+                if route == "direct":
+                    args = (f"{business}/api/process", direct_headers,
+                            {"query": text, "model_info": {"name": "my-custom-model"}, "stream": True})
+                else:
+                    args = (f"{proxy}/v1/chat/completions", proxy_headers,
+                            {"model": "my-custom-model", "messages": [{"role": "user", "content": text}], "stream": True})
+                ttft, pieces, total = await time_to_first_piece(client, *args)
+                results[f"{route}_ttft"].append(ttft)
+                results[f"{route}_rate"].append(pieces / total if total else 0.0)
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+# ---------------------------------------------------------------- processes
+
+
+def rss_mb(root_pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(entry) == root_pid or int(stat[1]) == root_pid:
+                for line in Path(f"/proc/{entry}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1024
+
+
+def wait_http(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"benchmark: {url} did not come up within {seconds:g} s")
+
+
+class Bench:
+    """Our stack (via ./start_services.sh) plus an untuned LiteLLM reference proxy, on free ports."""
+
+    def __init__(self, tmp: Path, workers: int | None):
+        self.tmp = tmp
+        business_port, proxy_port, self.untuned_port = free_ports(3)
+        env_file = tmp / ".env"
+        stack_settings.create_env_file(env_file)
+        names = [f.upper() for f in stack_settings.Settings.__dataclass_fields__]
+        self.env = {k: v for k, v in os.environ.items() if k not in names and k != "CONFIG_FILE_PATH"}
+        self.env.update(ENV_FILE=str(env_file), LOG_DIR=str(tmp / "logs"), BUSINESS_API_PORT=str(business_port),
+                        LITELLM_PROXY_PORT=str(proxy_port), VENV=sys.prefix, NO_COLOR="1",
+                        CONFIG_FILE_PATH=str(tmp / "config.yaml"), LOG_LEVEL="WARNING")
+        if workers:
+            self.env["LITELLM_PROXY_WORKERS"] = str(workers)
+        self.settings = stack_settings.load(self.env)
+        self.business = f"http://127.0.0.1:{business_port}"
+        self.proxy = f"http://127.0.0.1:{proxy_port}"
+        self.untuned = f"http://127.0.0.1:{self.untuned_port}"
+        self.untuned_process: subprocess.Popen | None = None
+        self.write_configs()
+
+    def write_configs(self) -> None:
+        config = yaml.safe_load((SRC / "config.yaml").read_text())
+        floor = {"model_name": "litellm-floor",
+                 "litellm_params": {"model": "openai/floor", "mock_response": "Mock answer", "api_key": "unused"}}
+        compat = {"model_name": "openai-compatible",
+                  "litellm_params": {"model": "openai/my-custom-model", "api_base": f"{self.business}/v1",
+                                     "api_key": self.settings.business_api_key}}
+        config["model_list"] += [floor, compat]
+        (self.tmp / "config.yaml").write_text(yaml.safe_dump(config))
+        untuned = {"model_list": [floor], "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
+        (self.tmp / "untuned.yaml").write_text(yaml.safe_dump(untuned))
+
+    def start(self) -> None:
+        result = subprocess.run([str(ROOT / "start_services.sh")], cwd=ROOT, env=self.env, capture_output=True,
+                                text=True, timeout=600)
+        if result.returncode:
+            raise SystemExit(f"benchmark: start_services.sh failed:\n{result.stdout}\n{result.stderr}")
+        # The reference: plain LiteLLM, one worker, uvicorn's pure-Python HTTP parser, no adapter at all.
+        env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / "untuned.yaml"),
+               "LITELLM_MASTER_KEY": self.settings.litellm_master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        log = (self.tmp / "logs" / "untuned.log").open("ab")
+        self.untuned_process = subprocess.Popen(
+            [str(Path(sys.prefix) / "bin" / "uvicorn"), "litellm.proxy.proxy_server:app", "--host", "127.0.0.1",
+             "--port", str(self.untuned_port), "--workers", "1", "--http", "h11", "--loop", "asyncio"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_http(f"{self.untuned}/health/liveliness", 120)
+
+    def stop(self) -> None:
+        if self.untuned_process and self.untuned_process.poll() is None:
+            self.untuned_process.terminate()
+            try:
+                self.untuned_process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.untuned_process.kill()
+        subprocess.run([str(ROOT / "stop_services.sh")], cwd=ROOT, env=self.env, capture_output=True, timeout=120)
+
+    def proxy_pid(self) -> int:
+        return int((self.tmp / "logs" / "litellm_proxy.pid").read_text())
+
+    def paths(self) -> list[Path_]:
+        auth = {"Authorization": f"Bearer {self.settings.litellm_master_key}"}
+        chat = f"{self.proxy}/v1/chat/completions"
+        return [
+            Path_("untuned", "0. untuned LiteLLM, mock_response (1 worker, h11) — reference", f"{self.untuned}/v1/chat/completions",
+                  "litellm-floor", auth),
+            Path_("direct", "1. business API directly", f"{self.business}/api/process", None,
+                  {self.settings.business_api_key_header: self.settings.business_api_key}),
+            Path_("floor", "2. our proxy, LiteLLM mock_response (LiteLLM's floor)", chat, "litellm-floor", auth),
+            Path_("business", "3. proxy → business handler → business API", chat, "my-custom-model", auth),
+            Path_("laas", "4. proxy → LaaS handler → mock LaaS", chat, "claude-3.5-sonnet", auth),
+            Path_("openai", "5. proxy → built-in openai/ provider → mock's OpenAI route", chat, "openai-compatible", auth),
+        ]
+
+
+def capacity_check(bench: Bench, seconds: float) -> Result:
+    """The business API alone with a simulated 1 s model latency and 500 requests in flight."""
+    path = Path_("capacity", "business API, 1 s latency, 500 in flight", f"{bench.business}/api/process", None,
+                 {bench.settings.business_api_key_header: bench.settings.business_api_key})
+    path.body = lambda text: {"query": "slow [mock:sleep=1000]", "model_info": {"name": "my-custom-model"}}
+    return asyncio.run(asyncio_load(path, seconds, 500))
+
+
+# ---------------------------------------------------------------- report
+
+
+def versions() -> str:
+    names = ["litellm", "uvicorn", "httptools", "uvloop", "gunicorn", "flask", "httpx"]
+    return ", ".join(f"{name} {metadata.version(name)}" for name in names)
+
+
+def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: dict, capacity: Result,
+           rss: tuple[float, float, int], settings: stack_settings.Settings, generator: str, args) -> str:
+    def median(key, attribute):
+        return statistics.median(getattr(r, attribute) for r in results[key])
+
+    rps = {key: median(key, "rps") for key in results}
+    lines = [
+        "# Benchmarks", "",
+        f"Measured by `scripts/benchmark.py` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}, {versions()}.",
+        f"Load: {generator}, {args.concurrency} connections, {args.rounds} interleaved rounds of {args.duration:g} s per "
+        f"path (medians shown). Proxy: {settings.litellm_proxy_workers} uvicorn worker(s), httptools, uvloop; "
+        f"business API: gunicorn gthread, {settings.business_api_workers} workers × {settings.business_api_threads} threads.",
+        "", "| path | requests/s | p50 ms | p95 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, title in titles.items():
+        errors = sum(r.errors for r in results[key])
+        lines.append(f"| {title} | {rps[key]:.0f} | {median(key, 'p50') * 1000:.1f} | {median(key, 'p95') * 1000:.1f} "
+                     f"| {median(key, 'p99') * 1000:.1f} | {errors} |")
+    ratio = lambda a, b: rps[a] / rps[b] if rps[b] else float("nan")  # noqa: E731
+    lines += [
+        "", "| ratio | value | target |", "|---|---:|---:|",
+        f"| handler cost: path 3 / path 2 (ours vs LiteLLM's floor) | {ratio('business', 'floor'):.2f} | ≥ 0.95 |",
+        f"| vs LiteLLM's own provider: path 3 / path 5 | {ratio('business', 'openai'):.2f} | ≥ 1.2 |",
+        f"| whole stack vs untuned LiteLLM: path 3 / path 0 | {ratio('business', 'untuned'):.2f} | ≥ 3 |",
+        "", "| streaming (200 pieces, median of requests) | direct | through the proxy |", "|---|---:|---:|",
+        f"| time to first piece, ms | {streaming['direct_ttft'] * 1000:.1f} | {streaming['proxy_ttft'] * 1000:.1f} |",
+        f"| pieces per second | {streaming['direct_rate']:.0f} | {streaming['proxy_rate']:.0f} |",
+        "", f"TTFT overhead of the proxy: {(streaming['proxy_ttft'] - streaming['direct_ttft']) * 1000:.1f} ms (target ≤ 25 ms).",
+        "", f"Proxy memory: {rss[0]:.0f} MB before the measured rounds, {rss[1]:.0f} MB after {rss[2]} more "
+        f"requests (growth {rss[1] - rss[0]:+.0f} MB; target ≤ 50 MB).",
+        "", f"Business API capacity with a simulated 1 s model latency, 500 concurrent requests: "
+        f"{capacity.rps:.0f} requests/s, p50 {capacity.p50 * 1000:.0f} ms, {capacity.errors} errors.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    keys = list(titles)
+    values = [statistics.median(r.rps for r in results[key]) for key in keys]
+    figure, axis = plt.subplots(figsize=(9, 4))
+    axis.barh([titles[key] for key in keys], values, color="#4c72b0")
+    axis.invert_yaxis()
+    axis.set_xlabel("requests/s (median of rounds)")
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="one short round; no report files; fail on any error")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per path per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, help="proxy workers (default: LITELLM_PROXY_WORKERS, i.e. cores)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.rounds, args.concurrency = 2.0, 1, 8
+
+    wrk = shutil.which("wrk")
+    generator = "wrk" if wrk else "asyncio client (httpx)"
+    with tempfile.TemporaryDirectory(prefix="adapter-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        script = tmp / "bench.lua"
+        script.write_text(WRK_SCRIPT)
+        bench = Bench(tmp, args.workers)
+        try:
+            print(f"starting the stack and the reference proxy in {tmp} ...", flush=True)
+            bench.start()
+            paths = bench.paths()
+            titles = {path.key: path.title for path in paths}
+            run = (lambda p, s: wrk_load(wrk, script, p, s, args.concurrency)) if wrk else \
+                (lambda p, s: asyncio.run(asyncio_load(p, s, args.concurrency)))
+            for path in paths:  # warm-up: first requests pay for lazy imports and connection set-up
+                run(path, 1.0)
+            rss_before = rss_mb(bench.proxy_pid())
+            results: dict[str, list[Result]] = {path.key: [] for path in paths}
+            for round_number in range(args.rounds):
+                for path in paths:
+                    result = run(path, args.duration)
+                    results[path.key].append(result)
+                    print(f"round {round_number + 1}: {path.title}: {result.rps:.0f} req/s, "
+                          f"p50 {result.p50 * 1000:.1f} ms, {result.errors} errors", flush=True)
+            measured = sum(r.requests for key in ("floor", "business", "laas", "openai") for r in results[key])
+            rss_after = rss_mb(bench.proxy_pid())
+            streaming = asyncio.run(streaming_comparison(
+                bench.business, bench.proxy,
+                {"business": bench.settings.business_api_key, "proxy": bench.settings.litellm_master_key},
+                repeats=3 if args.smoke else 20))
+            capacity = capacity_check(bench, 3.0 if args.smoke else 8.0)
+        finally:
+            bench.stop()
+        text = report(results, titles, streaming, capacity, (rss_before, rss_after, measured), bench.settings,
+                      generator, args)
+        print(text)
+        errors = sum(r.errors for key in results for r in results[key]) + capacity.errors
+        if args.smoke:
+            return 1 if errors else 0
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+        if chart(results, titles, args.output.with_suffix(".png")):
+            print(f"wrote {args.output} and {args.output.with_suffix('.png')}")
+        else:
+            print(f"wrote {args.output} (no chart: pip install -r scripts/requirements-benchmark.txt)")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
