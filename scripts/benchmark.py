@@ -129,7 +129,7 @@ def wrk_load(wrk: str, script: Path, path: Path_, seconds: float, concurrency: i
     env = {**os.environ, "BENCH_BODY": json.dumps(path.body("benchmark")),
            "BENCH_AUTH": path.headers.get("Authorization", ""), "BENCH_KEY_HEADER": key_header, "BENCH_KEY": key}
     output = subprocess.run(
-        [wrk, "-t", "1", "-c", str(concurrency), "-d", f"{seconds:g}s", "--timeout", "30s", "-s", str(script), path.url],
+        [wrk, "-t", "2" if concurrency > 100 else "1", "-c", str(concurrency), "-d", f"{seconds:g}s", "--timeout", "30s", "-s", str(script), path.url],
         env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
     ).stdout
     data = json.loads(next(line for line in output.splitlines() if line.startswith("BENCH "))[6:])
@@ -286,12 +286,12 @@ class Bench:
         ]
 
 
-def capacity_check(bench: Bench, seconds: float) -> Result:
+def capacity_check(bench: Bench, run, seconds: float) -> Result:
     """The business API alone with a simulated 1 s model latency and 500 requests in flight."""
     path = Path_("capacity", "business API, 1 s latency, 500 in flight", f"{bench.business}/api/process", None,
                  {bench.settings.business_api_key_header: bench.settings.business_api_key})
     path.body = lambda text: {"query": "slow [mock:sleep=1000]", "model_info": {"name": "my-custom-model"}}
-    return asyncio.run(asyncio_load(path, seconds, 500))
+    return run(path, seconds, 500)
 
 
 # ---------------------------------------------------------------- report
@@ -382,8 +382,11 @@ def main(argv: list[str] | None = None) -> int:
             bench.start()
             paths = bench.paths()
             titles = {path.key: path.title for path in paths}
-            run = (lambda p, s: wrk_load(wrk, script, p, s, args.concurrency)) if wrk else \
-                (lambda p, s: asyncio.run(asyncio_load(p, s, args.concurrency)))
+            def run(path: Path_, seconds: float, concurrency: int = args.concurrency) -> Result:
+                if wrk:
+                    return wrk_load(wrk, script, path, seconds, concurrency)
+                return asyncio.run(asyncio_load(path, seconds, concurrency))
+
             for path in paths:  # warm-up: first requests pay for lazy imports and connection set-up
                 run(path, 1.0)
             rss_before = rss_mb(bench.proxy_pid())
@@ -400,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench.business, bench.proxy,
                 {"business": bench.settings.business_api_key, "proxy": bench.settings.litellm_master_key},
                 repeats=3 if args.smoke else 20))
-            capacity = capacity_check(bench, 3.0 if args.smoke else 8.0)
+            capacity = capacity_check(bench, run, 3.0 if args.smoke else 8.0)
         finally:
             bench.stop()
         text = report(results, titles, streaming, capacity, (rss_before, rss_after, measured), bench.settings,
