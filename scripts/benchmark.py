@@ -335,6 +335,8 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         f"requests (growth {rss[1] - rss[0]:+.0f} MB; target ≤ 50 MB).",
         "", f"Business API capacity with a simulated 1 s model latency, 500 concurrent requests: "
         f"{capacity.rps:.0f} requests/s, p50 {capacity.p50 * 1000:.0f} ms, {capacity.errors} errors.",
+        "", "What the numbers mean, where the time goes and what is left to do: "
+        "[performance-notes.md](performance-notes.md).",
     ]
     return "\n".join(lines) + "\n"
 
