@@ -222,7 +222,7 @@ class Bench:
         self.env = {k: v for k, v in os.environ.items() if k not in names and k != "CONFIG_FILE_PATH"}
         self.env.update(ENV_FILE=str(env_file), LOG_DIR=str(tmp / "logs"), BUSINESS_API_PORT=str(business_port),
                         LITELLM_PROXY_PORT=str(proxy_port), VENV=sys.prefix, NO_COLOR="1",
-                        CONFIG_FILE_PATH=str(tmp / "config.yaml"), LOG_LEVEL="WARNING")
+                        CONFIG_FILE_PATH=str(tmp / "config.yaml"))
         if workers:
             self.env["LITELLM_PROXY_WORKERS"] = str(workers)
         self.settings = stack_settings.load(self.env)
