@@ -35,12 +35,7 @@ sys.path.insert(0, str(SRC))
 
 import stack_settings  # noqa: E402
 
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = os.getenv("BENCH_BODY")
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
-wrk.headers[os.getenv("BENCH_KEY_HEADER")] = os.getenv("BENCH_KEY")
+WRK_DONE = """
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('BENCH {"requests": %d, "errors": %d, "p50": %d, "p95": %d, "p99": %d, "us": %d}\\n',
@@ -124,13 +119,25 @@ async def asyncio_load(path: Path_, seconds: float, concurrency: int) -> Result:
                   percentile(latencies, 0.99))
 
 
-def wrk_load(wrk: str, script: Path, path: Path_, seconds: float, concurrency: int) -> Result:
-    key_header, key = next(((k, v) for k, v in path.headers.items() if k != "Authorization"), ("X-Unused", ""))
-    env = {**os.environ, "BENCH_BODY": json.dumps(path.body("benchmark")),
-           "BENCH_AUTH": path.headers.get("Authorization", ""), "BENCH_KEY_HEADER": key_header, "BENCH_KEY": key}
+def lua_string(text: str) -> str:
+    return f"[==[{text}]==]"
+
+
+def wrk_script(path: Path_) -> str:
+    """A wrk Lua script sending this path's request and printing the summary as one JSON line."""
+    headers = {"Content-Type": "application/json", **path.headers}
+    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(json.dumps(path.body('benchmark')))}"]
+    lines += [f"wrk.headers[ {lua_string(name)} ] = {lua_string(value)}" for name, value in headers.items()]
+    return "\n".join(lines) + "\n" + WRK_DONE
+
+
+def wrk_load(wrk: str, tmp: Path, path: Path_, seconds: float, concurrency: int) -> Result:
+    script = tmp / f"{path.key}.lua"
+    script.write_text(wrk_script(path))
     output = subprocess.run(
-        [wrk, "-t", "2" if concurrency > 100 else "1", "-c", str(concurrency), "-d", f"{seconds:g}s", "--timeout", "30s", "-s", str(script), path.url],
-        env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
+        [wrk, "-t", "2" if concurrency > 100 else "1", "-c", str(concurrency), "-d", f"{seconds:g}s",
+         "--timeout", "30s", "-s", str(script), path.url],
+        capture_output=True, text=True, timeout=seconds + 60, check=True,
     ).stdout
     data = json.loads(next(line for line in output.splitlines() if line.startswith("BENCH "))[6:])
     return Result(data["requests"], data["errors"], data["us"] / 1e6, data["p50"] / 1e6, data["p95"] / 1e6,
@@ -368,16 +375,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, help="proxy workers (default: LITELLM_PROXY_WORKERS, i.e. cores)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--generator", choices=["auto", "wrk", "asyncio"], default="auto",
+                        help="load generator: wrk if installed (auto), or the built-in asyncio client")
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.rounds, args.concurrency = 2.0, 1, 8
 
-    wrk = shutil.which("wrk")
+    wrk = shutil.which("wrk") if args.generator != "asyncio" else None
+    if args.generator == "wrk" and not wrk:
+        parser.error("wrk is not installed (apt-get install wrk)")
     generator = "wrk" if wrk else "asyncio client (httpx)"
     with tempfile.TemporaryDirectory(prefix="adapter-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        script = tmp / "bench.lua"
-        script.write_text(WRK_SCRIPT)
         bench = Bench(tmp, args.workers)
         try:
             print(f"starting the stack and the reference proxy in {tmp} ...", flush=True)
@@ -386,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             titles = {path.key: path.title for path in paths}
             def run(path: Path_, seconds: float, concurrency: int = args.concurrency) -> Result:
                 if wrk:
-                    return wrk_load(wrk, script, path, seconds, concurrency)
+                    return wrk_load(wrk, tmp, path, seconds, concurrency)
                 return asyncio.run(asyncio_load(path, seconds, concurrency))
 
             for path in paths:  # warm-up: first requests pay for lazy imports and connection set-up
