@@ -1,63 +1,92 @@
-"""The adapter's only HTTP code: pooled clients, and low-level failures translated once into AdapterError."""
+"""The adapter's only HTTP code: pooled clients, and low-level failures translated once into AdapterError.
+
+The proxy's path (async) uses aiohttp: it costs about a third of httpx's CPU per call (docs/performance-notes.md).
+In-process synchronous calls (litellm.completion) use httpx.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import weakref
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator, Mapping
 
+import aiohttp
 import httpx
 
 from .errors import bad_answer, from_backend_status, timed_out, unreachable
 
-POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
+MAX_CONNECTIONS = 200
+IDLE_SECONDS = 30  # below the backends' keep-alive (75 s), so a connection is never reused as it is closed
 
-# One pooled async client per event loop: a pool's connections belong to the loop that opened them,
-# and in-process callers (asyncio.run in scripts and tests) may create several loops over time.
-_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = weakref.WeakKeyDictionary()
+# One pooled session per event loop: a pool's connections belong to the loop that opened them, and
+# in-process callers (asyncio.run in scripts and tests) may create several loops over time.
+_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = weakref.WeakKeyDictionary()
 _sync_client: httpx.Client | None = None
 
 
-def _async_client() -> httpx.AsyncClient:
+def _session() -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
-        client = _async_clients[loop] = httpx.AsyncClient(limits=POOL_LIMITS)
-    return client
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=IDLE_SECONDS)
+        session = _sessions[loop] = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
+    return session
 
 
 def _sync() -> httpx.Client:
     global _sync_client
     if _sync_client is None:
-        _sync_client = httpx.Client(limits=POOL_LIMITS)
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=IDLE_SECONDS)
+        _sync_client = httpx.Client(limits=limits)
     return _sync_client
 
 
-def _decode(backend: str, response: httpx.Response) -> Any:
-    if response.status_code >= 400:
-        retry_after = response.headers.get("retry-after")
-        raise from_backend_status(backend, response.status_code, _error_message(response), retry_after)
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        content_type = response.headers.get("content-type")
-        raise bad_answer(backend, f"the body is not JSON (content-type {content_type!r})") from None
-
-
-def _error_message(response: httpx.Response) -> str:
+def _error_message(body: bytes) -> str:
     """The backend's own error message when it sent one in OpenAI shape, else its raw text."""
+    text = body.decode("utf-8", errors="replace")
     try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text
-    error = body.get("error") if isinstance(body, dict) else None
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return error["message"]
-    return response.text
+    return text
 
 
-def _timeout(seconds: float) -> httpx.Timeout:
+def _refuse_error_status(backend: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
+    if status >= 400:
+        raise from_backend_status(backend, status, _error_message(body), headers.get("retry-after"))
+
+
+def _decode(backend: str, status: int, headers: Mapping[str, str], body: bytes) -> Any:
+    _refuse_error_status(backend, status, headers, body)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_answer(backend, f"the body is not JSON (content-type {headers.get('content-type')!r})") from None
+
+
+def _refuse_non_stream(backend: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
+    """A stream that did not start as server-sent events: an error status or another content type."""
+    _refuse_error_status(backend, status, headers, body)
+    raise bad_answer(backend, f"asked for a stream, got content-type {headers.get('content-type', '')!r}")
+
+
+def _is_event_stream(status: int, headers: Mapping[str, str]) -> bool:
+    return status < 400 and headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _event_data(line: str) -> str | None:
+    return line[5:].lstrip() if line.startswith("data:") else None
+
+
+def _aiohttp_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=None, connect=min(seconds, 10.0), sock_read=seconds)
+
+
+def _httpx_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
 
@@ -65,52 +94,12 @@ async def apost_json(backend: str, url: str, headers: dict, body: dict, timeout:
     """POST JSON and return the decoded answer; the whole exchange is bounded by `timeout` seconds."""
     try:
         async with asyncio.timeout(timeout):
-            response = await _async_client().post(url, json=body, headers=headers, timeout=_timeout(timeout))
-    except (TimeoutError, httpx.TimeoutException) as error:
+            async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:
+                return _decode(backend, response.status, response.headers, await response.read())
+    except TimeoutError as error:  # asyncio.timeout, and aiohttp's own timeouts, are TimeoutErrors
         raise timed_out(backend, timeout) from error
-    except httpx.TransportError as error:
+    except aiohttp.ClientError as error:
         raise unreachable(backend, type(error).__name__) from error
-    return _decode(backend, response)
-
-
-def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
-    """Blocking twin of apost_json for in-process litellm.completion(); never used by the proxy."""
-    try:
-        response = _sync().post(url, json=body, headers=headers, timeout=_timeout(timeout))
-    except httpx.TimeoutException as error:
-        raise timed_out(backend, timeout) from error
-    except httpx.TransportError as error:
-        raise unreachable(backend, type(error).__name__) from error
-    return _decode(backend, response)
-
-
-
-def _check_stream_start(backend: str, response: httpx.Response) -> None:
-    """Refuse a stream that did not start as server-sent events (error status or another content type).
-
-    Call after reading the body: only error answers and non-streams are read whole.
-    """
-    if response.status_code >= 400:
-        retry_after = response.headers.get("retry-after")
-        raise from_backend_status(backend, response.status_code, _error_message(response), retry_after)
-    content_type = response.headers.get("content-type", "")
-    raise bad_answer(backend, f"asked for a stream, got content-type {content_type!r}")
-
-
-def _is_event_stream(response: httpx.Response) -> bool:
-    return response.status_code < 400 and response.headers.get("content-type", "").startswith("text/event-stream")
-
-
-def _event_data(line: str) -> str | None:
-    return line[5:].lstrip() if line.startswith("data:") else None
-
-
-def _stream_failure(backend: str, timeout: float, error: httpx.HTTPError, started: bool):
-    if isinstance(error, httpx.TimeoutException):
-        return timed_out(backend, timeout)
-    if started:
-        return bad_answer(backend, f"the connection broke mid-stream ({type(error).__name__})")
-    return unreachable(backend, type(error).__name__)
 
 
 async def astream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[str]:
@@ -121,31 +110,52 @@ async def astream_events(backend: str, url: str, headers: dict, body: dict, time
     """
     started = False
     try:
-        async with _async_client().stream("POST", url, json=body, headers=headers, timeout=_timeout(timeout)) as response:
-            if not _is_event_stream(response):
-                await response.aread()
-                _check_stream_start(backend, response)
-            async for line in response.aiter_lines():
-                data = _event_data(line)
-                if data is not None:
-                    started = True
-                    yield data
+        async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:
+            if not _is_event_stream(response.status, response.headers):
+                _refuse_non_stream(backend, response.status, response.headers, await response.read())
+            pending = b""
+            # Split lines ourselves: aiohttp's line reader refuses lines over 64 KB.
+            async for chunk in response.content.iter_any():
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    data = _event_data(line.decode("utf-8").rstrip("\r"))
+                    if data is not None:
+                        started = True
+                        yield data
+    except TimeoutError as error:
+        raise timed_out(backend, timeout) from error
+    except aiohttp.ClientError as error:
+        if started:
+            raise bad_answer(backend, f"the connection broke mid-stream ({type(error).__name__})") from error
+        raise unreachable(backend, type(error).__name__) from error
+
+
+def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
+    """Blocking twin of apost_json for in-process litellm.completion(); never used by the proxy."""
+    try:
+        response = _sync().post(url, json=body, headers=headers, timeout=_httpx_timeout(timeout))
+    except httpx.TimeoutException as error:
+        raise timed_out(backend, timeout) from error
     except httpx.TransportError as error:
-        raise _stream_failure(backend, timeout, error, started) from error
+        raise unreachable(backend, type(error).__name__) from error
+    return _decode(backend, response.status_code, response.headers, response.content)
 
 
 def stream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Iterator[str]:
     """Blocking twin of astream_events for in-process litellm.completion(stream=True)."""
     started = False
     try:
-        with _sync().stream("POST", url, json=body, headers=headers, timeout=_timeout(timeout)) as response:
-            if not _is_event_stream(response):
-                response.read()
-                _check_stream_start(backend, response)
+        with _sync().stream("POST", url, json=body, headers=headers, timeout=_httpx_timeout(timeout)) as response:
+            if not _is_event_stream(response.status_code, response.headers):
+                _refuse_non_stream(backend, response.status_code, response.headers, response.read())
             for line in response.iter_lines():
                 data = _event_data(line)
                 if data is not None:
                     started = True
                     yield data
+    except httpx.TimeoutException as error:
+        raise timed_out(backend, timeout) from error
     except httpx.TransportError as error:
-        raise _stream_failure(backend, timeout, error, started) from error
+        if started:
+            raise bad_answer(backend, f"the connection broke mid-stream ({type(error).__name__})") from error
+        raise unreachable(backend, type(error).__name__) from error
