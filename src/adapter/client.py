@@ -34,6 +34,13 @@ def _session() -> aiohttp.ClientSession:
     return session
 
 
+async def aclose() -> None:
+    """Close this event loop's pooled session; call before the loop ends (the proxy does, at shutdown)."""
+    session = _sessions.pop(asyncio.get_running_loop(), None)
+    if session is not None:
+        await session.close()
+
+
 def _sync() -> httpx.Client:
     global _sync_client
     if _sync_client is None:

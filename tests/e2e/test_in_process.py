@@ -6,6 +6,8 @@ import dataclasses
 import litellm
 import pytest
 
+from adapter import client
+
 from adapter.errors import AdapterError
 from adapter.handlers import BusinessHandler, LaasHandler
 
@@ -41,8 +43,13 @@ def test_sync_completion(registered, model, expected):
 
 def test_async_completion_across_event_loops(registered):
     async def ask(text):
-        response = await litellm.acompletion(model="my-custom-llm/my-custom-model", messages=[{"role": "user", "content": text}])
-        return response.choices[0].message.content
+        try:
+            response = await litellm.acompletion(
+                model="my-custom-llm/my-custom-model", messages=[{"role": "user", "content": text}]
+            )
+            return response.choices[0].message.content
+        finally:
+            await client.aclose()
 
     # Two asyncio.run calls: the pooled client must not reuse connections from a closed loop.
     assert asyncio.run(ask("first")) == "Mock answer from my-custom-model: first"
@@ -54,8 +61,14 @@ def test_handler_reports_unreachable_backend_as_503(stack):
     with pytest.raises(AdapterError) as caught:
         BusinessHandler(settings).completion(model="m", messages=[{"role": "user", "content": "x"}], optional_params={})
     assert caught.value.status_code == 503
+    async def ask():
+        try:
+            await BusinessHandler(settings).acompletion(model="m", messages=[{"role": "user", "content": "x"}])
+        finally:
+            await client.aclose()
+
     with pytest.raises(AdapterError) as caught:
-        asyncio.run(BusinessHandler(settings).acompletion(model="m", messages=[{"role": "user", "content": "x"}]))
+        asyncio.run(ask())
     assert caught.value.status_code == 503
 
 
@@ -78,7 +91,10 @@ def test_sync_and_async_streaming_in_process(registered, model, expected):
     assert len(chunks) > 2
 
     async def collect():
-        stream = await litellm.acompletion(model=model, messages=messages, stream=True)
-        return "".join([c.choices[0].delta.content or "" async for c in stream])
+        try:
+            stream = await litellm.acompletion(model=model, messages=messages, stream=True)
+            return "".join([c.choices[0].delta.content or "" async for c in stream])
+        finally:
+            await client.aclose()
 
     assert asyncio.run(collect()) == expected
