@@ -305,7 +305,7 @@ def capacity_check(bench: Bench, run, seconds: float) -> Result:
 
 
 def versions() -> str:
-    names = ["litellm", "uvicorn", "httptools", "uvloop", "gunicorn", "flask", "httpx"]
+    names = ["litellm", "uvicorn", "httptools", "uvloop", "gunicorn", "flask", "aiohttp", "httpx"]
     return ", ".join(f"{name} {metadata.version(name)}" for name in names)
 
 
