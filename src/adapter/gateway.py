@@ -20,7 +20,7 @@ from litellm.proxy.auth.auth_utils import is_request_body_safe
 
 import stack_settings
 
-from . import client
+from . import lifespan
 from .request_checks import RequestProblem, error_body, normalise_error, normalise_stream_errors, parse_chat_body
 
 log = logging.getLogger("adapter.gateway")
@@ -139,25 +139,13 @@ class ErrorNormalisingSend:
             await self.send({"type": "http.response.body", "body": payload})
 
 
-def _closing_sessions_on_shutdown(receive: Receive) -> Receive:
-    """Close the handlers' pooled HTTP session when the server shuts down (no unclosed-session warnings)."""
-
-    async def wrapped() -> dict:
-        message = await receive()
-        if message["type"] == "lifespan.shutdown":
-            await client.aclose()
-        return message
-
-    return wrapped
-
-
 class Gateway:
     def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...]):
         self.inner, self.max_body_bytes, self.secrets = inner, max_body_bytes, secrets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self.inner(scope, _closing_sessions_on_shutdown(receive), send)
+            await self.inner(scope, lifespan.closing_sessions_on_shutdown(receive), lifespan.tuning_gc_after_startup(send))
             return
         if scope["type"] != "http":
             await self.inner(scope, receive, send)
