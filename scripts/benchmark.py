@@ -52,6 +52,7 @@ class Path_:
     url: str
     model: str | None  # None: the business API's own contract
     headers: dict = field(default_factory=dict)
+    server_pid: int | None = None  # the process (with its workers) that answers; its CPU time is measured
 
     def body(self, text: str) -> dict:
         if self.model is None:
@@ -67,6 +68,7 @@ class Result:
     p50: float
     p95: float
     p99: float
+    cpu_ms: float = float("nan")  # CPU time of the answering server (all its workers) per request
 
     @property
     def rps(self) -> float:
@@ -188,21 +190,36 @@ async def streaming_comparison(business: str, proxy: str, keys: dict, repeats: i
 # ---------------------------------------------------------------- processes
 
 
-def rss_mb(root_pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn workers), in MB."""
-    total = 0
+def _process_tree(root_pid: int):
+    """(pid, fields of /proc/pid/stat after the command name) for a process and its children (uvicorn workers)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            if int(entry) == root_pid or int(stat[1]) == root_pid:
-                for line in Path(f"/proc/{entry}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+        except (OSError, IndexError):
+            continue
+        if int(entry) == root_pid or stat[1] == str(root_pid):
+            yield int(entry), stat
+
+
+def rss_mb(root_pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    for pid, _ in _process_tree(root_pid):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
         except (OSError, IndexError, ValueError):
             continue
     return total / 1024
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children."""
+    ticks = sum(int(stat[11]) + int(stat[12]) for _, stat in _process_tree(root_pid))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wait_http(url: str, seconds: float) -> None:
@@ -222,7 +239,7 @@ class Bench:
 
     def __init__(self, tmp: Path, workers: int | None):
         self.tmp = tmp
-        business_port, proxy_port, self.untuned_port = free_ports(3)
+        business_port, proxy_port, untuned_port, untuned_ours_port = free_ports(4)
         env_file = tmp / ".env"
         stack_settings.create_env_file(env_file)
         names = [f.upper() for f in stack_settings.Settings.__dataclass_fields__]
@@ -235,8 +252,9 @@ class Bench:
         self.settings = stack_settings.load(self.env)
         self.business = f"http://127.0.0.1:{business_port}"
         self.proxy = f"http://127.0.0.1:{proxy_port}"
-        self.untuned = f"http://127.0.0.1:{self.untuned_port}"
-        self.untuned_process: subprocess.Popen | None = None
+        self.untuned = f"http://127.0.0.1:{untuned_port}"
+        self.untuned_ours = f"http://127.0.0.1:{untuned_ours_port}"
+        self.untuned_processes: list[subprocess.Popen] = []
         self.write_configs()
 
     def write_configs(self) -> None:
@@ -256,40 +274,55 @@ class Bench:
                                 text=True, timeout=600)
         if result.returncode:
             raise SystemExit(f"benchmark: start_services.sh failed:\n{result.stdout}\n{result.stderr}")
-        # The reference: plain LiteLLM, one worker, uvicorn's pure-Python HTTP parser, no adapter at all.
+        # The reference: plain LiteLLM, one worker, uvicorn's pure-Python HTTP parser, no adapter at all, run as
+        # a plain `pip install 'litellm[proxy]'` has it; and the same server with this project's packages.
+        self.untuned_processes = [self._start_untuned(self.untuned, [str(ROOT / "scripts" / "untuned_litellm.py")]),
+                                  self._start_untuned(self.untuned_ours, ["-m", "uvicorn"])]
+        for url in (self.untuned, self.untuned_ours):
+            wait_http(f"{url}/health/liveliness", 120)
+
+    def _start_untuned(self, url: str, runner: list[str]) -> subprocess.Popen:
         env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / "untuned.yaml"),
                "LITELLM_MASTER_KEY": self.settings.litellm_master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        log = (self.tmp / "logs" / "untuned.log").open("ab")
-        self.untuned_process = subprocess.Popen(
-            [str(Path(sys.prefix) / "bin" / "uvicorn"), "litellm.proxy.proxy_server:app", "--host", "127.0.0.1",
-             "--port", str(self.untuned_port), "--workers", "1", "--http", "h11", "--loop", "asyncio"],
+        log = (self.tmp / "logs" / f"untuned-{url.rsplit(':', 1)[1]}.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, *runner, "litellm.proxy.proxy_server:app", "--host", "127.0.0.1",
+             "--port", url.rsplit(":", 1)[1], "--workers", "1", "--http", "h11", "--loop", "asyncio"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_http(f"{self.untuned}/health/liveliness", 120)
 
     def stop(self) -> None:
-        if self.untuned_process and self.untuned_process.poll() is None:
-            self.untuned_process.terminate()
-            try:
-                self.untuned_process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.untuned_process.kill()
+        for process in self.untuned_processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         subprocess.run([str(ROOT / "stop_services.sh")], cwd=ROOT, env=self.env, capture_output=True, timeout=120)
 
     def proxy_pid(self) -> int:
         return int((self.tmp / "logs" / "litellm_proxy.pid").read_text())
 
+    def business_pid(self) -> int:
+        return int((self.tmp / "logs" / "business_api.pid").read_text())
+
     def paths(self) -> list[Path_]:
         auth = {"Authorization": f"Bearer {self.settings.litellm_master_key}"}
         chat = f"{self.proxy}/v1/chat/completions"
+        untuned, untuned_ours = (process.pid for process in self.untuned_processes)
+        proxy, business = self.proxy_pid(), self.business_pid()
         return [
-            Path_("untuned", "0. untuned LiteLLM, mock_response (1 worker, h11) — reference", f"{self.untuned}/v1/chat/completions",
-                  "litellm-floor", auth),
+            Path_("untuned", "0. untuned LiteLLM as `pip install 'litellm[proxy]'` has it, mock_response (1 worker, h11) "
+                  "— reference", f"{self.untuned}/v1/chat/completions", "litellm-floor", auth, untuned),
+            Path_("untuned_ours", "0b. the same untuned server with this project's packages (opentelemetry-sdk)",
+                  f"{self.untuned_ours}/v1/chat/completions", "litellm-floor", auth, untuned_ours),
             Path_("direct", "1. business API directly", f"{self.business}/api/process", None,
-                  {self.settings.business_api_key_header: self.settings.business_api_key}),
-            Path_("floor", "2. our proxy, LiteLLM mock_response (LiteLLM's floor)", chat, "litellm-floor", auth),
-            Path_("business", "3. proxy → business handler → business API", chat, "my-custom-model", auth),
-            Path_("laas", "4. proxy → LaaS handler → mock LaaS", chat, "claude-3.5-sonnet", auth),
-            Path_("openai", "5. proxy → built-in openai/ provider → mock's OpenAI route", chat, "openai-compatible", auth),
+                  {self.settings.business_api_key_header: self.settings.business_api_key}, business),
+            Path_("floor", "2. our proxy, LiteLLM mock_response (LiteLLM's floor)", chat, "litellm-floor", auth, proxy),
+            Path_("business", "3. proxy → business handler → business API", chat, "my-custom-model", auth, proxy),
+            Path_("laas", "4. proxy → LaaS handler → mock LaaS", chat, "claude-3.5-sonnet", auth, proxy),
+            Path_("openai", "5. proxy → built-in openai/ provider → mock's OpenAI route", chat, "openai-compatible", auth,
+                  proxy),
         ]
 
 
@@ -305,7 +338,7 @@ def capacity_check(bench: Bench, run, seconds: float) -> Result:
 
 
 def versions() -> str:
-    names = ["litellm", "uvicorn", "httptools", "uvloop", "gunicorn", "flask", "aiohttp", "httpx"]
+    names = ["litellm", "opentelemetry-sdk", "uvicorn", "httptools", "uvloop", "gunicorn", "flask", "aiohttp", "httpx"]
     return ", ".join(f"{name} {metadata.version(name)}" for name in names)
 
 
@@ -322,18 +355,22 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         f"Load: {generator}, {args.concurrency} connections, {args.rounds} interleaved rounds of {args.duration:g} s per "
         f"path (medians shown). Proxy: {settings.litellm_proxy_workers} uvicorn worker(s), httptools, uvloop; "
         f"business API: gunicorn gthread, {settings.business_api_workers} workers × {settings.business_api_threads} threads.",
-        "", "| path | requests/s | p50 ms | p95 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|",
+        "", "| path | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms per request |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key, title in titles.items():
         errors = sum(r.errors for r in results[key])
         lines.append(f"| {title} | {rps[key]:.0f} | {median(key, 'p50') * 1000:.1f} | {median(key, 'p95') * 1000:.1f} "
-                     f"| {median(key, 'p99') * 1000:.1f} | {errors} |")
+                     f"| {median(key, 'p99') * 1000:.1f} | {errors} | {median(key, 'cpu_ms'):.1f} |")
     ratio = lambda a, b: rps[a] / rps[b] if rps[b] else float("nan")  # noqa: E731
     lines += [
         "", "| ratio | value | target |", "|---|---:|---:|",
         f"| handler cost: path 3 / path 2 (ours vs LiteLLM's floor) | {ratio('business', 'floor'):.2f} | ≥ 0.95 |",
+        f"| handler cost in the proxy's own CPU per request: path 2 / path 3 | "
+        f"{median('floor', 'cpu_ms') / median('business', 'cpu_ms'):.2f} | ≥ 0.95 |",
         f"| vs LiteLLM's own provider: path 3 / path 5 | {ratio('business', 'openai'):.2f} | ≥ 1.2 |",
         f"| whole stack vs untuned LiteLLM: path 3 / path 0 | {ratio('business', 'untuned'):.2f} | ≥ 3 |",
+        f"| whole stack vs the untuned server with our packages: path 3 / path 0b | {ratio('business', 'untuned_ours'):.2f} | — |",
         "", "| streaming (200 pieces, median of requests) | direct | through the proxy |", "|---|---:|---:|",
         f"| time to first piece, ms | {streaming['direct_ttft'] * 1000:.1f} | {streaming['proxy_ttft'] * 1000:.1f} |",
         f"| pieces per second | {streaming['direct_rate']:.0f} | {streaming['proxy_rate']:.0f} |",
@@ -394,9 +431,14 @@ def main(argv: list[str] | None = None) -> int:
             paths = bench.paths()
             titles = {path.key: path.title for path in paths}
             def run(path: Path_, seconds: float, concurrency: int = args.concurrency) -> Result:
+                cpu_before = cpu_seconds(path.server_pid) if path.server_pid else None
                 if wrk:
-                    return wrk_load(wrk, tmp, path, seconds, concurrency)
-                return asyncio.run(asyncio_load(path, seconds, concurrency))
+                    result = wrk_load(wrk, tmp, path, seconds, concurrency)
+                else:
+                    result = asyncio.run(asyncio_load(path, seconds, concurrency))
+                if cpu_before is not None and result.requests:
+                    result.cpu_ms = (cpu_seconds(path.server_pid) - cpu_before) * 1000 / result.requests
+                return result
 
             for path in paths:  # warm-up: first requests pay for lazy imports and connection set-up
                 run(path, 1.0)
