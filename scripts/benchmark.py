@@ -385,6 +385,11 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
     return "\n".join(lines) + "\n"
 
 
+SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + our packages", "direct": "1 business API",
+                "floor": "2 LiteLLM floor (mock)", "business": "3 business handler", "laas": "4 LaaS handler",
+                "openai": "5 LiteLLM openai/ provider"}
+
+
 def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path) -> bool:
     try:
         import matplotlib
@@ -394,13 +399,22 @@ def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path
     except ImportError:
         return False
     keys = list(titles)
-    values = [statistics.median(r.rps for r in results[key]) for key in keys]
-    figure, axis = plt.subplots(figsize=(9, 4))
-    axis.barh([titles[key] for key in keys], values, color="#4c72b0")
-    axis.invert_yaxis()
-    axis.set_xlabel("requests/s (median of rounds)")
+    labels = [SHORT_TITLES.get(key, titles[key]) for key in keys]
+    panels = [("requests/s (median of rounds, log scale)", "rps", "{:.0f}"),
+              ("server CPU ms per request (median)", "cpu_ms", "{:.1f}")]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for axis, (label, attribute, fmt) in zip(axes, panels):
+        values = [statistics.median(getattr(r, attribute) for r in results[key]) for key in keys]
+        bars = axis.barh(labels, values, color=["#999999" if key.startswith("untuned") else "#4c72b0" for key in keys])
+        axis.bar_label(bars, labels=[fmt.format(v) for v in values], padding=3, fontsize=8)
+        axis.set_xlabel(label)
+        if attribute == "rps":
+            axis.set_xscale("log")
+        axis.margins(x=0.25)
+    axes[0].invert_yaxis()
     figure.tight_layout()
     figure.savefig(target, dpi=110)
+    plt.close(figure)
     return True
 
 

@@ -14,3 +14,8 @@ def test_benchmark_smoke_run():
         assert path in result.stdout
     assert "| whole stack vs untuned LiteLLM" in result.stdout
     assert "time to first piece" in result.stdout
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| 0") or
+            line.startswith(("| 1.", "| 2.", "| 3.", "| 4.", "| 5."))]
+    assert len(rows) == 7, rows
+    for cells in rows:  # the answering server's CPU per request was measured for every path
+        assert float(cells[-1]) > 0, cells
