@@ -21,7 +21,14 @@ from litellm.proxy.auth.auth_utils import is_request_body_safe
 import stack_settings
 
 from . import lifespan
-from .request_checks import RequestProblem, error_body, normalise_error, normalise_stream_errors, parse_chat_body
+from .request_checks import (
+    RequestProblem,
+    database_missing_error,
+    error_body,
+    normalise_error,
+    normalise_stream_errors,
+    parse_chat_body,
+)
 
 log = logging.getLogger("adapter.gateway")
 
@@ -102,6 +109,15 @@ def _error_headers(original: list[tuple[bytes, bytes]], length: int) -> list[tup
     return kept + [(b"content-type", b"application/json"), (b"content-length", str(length).encode())]
 
 
+def _exception_chain(exc: BaseException, limit: int = 10) -> list[BaseException]:
+    """The exception and the ones it was raised from or while handling (LiteLLM's error handler raises anew)."""
+    chain: list[BaseException] = []
+    while exc is not None and len(chain) < limit and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
 def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(k.lower() == b"content-type" and v.startswith(b"text/event-stream") for k, v in headers)
 
@@ -131,8 +147,9 @@ class ErrorNormalisingSend:
             return
         self.chunks.append(message.get("body", b""))
         if not message.get("more_body"):
-            status = self.start["status"]
-            payload = json.dumps(normalise_error(status, b"".join(self.chunks), self.secrets)).encode("utf-8")
+            error = normalise_error(self.start["status"], b"".join(self.chunks), self.secrets)
+            status = int(error["error"]["code"])
+            payload = json.dumps(error).encode("utf-8")
             headers = _error_headers(self.start.get("headers", []), len(payload))
             self.started = True
             await self.send({"type": "http.response.start", "status": status, "headers": headers})
@@ -170,12 +187,17 @@ class Gateway:
         normalising_send = ErrorNormalisingSend(send, self.secrets)
         try:
             await self.inner(scope, receive, normalising_send)
-        except Exception:
+        except Exception as exc:
             # LiteLLM's own error handler can fail (it imports `prisma`); uvicorn would then answer
             # with a plain-text 500. Answer in OpenAI shape instead, and keep the details in the log.
-            log.exception("unhandled error in the proxy for %s %s", scope["method"], scope["path"])
+            no_database = database_missing_error(_exception_chain(exc))
+            if no_database:
+                log.warning("%s %s needs LiteLLM's database; answered 501", scope["method"], scope["path"])
+            else:
+                log.exception("unhandled error in the proxy for %s %s", scope["method"], scope["path"])
             if not normalising_send.started:
-                await _send_json(send, 500, error_body(500, "internal error in the proxy; see its log"))
+                error = no_database or error_body(500, "internal error in the proxy; see its log")
+                await _send_json(send, int(error["error"]["code"]), error)
 
     @staticmethod
     def _check(raw: bytes) -> None:

@@ -33,6 +33,22 @@ def error_body(status: int, message: str, param: str | None = None, error_type: 
     return {"error": {"message": message, "type": kind, "param": param, "code": str(status)}}
 
 
+# LiteLLM's ways of saying that an endpoint needs its database (virtual keys, users, teams, spend), which
+# this stack runs without: such a call is a feature this deployment lacks (501), not a proxy failure (500).
+DATABASE_MISSING = re.compile(
+    r"(?:db not connected|database not connected|no db connected|no connected db)\b", re.IGNORECASE
+)
+DATABASE_MISSING_MESSAGE = ("this endpoint needs LiteLLM's database (virtual keys, users, teams, spend tracking) and "
+                            "this stack runs without one; call the models with LITELLM_MASTER_KEY")
+
+
+def database_missing_error(messages) -> dict | None:
+    """The 501 error body when any of LiteLLM's messages says a database is needed; None otherwise."""
+    if any(DATABASE_MISSING.search(str(message)) for message in messages):
+        return error_body(501, DATABASE_MISSING_MESSAGE)
+    return None
+
+
 NUMBER = (int, float)
 # OpenAI parameters LiteLLM itself reads before our handler runs: a wrong type there makes it crash (500).
 PARAM_TYPES = {
@@ -101,7 +117,8 @@ def clean_message(message: Any, secrets: tuple[str, ...]) -> str:
 
 
 def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
-    """Any error body the proxy produced → one OpenAI error object with the same status."""
+    """Any error body the proxy produced → one OpenAI error object; its `code` is the status to answer with
+    (the same status, except 501 for endpoints that need LiteLLM's database)."""
     try:
         parsed = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
@@ -115,6 +132,9 @@ def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
         message, param, kind = None, None, None
     if not message:
         message = "internal error in the proxy; see its log" if status >= 500 else f"request failed with HTTP {status}"
+    no_database = database_missing_error([message])
+    if no_database:
+        return no_database
     param = param if isinstance(param, str) and param not in ("None", "") else None
     kind = kind if isinstance(kind, str) and kind else None
     return error_body(status, clean_message(message, secrets), param, kind)

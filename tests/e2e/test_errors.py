@@ -93,16 +93,19 @@ def test_backend_error_does_not_poison_the_next_request(stack):
     assert ask(stack, "fine again").choices[0].message.content == "Mock answer from my-custom-model: fine again"
 
 
-def test_litellm_internal_failure_is_json_not_plain_text(stack):
-    # Without the prisma package LiteLLM's own error handler crashes on this admin route (it needs a
-    # database) and uvicorn would answer a plain-text "Internal Server Error".
+@pytest.mark.parametrize("method, path", [
+    # LiteLLM's error handler crashes on these (it imports `prisma`): without our layer, a plain-text 500
+    ("POST", "/key/generate"), ("GET", "/key/info"), ("POST", "/user/new"),
+    # LiteLLM answers these itself, with a 400 or a 500
+    ("GET", "/team/list"), ("GET", "/spend/logs"), ("GET", "/global/spend"),
+])
+def test_routes_needing_litellms_database_are_501_json(stack, method, path):
     status, content_type, payload = raw_request(
-        f"{stack.proxy_url}/key/generate", b"{}",
-        {"Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}"}, method="POST",
+        f"{stack.proxy_url}{path}", b"{}" if method == "POST" else None,
+        {"Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}"}, method=method,
     )
-    assert status == 500
-    assert content_type == "application/json"
-    assert assert_openai_error(payload, 500)["message"] == "internal error in the proxy; see its log"
+    assert (status, content_type) == (501, "application/json")
+    assert "needs LiteLLM's database" in assert_openai_error(payload, 501)["message"]
 
 
 def test_unknown_route_is_404_json(stack):

@@ -99,3 +99,21 @@ def test_parameters_litellm_reads_itself_must_have_the_right_type(field, value):
 def test_null_parameters_are_absent_parameters():
     raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": None}).encode()
     assert parse_chat_body(raw)["tools"] is None
+
+
+@pytest.mark.parametrize("status, raw", [
+    # LiteLLM 1.106.2's own words on the admin routes when the proxy has no database
+    (400, b'{"detail": "DB not connected. This endpoint needs a database; set DATABASE_URL to ..."}'),
+    (500, b'{"error": {"message": "/spend/logs ErrorDatabase not connected. Connect a database to your proxy"}}'),
+    (500, b'{"error": {"message": "{\'error\': \'No db connected\'}", "type": "internal_error"}}'),
+    (400, b'{"error": {"message": "No connected db.", "type": "auth_error"}}'),
+])
+def test_endpoints_needing_litellms_database_are_501(status, raw):
+    error = normalise_error(status, raw, ())["error"]
+    assert error["code"] == "501"
+    assert "needs LiteLLM's database" in error["message"]
+
+
+def test_other_messages_about_databases_keep_their_status():
+    raw = b'{"error": {"message": "the dbx notes were not connected to anything"}}'
+    assert normalise_error(500, raw, ())["error"]["code"] == "500"
