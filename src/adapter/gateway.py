@@ -162,7 +162,8 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self.inner(scope, lifespan.closing_sessions_on_shutdown(receive), lifespan.tuning_gc_after_startup(send))
+            receive, send = lifespan.closing_sessions_on_shutdown(receive), lifespan.tuning_gc_after_startup(send)
+            await self.inner(scope, receive, send)
             return
         if scope["type"] != "http":
             await self.inner(scope, receive, send)

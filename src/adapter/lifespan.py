@@ -10,9 +10,9 @@ from . import client
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
-# LiteLLM allocates thousands of container objects per request, so with CPython's default first-generation
-# threshold (700) the cyclic collector runs several times per request. Freezing what exists after start-up
-# keeps the collector from rescanning the proxy's long-lived objects. Measured: docs/performance-notes.md.
+# LiteLLM allocates many container objects per request, and CPython's default first-generation threshold (700)
+# runs the cyclic collector every 700 net allocations. Freezing what exists after start-up also keeps the
+# collector from rescanning the proxy's long-lived objects. Measured: docs/performance-notes.md.
 GC_THRESHOLDS = (50_000, 10, 10)
 
 
