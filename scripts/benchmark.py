@@ -284,10 +284,11 @@ class Bench:
     def _start_untuned(self, url: str, runner: list[str]) -> subprocess.Popen:
         env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / "untuned.yaml"),
                "LITELLM_MASTER_KEY": self.settings.litellm_master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        log = (self.tmp / "logs" / f"untuned-{url.rsplit(':', 1)[1]}.log").open("ab")
+        port = url.rsplit(":", 1)[1]
+        log = (self.tmp / "logs" / f"untuned-{port}.log").open("ab")
         return subprocess.Popen(
             [sys.executable, *runner, "litellm.proxy.proxy_server:app", "--host", "127.0.0.1",
-             "--port", url.rsplit(":", 1)[1], "--workers", "1", "--http", "h11", "--loop", "asyncio"],
+             "--port", port, "--workers", "1", "--http", "h11", "--loop", "asyncio"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self) -> None:
@@ -300,17 +301,15 @@ class Bench:
                     process.kill()
         subprocess.run([str(ROOT / "stop_services.sh")], cwd=ROOT, env=self.env, capture_output=True, timeout=120)
 
-    def proxy_pid(self) -> int:
-        return int((self.tmp / "logs" / "litellm_proxy.pid").read_text())
-
-    def business_pid(self) -> int:
-        return int((self.tmp / "logs" / "business_api.pid").read_text())
+    def pid(self, service: str) -> int:
+        """The main pid of `litellm_proxy` or `business_api`, from the pid file start_services.sh wrote."""
+        return int((self.tmp / "logs" / f"{service}.pid").read_text())
 
     def paths(self) -> list[Path_]:
         auth = {"Authorization": f"Bearer {self.settings.litellm_master_key}"}
         chat = f"{self.proxy}/v1/chat/completions"
         untuned, untuned_ours = (process.pid for process in self.untuned_processes)
-        proxy, business = self.proxy_pid(), self.business_pid()
+        proxy, business = self.pid("litellm_proxy"), self.pid("business_api")
         return [
             Path_("untuned", "0. untuned LiteLLM as `pip install 'litellm[proxy]'` has it, mock_response (1 worker, h11) "
                   "— reference", f"{self.untuned}/v1/chat/completions", "litellm-floor", auth, untuned),
@@ -456,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
 
             for path in paths:  # warm-up: first requests pay for lazy imports and connection set-up
                 run(path, 1.0)
-            rss_before = rss_mb(bench.proxy_pid())
+            rss_before = rss_mb(bench.pid("litellm_proxy"))
             results: dict[str, list[Result]] = {path.key: [] for path in paths}
             for round_number in range(args.rounds):
                 for path in paths:
@@ -465,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"round {round_number + 1}: {path.title}: {result.rps:.0f} req/s, "
                           f"p50 {result.p50 * 1000:.1f} ms, {result.errors} errors", flush=True)
             measured = sum(r.requests for key in ("floor", "business", "laas", "openai") for r in results[key])
-            rss_after = rss_mb(bench.proxy_pid())
+            rss_after = rss_mb(bench.pid("litellm_proxy"))
             streaming = asyncio.run(streaming_comparison(
                 bench.business, bench.proxy,
                 {"business": bench.settings.business_api_key, "proxy": bench.settings.litellm_master_key},
