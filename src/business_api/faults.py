@@ -9,7 +9,7 @@ import time
 from flask import Response
 
 from .errors import ApiError, error_response
-from .mock import DirectiveError, Directives, parse_directives
+from .directives import DirectiveError, Directives, parse_directives
 
 GARBAGE_BODY = "<html><body>502 upstream hiccup: this body is deliberately not JSON</body></html>"
 RETRY_AFTER_SECONDS = "1"
@@ -24,11 +24,12 @@ def _flaky_turn_fails(every: int) -> bool:
         return next(_flaky_numbers) % every == 0
 
 
-def read_directives(text: str) -> Directives:
+def read_directives(text: str, param: str | None = None) -> Directives:
+    """The directives in `text`, or a 400 naming the malformed one (and `param`, the field holding it)."""
     try:
         return parse_directives(text)
     except DirectiveError as error:
-        raise ApiError(400, str(error)) from None
+        raise ApiError(400, str(error), param) from None
 
 
 def injected_fault(directives: Directives) -> Response | None:

@@ -1,29 +1,10 @@
-"""business_api.mock: directives, token counts, stop/max_tokens handling."""
+"""business_api.mock: token counts, stop/max_tokens handling, echo."""
 
 import json
 
 import pytest
 
 from business_api import mock
-
-
-def test_no_directives():
-    assert mock.parse_directives("just a question") == mock.Directives()
-
-
-def test_all_directives_are_read():
-    d = mock.parse_directives("[mock:echo] [mock:sleep=250] [mock:status=503] [mock:garbage] [mock:chunk_delay=20]")
-    assert d == mock.Directives(echo=True, garbage=True, sleep_ms=250, status=503, chunk_delay_ms=20)
-
-
-def test_sleep_is_capped():
-    assert mock.parse_directives("[mock:sleep=99999999]").sleep_ms == mock.MAX_SLEEP_MS
-
-
-@pytest.mark.parametrize("text", ["[mock:status=200]", "[mock:status=abc]", "[mock:sleep=-5]", "[mock:sleep]", "[mock:ecko]"])
-def test_malformed_directives_are_errors(text):
-    with pytest.raises(mock.DirectiveError):
-        mock.parse_directives(text)
 
 
 def test_token_count_is_words_and_punctuation():
@@ -63,21 +44,6 @@ def test_stop_sequence_cuts_before_it():
     assert mock.limit_answer("Mock answer from m: a STOP b", None, ["STOP"]) == ("Mock answer from m: a ", "stop")
 
 
-def test_fail_after_directive():
-    assert mock.parse_directives("[mock:fail_after=3]").fail_after == 3
-    with pytest.raises(mock.DirectiveError):
-        mock.parse_directives("[mock:fail_after=x]")
-
-
 @pytest.mark.parametrize("answer", ["", "a", "Mock answer from m: a  b\nc ", " lead"])
 def test_split_pieces_rejoin_to_the_answer(answer):
     assert "".join(mock.split_pieces(answer)) == answer
-
-
-def test_flaky_directive():
-    assert mock.parse_directives("[mock:flaky=3]").flaky_every == 3
-    assert mock.parse_directives("[mock:flaky=3]").flaky_status == 503
-    assert mock.parse_directives("[mock:flaky=4:500]").flaky_status == 500
-    for bad in ("[mock:flaky=1]", "[mock:flaky=x]", "[mock:flaky=3:200]", "[mock:flaky]"):
-        with pytest.raises(mock.DirectiveError):
-            mock.parse_directives(bad)
