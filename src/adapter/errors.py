@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+import litellm
 from litellm.llms.custom_llm import CustomLLMError
 
 MAX_BACKEND_MESSAGE = 300
@@ -59,3 +61,37 @@ def timed_out(backend: str, seconds: float) -> AdapterError:
 
 def bad_answer(backend: str, why: str) -> AdapterError:
     return AdapterError(502, f"{backend} sent an answer the adapter cannot use: {why}")
+
+
+# LiteLLM's exception class per status, as its own mapping picks them: the router's retry policy and fallbacks
+# key on these classes (ServiceUnavailableError is retried, BadRequestError never falls back).
+LITELLM_ERROR_CLASSES = {
+    400: litellm.BadRequestError,
+    401: litellm.AuthenticationError,
+    403: litellm.PermissionDeniedError,
+    404: litellm.NotFoundError,
+    429: litellm.RateLimitError,
+    500: litellm.InternalServerError,
+    502: litellm.BadGatewayError,
+    503: litellm.ServiceUnavailableError,
+    504: litellm.Timeout,
+}
+
+
+def as_litellm_error(error: AdapterError, model: str, provider: str) -> Exception:
+    """`error` as the LiteLLM exception for its status, keeping `param`, the exact status and the backend's headers.
+
+    LiteLLM passes its own exception types through unchanged, and the proxy reads `param` and `status_code`
+    from them; a CustomLLMError would be re-mapped and lose its `param`.
+    """
+    status = error.status_code
+    kind = LITELLM_ERROR_CLASSES.get(status) or (litellm.BadRequestError if status < 500 else litellm.InternalServerError)
+    response = httpx.Response(status, headers=error.headers, request=httpx.Request("POST", f"http://{provider}"))
+    options = {"message": error.message, "model": model, "llm_provider": provider}
+    if kind is not litellm.Timeout:
+        options["response"] = response
+    converted = kind(**options)
+    converted.status_code = status  # e.g. 413 stays 413 under BadRequestError
+    converted.param = error.param
+    converted.litellm_response_headers = response.headers
+    return converted

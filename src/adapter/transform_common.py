@@ -1,4 +1,4 @@
-"""Pure helpers shared by both translations: message checks and the OpenAI parameter policy."""
+"""Pure helpers shared by the chat translations: message checks, answer and stream-chunk shapes."""
 
 from __future__ import annotations
 
@@ -6,17 +6,11 @@ import re
 from typing import Any
 
 from .errors import bad_answer, invalid_request
+from .params import SERVER_OWNED
 
 ROLE_ALIASES = {"developer": "system"}  # OpenAI's newer name for the system role
-GENERATION_PARAMS = ("temperature", "top_p", "max_tokens", "stop")
-FINISH_REASONS = ("stop", "length", "content_filter")
-PARAM_ALIASES = {"max_completion_tokens": "max_tokens"}
-# Keys LiteLLM itself adds to optional_params, or that change nothing for a single, non-streamed answer.
-IGNORED_PARAMS = frozenset({"stream", "stream_options", "max_retries", "user", "drop_params"})
-# Routing values and secrets come from server configuration only; a request may never carry them.
-SERVER_OWNED_PARAMS = frozenset(
-    {"hash", "project", "apiKey", "api_key", "api_base", "base_url", "headers", "extra_headers", "project_code"}
-)
+FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
+SERVER_OWNED_PARAMS = SERVER_OWNED  # the door refuses these too
 
 
 def check_messages(messages: Any, backend: str) -> list[dict]:
@@ -56,16 +50,6 @@ def text_of(content: Any, param: str, backend: str) -> str:
     return "\n".join(texts)
 
 
-TOOL_PARAMS = ("tools", "tool_choice", "functions", "function_call", "parallel_tool_calls")
-
-
-def refuse_tools(optional_params: dict, backend: str) -> None:
-    """Tool calling is refused even under drop_params: silently dropping tools changes what the model does."""
-    for name in TOOL_PARAMS:
-        if optional_params.get(name) is not None:
-            raise invalid_request(f"'{name}': tool and function calling are not supported by {backend}", name)
-
-
 def has_attachments(messages: Any) -> bool:
     """Whether any message carries image or document parts (whose checks are worth a worker thread)."""
     return isinstance(messages, list) and any(
@@ -73,53 +57,6 @@ def has_attachments(messages: Any) -> bool:
         and any(isinstance(p, dict) and p.get("type") in ("image_url", "document") for p in m["content"])
         for m in messages
     )
-
-
-def _check_generation_param(name: str, value: Any) -> Any:
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if name == "temperature" and not (numeric and 0 <= value <= 2):
-        raise invalid_request("'temperature' must be a number between 0 and 2", name)
-    if name == "top_p" and not (numeric and 0 <= value <= 1):
-        raise invalid_request("'top_p' must be a number between 0 and 1", name)
-    if name == "max_tokens" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-        raise invalid_request("'max_tokens' must be a positive integer", name)
-    if name == "stop":
-        if isinstance(value, str):
-            return [value]
-        if not (isinstance(value, list) and len(value) <= 4 and all(isinstance(s, str) for s in value)):
-            raise invalid_request("'stop' must be a string or a list of at most 4 strings", name)
-    return value
-
-
-def split_params(
-    optional_params: dict, backend: str, passthrough: tuple[str, ...] = (), drop_unknown: bool = False
-) -> tuple[dict, dict]:
-    """Split LiteLLM's optional_params into (generation params, passthrough params).
-
-    Unknown parameters are refused with 400 unless `drop_unknown` (LiteLLM's drop_params convention).
-    """
-    generation: dict = {}
-    extra: dict = {}
-    for key, value in optional_params.items():
-        name = PARAM_ALIASES.get(key, key)
-        if value is None or name in IGNORED_PARAMS:
-            continue
-        if name in SERVER_OWNED_PARAMS:
-            raise invalid_request(f"'{key}' is set by the server configuration and cannot be sent by a client", key)
-        if name in GENERATION_PARAMS:
-            generation[name] = _check_generation_param(name, value)
-        elif name == "n":
-            if value != 1:
-                raise invalid_request(f"'n' must be 1: {backend} returns one answer per request", "n")
-        elif name in passthrough:
-            extra[name] = value
-        elif not drop_unknown:
-            raise invalid_request(
-                f"parameter '{key}' is not supported by {backend}; remove it, "
-                "or set litellm_settings.drop_params: true to drop unsupported parameters",
-                key,
-            )
-    return generation, extra
 
 
 def openai_completion(*, completion_id: str, created: int, model: str, text: str, finish_reason: str, usage: dict) -> dict:

@@ -6,15 +6,9 @@ from typing import Any
 
 import laas_limits
 
+from . import params
 from .errors import bad_answer, invalid_request
-from .transform_common import (
-    check_messages,
-    finish_reason_from,
-    openai_completion,
-    refuse_tools,
-    split_params,
-    usage_from,
-)
+from .transform_common import check_messages, finish_reason_from, openai_completion, usage_from
 
 BACKEND = "LaaS"
 
@@ -60,16 +54,15 @@ def transform_request(
 ) -> dict:
     """OpenAI messages + params → the LaaS body; `params` (client extra body) becomes LaaS params."""
     checked = check_messages(messages, BACKEND)
-    refuse_tools(optional_params, BACKEND)
-    generation, extra = split_params(optional_params, BACKEND, passthrough=("params",), drop_unknown=drop_unknown)
-    params = extra.get("params", {})
-    if not isinstance(params, dict):
+    generation = params.split_params(optional_params, params.LAAS, drop_unknown)
+    variables = generation.pop("params", {})
+    if not isinstance(variables, dict):
         raise invalid_request("'params' must be a JSON object of preset variables", "params")
     laas_messages = [
         {"role": m["role"], "content": laas_content(m.get("content"), f"messages[{i}].content")}
         for i, m in enumerate(checked)
     ]
-    return {"hash": preset_hash, "messages": laas_messages, "params": params, **generation}
+    return {"hash": preset_hash, "messages": laas_messages, "params": variables, **generation}
 
 
 def transform_response(body: Any, model: str, created: int) -> dict:

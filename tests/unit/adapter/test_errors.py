@@ -45,3 +45,18 @@ def test_backend_503_keeps_its_status_and_retry_after_so_the_router_retries_it()
     error = from_backend_status("b", 503, "busy", "2")
     assert error.status_code == 503
     assert error.headers == {"retry-after": "2"}
+
+
+@pytest.mark.parametrize("status, kind", [
+    (400, "BadRequestError"), (413, "BadRequestError"), (429, "RateLimitError"), (502, "BadGatewayError"),
+    (503, "ServiceUnavailableError"), (504, "Timeout"), (501, "InternalServerError"),
+])
+def test_litellm_error_keeps_status_param_and_headers(status, kind):
+    from adapter.errors import AdapterError, as_litellm_error
+
+    converted = as_litellm_error(AdapterError(status, "why", "messages[0]", {"retry-after": "2"}), "m", "p")
+    assert type(converted).__name__ == kind  # the router's retry policy keys on these classes
+    assert converted.status_code == status
+    assert converted.param == "messages[0]"
+    assert converted.litellm_response_headers["retry-after"] == "2"
+    assert "why" in str(converted)

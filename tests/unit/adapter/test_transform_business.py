@@ -46,7 +46,8 @@ def test_max_completion_tokens_is_max_tokens():
         ([], "non-empty"),
         ("hello", "non-empty"),
         ([{"role": "assistant", "content": "x"}], "last message must come from the user"),
-        ([{"role": "tool", "content": "x", "tool_call_id": "1"}], "tool and function calls"),
+        ([{"role": "tool", "content": "x"}], "tool_call_id"),
+        ([{"role": "function", "name": "f", "content": "x"}], "legacy function messages"),
         ([{"role": "user", "content": "x"}, {"role": "assistant", "content": None, "tool_calls": [{}]}], "tool"),
         ([{"role": "wizard", "content": "x"}], "role"),
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}], "text only"),
@@ -64,14 +65,20 @@ def test_unusable_messages_are_400(messages, fragment):
 @pytest.mark.parametrize(
     "params, fragment",
     [
-        ({"presence_penalty": 0.5}, "presence_penalty"),
+        ({"presence_penalty": 2.5}, "presence_penalty"),
+        ({"logit_bias": {"50256": -100}}, "logit_bias"),
+        ({"logprobs": True}, "logprobs"),
+        ({"verbosity": "low"}, "verbosity"),
+        ({"reasoning_effort": "extreme"}, "reasoning_effort"),
+        ({"seed": 1.5}, "seed"),
+        ({"functions": [{"name": "f"}]}, "send 'tools'"),
         ({"temperature": 5}, "temperature"),
         ({"temperature": "warm"}, "temperature"),
         ({"top_p": 1.5}, "top_p"),
         ({"max_tokens": 0}, "max_tokens"),
         ({"max_tokens": True}, "max_tokens"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
-        ({"n": 2}, "'n' must be 1"),
+        ({"n": 2}, "'n'=2 is not supported"),
         ({"hash": "client-hash"}, "set by the server"),
         ({"api_key": "sk-x"}, "set by the server"),
     ],
@@ -84,8 +91,29 @@ def test_bad_or_unknown_params_are_400(params, fragment):
 
 
 def test_unknown_params_are_dropped_under_drop_params():
-    body = transform_request("m", [{"role": "user", "content": "x"}], {"presence_penalty": 0.5, "seed": 3}, True)
-    assert body["model_info"] == {"name": "m"}
+    body = transform_request("m", [{"role": "user", "content": "x"}], {"verbosity": "low", "seed": 3}, True)
+    assert body["model_info"] == {"name": "m", "seed": 3}
+
+
+def test_answer_changing_params_are_forwarded_in_model_info():
+    sent = {"presence_penalty": 0.5, "frequency_penalty": -1, "seed": 7, "user": "u-1", "reasoning_effort": "low",
+            "max_completion_tokens": 9, "stop": "###"}
+    body = transform_request("m", [{"role": "user", "content": "x"}], sent)
+    assert body["model_info"] == {"name": "m", "presence_penalty": 0.5, "frequency_penalty": -1, "seed": 7,
+                                  "user": "u-1", "reasoning_effort": "low", "max_tokens": 9, "stop": ["###"]}
+
+
+@pytest.mark.parametrize("name, value", [
+    ("n", 1), ("logprobs", False), ("store", False), ("store", True), ("metadata", {"a": "b"}),
+    ("service_tier", "auto"), ("stream_options", {"include_usage": True}), ("response_format", {"type": "text"}),
+    ("logit_bias", {}), ("modalities", ["text"]), ("presence_penalty", 0), ("frequency_penalty", 0),
+])
+def test_harmless_defaults_are_accepted_and_not_sent(name, value):
+    body = transform_request("m", [{"role": "user", "content": "x"}], {name: value})
+    sent = {**body["model_info"], **body}
+    assert name not in sent or sent[name] == value
+    assert not {"n", "logprobs", "store", "metadata", "service_tier", "stream_options", "response_format",
+                "logit_bias", "modalities"} & set(sent)
 
 
 def test_server_owned_params_are_refused_even_under_drop_params():
