@@ -1,33 +1,26 @@
-"""LiteLLM CustomLLM handlers: thin glue between the pure transforms and the HTTP client."""
+"""The chat handlers (business API and LaaS): thin glue between the pure transforms and the HTTP client."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from types import ModuleType
 from typing import Any, AsyncIterator, Iterator
 
 import litellm
-from litellm import CustomLLM, ModelResponse
-
-from stack_settings import Settings
+from litellm import ModelResponse
 
 from . import client, transform_business, transform_laas
 from .errors import AdapterError
+from .handler_base import AdapterHandler
 from .transform_common import has_attachments, pseudo_stream
 
-log = logging.getLogger("adapter")
 
-
-class _JsonBackendHandler(CustomLLM):
+class _JsonBackendHandler(AdapterHandler):
     """One POST of JSON per chat completion; subclasses say where to and how to translate."""
 
+    kind = "chat"
     transform: ModuleType  # a transform_* module: BACKEND, transform_request, transform_response
-
-    def __init__(self, settings: Settings):
-        super().__init__()
-        self.settings = settings
 
     def _prepare(
         self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool, api_base: str | None
@@ -62,29 +55,25 @@ class _JsonBackendHandler(CustomLLM):
     def _answer(self, answer: Any, model: str) -> ModelResponse:
         return ModelResponse(**self._completion(answer, model))
 
-    def _logged(self, model: str, error: AdapterError) -> AdapterError:
-        log.warning("%s call for model %s failed: %s %s", self.transform.BACKEND, model, error.status_code, error.message)
-        return error
-
     # LiteLLM passes `api_base` from the deployment's litellm_params; a client cannot set it (the proxy
     # refuses it in request bodies), so a deployment may point at another backend instance.
     async def acompletion(
         self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
     ) -> ModelResponse:
-        args = await self._acall_args(model, messages, optional_params, False, api_base)
         try:
+            args = await self._acall_args(model, messages, optional_params, False, api_base)
             return self._answer(await client.apost_json(*args), model)
         except AdapterError as error:
-            raise self._logged(model, error)
+            raise self._failed(model, error) from error
 
     def completion(
         self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
     ) -> ModelResponse:
-        args = self._call_args(model, messages, optional_params, False, api_base)
         try:
+            args = self._call_args(model, messages, optional_params, False, api_base)
             return self._answer(client.post_json(*args), model)
         except AdapterError as error:
-            raise self._logged(model, error)
+            raise self._failed(model, error) from error
 
     async def astreaming(
         self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
@@ -96,7 +85,7 @@ class _JsonBackendHandler(CustomLLM):
             async for chunk in self._achunks(args, model):
                 yield chunk
         except AdapterError as error:
-            raise self._logged(model, error)
+            raise self._failed(model, error) from error
 
     def streaming(
         self, model: str, messages: list, optional_params: dict | None = None, api_base: str | None = None, **_: Any
@@ -105,13 +94,14 @@ class _JsonBackendHandler(CustomLLM):
             args = self._call_args(model, messages, optional_params, True, api_base)
             yield from self._chunks(args, model)
         except AdapterError as error:
-            raise self._logged(model, error)
+            raise self._failed(model, error) from error
 
 
 class BusinessHandler(_JsonBackendHandler):
     """Provider `my-custom-llm`: OpenAI chat → POST {BUSINESS_API_BASE}/api/process."""
 
     transform = transform_business
+    provider, backend = "my-custom-llm", transform_business.BACKEND
 
     def _prepare(
         self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool, api_base: str | None
@@ -141,6 +131,7 @@ class LaasHandler(_JsonBackendHandler):
     """Provider `laas`: OpenAI chat → POST {LAAS_API_BASE}/chat/completions with project/apiKey/hash."""
 
     transform = transform_laas
+    provider, backend = "laas", transform_laas.BACKEND
 
     def _prepare(
         self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool, api_base: str | None

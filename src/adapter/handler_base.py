@@ -1,0 +1,84 @@
+"""The base of every CustomLLM handler here: errors leave as LiteLLM's own types, and each model serves one kind.
+
+A handler overrides the entry points of the kind it serves (chat, embeddings or images); every other entry point
+answers 400 saying what the model is for, instead of LiteLLM's "Not implemented yet!" 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litellm import CustomLLM
+
+from stack_settings import Settings
+
+from .errors import AdapterError, as_litellm_error, invalid_request
+
+log = logging.getLogger("adapter")
+
+ROUTES = {"chat": "/v1/chat/completions (and /v1/completions, /v1/responses)",
+          "embedding": "/v1/embeddings", "image": "/v1/images/generations"}
+
+
+class AdapterHandler(CustomLLM):
+    provider: str  # the provider name in config.yaml, for LiteLLM's error bookkeeping
+    backend: str   # who answers, for log lines
+    kind: str      # "chat", "embedding" or "image"
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self.settings = settings
+
+    def _failed(self, model: str, error: AdapterError) -> Exception:
+        """Log the failure once and hand it to LiteLLM as its own exception type (keeps status and param)."""
+        log.warning("%s call for model %s failed: %s %s", self.backend, model, error.status_code, error.message)
+        return as_litellm_error(error, model, self.provider)
+
+    def _wrong_kind(self, model: str, wanted: str) -> Exception:
+        error = invalid_request(
+            f"'{model}' is {'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} model: it serves {ROUTES[self.kind]}, "
+            f"not {wanted}; GET /v1/models lists the models", "model")
+        return self._failed(model, error)
+
+    async def acompletion(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "chat")
+
+    def completion(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "chat")
+
+    async def astreaming(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "chat")
+        yield  # an async generator, as the proxy expects
+
+    def streaming(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "chat")
+        yield
+
+    async def aembedding(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "embeddings")
+
+    def embedding(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "embeddings")
+
+    async def aimage_generation(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "image generation")
+
+    def image_generation(self, model: str, *_: Any, **__: Any):
+        raise self._wrong_kind(model, "image generation")
+
+
+def proxy_request(litellm_params: Any = None, logging_obj: Any = None) -> dict | None:
+    """The client's request body as the proxy received it, or None outside the proxy.
+
+    LiteLLM drops OpenAI parameters it does not map for custom providers (image size/n/response_format,
+    embedding encoding_format/dimensions) before a handler runs; the proxy keeps the original body. Only
+    plain options are read from it, never secrets or URLs (the door refuses those anyway).
+    """
+    params = litellm_params
+    if not isinstance(params, dict):
+        details = getattr(logging_obj, "model_call_details", None)
+        params = details.get("litellm_params") if isinstance(details, dict) else None
+    request = params.get("proxy_server_request") if isinstance(params, dict) else None
+    body = request.get("body") if isinstance(request, dict) else None
+    return body if isinstance(body, dict) and body else None
