@@ -1,11 +1,17 @@
-"""The proxy's ASGI app: LiteLLM's app behind a door that checks requests and keeps every error OpenAI-shaped.
+"""The proxy's ASGI app: LiteLLM's app behind a door that serves an allow-list of routes, checks request
+bodies and keeps every error OpenAI-shaped.
 
 Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
+- answers every route outside the allow-list (routes.py) itself: 501 for OpenAI routes this stack does not
+  offer and for LiteLLM's admin routes that need its database, 404 for any other path, 405 for a served path
+  with the wrong method; websockets are refused. Nothing else reaches LiteLLM, whose pass-through and
+  default-provider routes would otherwise call providers with whatever keys sit in the environment;
 - refuses bodies over MAX_REQUEST_BODY_MB with 413 (LiteLLM's own limit setting is enterprise-only);
-- refuses malformed chat requests and server-owned fields with a 400 before LiteLLM sees them;
+- refuses malformed bodies of the served POST routes, client-side credentials, server-owned fields and
+  models that are not configured with a 400 before LiteLLM sees them;
 - rewrites every error response LiteLLM produces into {"error": {message, type, param, code}} with the
-  same status, without tracebacks or secret values (without `prisma` installed, LiteLLM answers some
-  errors with a plain-text 500).
+  same status (gzipped or not), without tracebacks or secret values (without `prisma` installed, LiteLLM
+  answers some errors with a plain-text 500).
 """
 
 from __future__ import annotations
@@ -20,21 +26,18 @@ from litellm.proxy.auth.auth_utils import is_request_body_safe
 
 import stack_settings
 
-from . import lifespan
-from .request_checks import (
-    RequestProblem,
-    database_missing_error,
-    error_body,
-    normalise_error,
-    normalise_stream_errors,
-    parse_chat_body,
-)
+from . import lifespan, routes
+from .error_shape import database_missing_error, decoded, error_body, normalise_error, normalise_stream_errors
+from .request_checks import RequestProblem, parse_body
 
 log = logging.getLogger("adapter.gateway")
 
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes past the limit we still read to answer an oversized upload cleanly
 _BODY_HEADERS = frozenset({b"content-type", b"content-length", b"content-encoding", b"transfer-encoding"})
-CHAT_PATHS = frozenset({"/chat/completions", "/v1/chat/completions"})
+MAX_MODEL_IN_MESSAGE = 200
+# A websocket refused before it is accepted: the client sees HTTP 403. 1008 is "policy violation".
+WEBSOCKET_REFUSAL = {"type": "websocket.close", "code": 1008,
+                     "reason": "this gateway serves no websocket routes (OpenAI realtime is not offered)"}
 
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
@@ -45,9 +48,11 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _send_json(send: Send, status: int, payload: dict) -> None:
+async def _send_json(send: Send, status: int, payload: dict, allow: str = "") -> None:
     body = json.dumps(payload).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if allow:
+        headers.append((b"allow", allow.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -89,11 +94,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
     return None
+
+
+def _declared_length(scope: Scope) -> int | None:
+    value = _header(scope.get("headers", []), b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _error_headers(original: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:
@@ -147,7 +157,9 @@ class ErrorNormalisingSend:
             return
         self.chunks.append(message.get("body", b""))
         if not message.get("more_body"):
-            error = normalise_error(self.start["status"], b"".join(self.chunks), self.secrets)
+            encoding = _header(self.start.get("headers", []), b"content-encoding") or b""
+            raw = decoded(b"".join(self.chunks), encoding.decode("latin-1"))
+            error = normalise_error(self.start["status"], raw, self.secrets)
             status = int(error["error"]["code"])
             payload = json.dumps(error).encode("utf-8")
             headers = _error_headers(self.start.get("headers", []), len(payload))
@@ -165,12 +177,19 @@ class Gateway:
             receive, send = lifespan.closing_sessions_on_shutdown(receive), lifespan.tuning_gc_after_startup(send)
             await self.inner(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            await receive()  # the connect message
+            await send(WEBSOCKET_REFUSAL)
+            return
         if scope["type"] != "http":
             await self.inner(scope, receive, send)
             return
+        route = routes.lookup(scope["method"], scope["path"])
+        if route.status:
+            await self._refuse(route, receive, send)
+            return
         declared = _declared_length(scope)
-        is_chat = scope["method"] == "POST" and scope["path"] in CHAT_PATHS
-        if is_chat or (declared is not None and declared > self.max_body_bytes):
+        if route.body_kind or (declared is not None and declared > self.max_body_bytes):
             try:
                 body = await _read_body(receive, self.max_body_bytes)
             except BodyTooLarge:
@@ -178,9 +197,9 @@ class Gateway:
                 return
             if body is None:
                 return
-            if is_chat:
+            if route.body_kind:
                 try:
-                    self._check(body)
+                    self._check(route.body_kind, body)
                 except RequestProblem as problem:
                     await _send_json(send, 400, error_body(400, problem.message, problem.param))
                     return
@@ -200,18 +219,33 @@ class Gateway:
                 error = no_database or error_body(500, "internal error in the proxy; see its log")
                 await _send_json(send, int(error["error"]["code"]), error)
 
+    async def _refuse(self, route: routes.Route, receive: Receive, send: Send) -> None:
+        """Answer a route outside the allow-list; its body is read and dropped so the client can read the answer."""
+        try:
+            if await _read_body(receive, self.max_body_bytes) is None:
+                return
+        except BodyTooLarge:
+            pass
+        await _send_json(send, route.status, error_body(route.status, route.message), route.allow)
+
     @staticmethod
-    def _check(raw: bytes) -> None:
-        """Our shape checks, then LiteLLM's own ban on client-side credentials and endpoints.
+    def _check(kind: str, raw: bytes) -> None:
+        """Our shape checks, LiteLLM's own ban on client-side credentials and endpoints, then the model.
 
         LiteLLM runs the same ban inside its auth step, where a refusal becomes a 401 (or, without
         the prisma package, a plain-text 500); running it here first makes it the 400 it is.
+        A model that is not configured never reaches LiteLLM: some of its routes would hand it to the
+        provider the name implies (openai/…, gpt-4o) with the keys in the environment.
         """
-        body = parse_chat_body(raw)
+        body = parse_body(kind, raw)
+        model, router = body["model"], proxy_server.llm_router
         try:
-            is_request_body_safe(body, proxy_server.general_settings, proxy_server.llm_router, body["model"])
+            is_request_body_safe(body, proxy_server.general_settings, router, model)
         except ValueError as error:
             raise RequestProblem(str(error).split(" Relevant Issue:")[0]) from None
+        if router is None or not router.is_recognized_model(model):
+            raise RequestProblem(f"model '{model[:MAX_MODEL_IN_MESSAGE]}' is not served here; "
+                                 "GET /v1/models lists the models", "model")
 
     def _too_large(self) -> dict:
         limit_mb = self.max_body_bytes / (1024 * 1024)

@@ -1,53 +1,11 @@
-"""Pure checks of a chat request body at the proxy's door, and the cleaning of error messages."""
+"""Pure checks of request bodies at the proxy's door: a 400 naming the parameter before LiteLLM sees them."""
 
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
+from typing import Any, Callable
 
 from .transform_common import SERVER_OWNED_PARAMS
-
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-}
-# Where LiteLLM's messages stop being for the client: tracebacks, bug-report links, router notes.
-NOISE_MARKERS = (
-    "\nTraceback",
-    "Traceback (most recent call last)",
-    "This looks like a bug",
-    "\n\nLiteLLM: model group",
-    "\nReceived Model Group",
-    "Deployment Info:",
-)
-PREFIX_PATTERN = re.compile(r"^(?:litellm\.\w+:\s*)?(?:[\w-]+Exception - )?")
-
-
-def error_body(status: int, message: str, param: str | None = None, error_type: str | None = None) -> dict:
-    kind = error_type or ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    return {"error": {"message": message, "type": kind, "param": param, "code": str(status)}}
-
-
-# LiteLLM's ways of saying that an endpoint needs its database (virtual keys, users, teams, spend), which
-# this stack runs without: such a call is a feature this deployment lacks (501), not a proxy failure (500).
-DATABASE_MISSING = re.compile(
-    r"(?:db not connected|database not connected|no db connected|no connected db)\b", re.IGNORECASE
-)
-DATABASE_MISSING_MESSAGE = ("this endpoint needs LiteLLM's database (virtual keys, users, teams, spend tracking) and "
-                            "this stack runs without one; call the models with LITELLM_MASTER_KEY")
-
-
-def database_missing_error(messages) -> dict | None:
-    """The 501 error body when any of LiteLLM's messages says a database is needed; None otherwise."""
-    if any(DATABASE_MISSING.search(str(message)) for message in messages):
-        return error_body(501, DATABASE_MISSING_MESSAGE)
-    return None
-
 
 NUMBER = (int, float)
 # OpenAI parameters LiteLLM itself reads before our handler runs: a wrong type there makes it crash (500).
@@ -59,19 +17,25 @@ PARAM_TYPES = {
     "params": dict,
 }
 TYPE_NAMES = {NUMBER: "a number", int: "an integer", (str, list): "a string or a list", list: "a list",
-              (str, dict): "a string or an object", dict: "an object", str: "a string"}
+              (str, dict): "a string or an object", dict: "an object", str: "a string", bool: "true or false"}
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit per request
+MAX_IMAGES = 10
+IMAGE_FORMATS = ("url", "b64_json")
+EMBEDDING_FORMATS = ("float", "base64")
+NO_STORED_STATE = ("this gateway stores no responses or conversations, so '{param}' cannot be resolved; "
+                   "send the earlier turns in 'input'")
 
 
 class RequestProblem(ValueError):
-    """A chat request the proxy refuses with 400; carries the offending parameter."""
+    """A request the proxy refuses with 400; carries the offending parameter."""
 
     def __init__(self, message: str, param: str | None = None):
         super().__init__(message)
         self.message, self.param = message, param
 
 
-def parse_chat_body(raw: bytes) -> dict:
-    """The chat request as a dict if it is plausible; RequestProblem (→ 400) otherwise."""
+def parse_object(raw: bytes) -> dict:
+    """The body as a JSON object naming a model; RequestProblem (→ 400) otherwise."""
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
@@ -82,6 +46,27 @@ def parse_chat_body(raw: bytes) -> dict:
         raise RequestProblem(f"request body must be a JSON object, got {type(body).__name__}")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise RequestProblem("'model' is required and must be a string; GET /v1/models lists the models", "model")
+    owned = sorted(SERVER_OWNED_PARAMS.intersection(body))
+    if owned:
+        raise RequestProblem(f"'{owned[0]}' is set by the server configuration and cannot be sent by a client", owned[0])
+    return body
+
+
+def _check_types(body: dict, types: dict) -> None:
+    for name, expected in types.items():
+        value = body.get(name)
+        wrong_bool = isinstance(value, bool) and expected is not bool
+        if value is not None and (wrong_bool or not isinstance(value, expected)):
+            raise RequestProblem(f"'{name}' must be {TYPE_NAMES[expected]}", name)
+
+
+def _check_litellm_params(body: dict) -> None:
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise RequestProblem("'stream' must be true or false", "stream")
+    _check_types(body, PARAM_TYPES)
+
+
+def check_chat(body: dict) -> None:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestProblem("'messages' is required and must be a non-empty list", "messages")
@@ -93,68 +78,113 @@ def parse_chat_body(raw: bytes) -> dict:
             raise RequestProblem(
                 f"'messages[{index}].content' must be a string or a list of parts", f"messages[{index}].content"
             )
-    if "stream" in body and not isinstance(body["stream"], bool):
-        raise RequestProblem("'stream' must be true or false", "stream")
-    for name, expected in PARAM_TYPES.items():
-        value = body.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, expected)):
-            raise RequestProblem(f"'{name}' must be {TYPE_NAMES[expected]}", name)
-    owned = sorted(SERVER_OWNED_PARAMS.intersection(body))
-    if owned:
-        raise RequestProblem(f"'{owned[0]}' is set by the server configuration and cannot be sent by a client", owned[0])
+    _check_litellm_params(body)
+
+
+def _is_token_ids(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    )
+
+
+def check_completions(body: dict) -> None:
+    """One text prompt, one answer: what the backend gives. Anything asking for more is refused, not dropped."""
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    if _is_token_ids(prompt) or (isinstance(prompt, list) and prompt and all(map(_is_token_ids, prompt))):
+        raise RequestProblem("'prompt' holds token ids; this gateway takes text: send the prompt as a string", "prompt")
+    if isinstance(prompt, list) and len(prompt) > 1 and all(isinstance(item, str) for item in prompt):
+        raise RequestProblem(f"'prompt' is a list of {len(prompt)} prompts; send one prompt per request", "prompt")
+    if not isinstance(prompt, str):
+        raise RequestProblem("'prompt' is required and must be a string (or a list of one string)", "prompt")
+    _check_types(body, {"echo": bool, "best_of": int})
+    _check_litellm_params(body)
+    for name in ("n", "best_of"):
+        if body.get(name) is not None and body[name] != 1:
+            raise RequestProblem(f"'{name}' must be 1: the backend gives one completion per request", name)
+    if body.get("echo"):
+        raise RequestProblem("'echo' is not supported: the backend does not repeat the prompt", "echo")
+    if body.get("suffix"):
+        raise RequestProblem("'suffix' is not supported: the backend does not insert text before a suffix", "suffix")
+    if body.get("logprobs") not in (None, 0):  # 0 and false ask for nothing
+        raise RequestProblem("'logprobs' is not supported: the backend returns no token probabilities", "logprobs")
+
+
+def check_responses(body: dict) -> None:
+    """The Responses API without stored state: each request carries its whole conversation."""
+    text_input = body.get("input")
+    if not isinstance(text_input, (str, list)) or not text_input:
+        raise RequestProblem("'input' is required and must be a string or a non-empty list of items", "input")
+    for name in ("previous_response_id", "conversation"):
+        if body.get(name) is not None:
+            raise RequestProblem(NO_STORED_STATE.format(param=name), name)
+    if body.get("prompt") is not None:
+        raise RequestProblem("stored prompt templates are not available here; send 'instructions' and 'input'",
+                             "prompt")
+    if body.get("background"):
+        raise RequestProblem("'background' is not supported: a background response is fetched later with "
+                             "GET /v1/responses/{id}, which this gateway does not offer", "background")
+    _check_litellm_params(body)
+
+
+def _check_embedding_input(value: Any) -> None:
+    if isinstance(value, str):
+        if not value:
+            raise RequestProblem("'input' must not be an empty string", "input")
+        return
+    if not isinstance(value, list) or not value:
+        raise RequestProblem("'input' is required: a string, a list of strings or a list of token-id lists", "input")
+    if len(value) > MAX_EMBEDDING_INPUTS:
+        raise RequestProblem(f"'input' holds {len(value)} items; at most {MAX_EMBEDDING_INPUTS} per request", "input")
+    if _is_token_ids(value) or all(map(_is_token_ids, value)):
+        return
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item:
+            raise RequestProblem(f"'input[{index}]' must be a non-empty string (or every item a token-id list)",
+                                 "input")
+
+
+def check_embeddings(body: dict) -> None:
+    _check_embedding_input(body.get("input"))
+    _check_types(body, {"user": str})
+    encoding = body.get("encoding_format")
+    if encoding is not None and encoding not in EMBEDDING_FORMATS:
+        raise RequestProblem("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+    dimensions = body.get("dimensions")
+    if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):
+        raise RequestProblem("'dimensions' must be a positive integer", "dimensions")
+
+
+def check_images(body: dict) -> None:
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise RequestProblem("'prompt' is required and must be a non-empty string", "prompt")
+    count = body.get("n")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_IMAGES):
+        raise RequestProblem(f"'n' must be an integer from 1 to {MAX_IMAGES}", "n")
+    _check_types(body, {"size": str, "user": str})
+    response_format = body.get("response_format")
+    if response_format is not None and response_format not in IMAGE_FORMATS:
+        raise RequestProblem("'response_format' must be 'url' or 'b64_json'", "response_format")
+
+
+# routes.OPENAI_SERVED's body kinds → their checks.
+BODY_CHECKS: dict[str, Callable[[dict], None]] = {
+    "chat": check_chat,
+    "completions": check_completions,
+    "responses": check_responses,
+    "embeddings": check_embeddings,
+    "images": check_images,
+}
+
+
+def parse_body(kind: str, raw: bytes) -> dict:
+    """The request body of a served POST route if it is plausible; RequestProblem (→ 400) otherwise."""
+    body = parse_object(raw)
+    BODY_CHECKS[kind](body)
     return body
 
 
-def clean_message(message: Any, secrets: tuple[str, ...]) -> str:
-    """A person-readable message: no traceback, no LiteLLM plumbing, no secret values."""
-    text = message if isinstance(message, str) else json.dumps(message)
-    for marker in NOISE_MARKERS:
-        text = text.split(marker, 1)[0]
-    text = PREFIX_PATTERN.sub("", text.strip(), count=1).strip()
-    for secret in secrets:
-        text = text.replace(secret, "<redacted>")
-    return text
-
-
-def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
-    """Any error body the proxy produced → one OpenAI error object; its `code` is the status to answer with
-    (the same status, except 501 for endpoints that need LiteLLM's database)."""
-    try:
-        parsed = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if isinstance(error, dict):
-        message, param, kind = error.get("message"), error.get("param"), error.get("type")
-    elif isinstance(parsed, dict) and "detail" in parsed:
-        message, param, kind = parsed["detail"], None, None
-    else:
-        message, param, kind = None, None, None
-    if not message:
-        message = "internal error in the proxy; see its log" if status >= 500 else f"request failed with HTTP {status}"
-    no_database = database_missing_error([message])
-    if no_database:
-        return no_database
-    param = param if isinstance(param, str) and param not in ("None", "") else None
-    kind = kind if isinstance(kind, str) and kind else None
-    return error_body(status, clean_message(message, secrets), param, kind)
-
-
-STREAM_ERROR_MARKER = b'data: {"error"'
-
-
-def normalise_stream_errors(chunk: bytes, secrets: tuple[str, ...]) -> bytes:
-    """Clean the error event LiteLLM sends when a stream fails after it started; other events pass as they are."""
-    if STREAM_ERROR_MARKER not in chunk:
-        return chunk
-    lines = []
-    for line in chunk.split(b"\n"):
-        if line.startswith(STREAM_ERROR_MARKER):
-            raw = line[len(b"data: ") :]
-            try:
-                code = int(json.loads(raw)["error"].get("code") or 500)
-            except (ValueError, TypeError, KeyError, AttributeError):
-                code = 500
-            line = b"data: " + json.dumps(normalise_error(code, raw, secrets)).encode("utf-8")
-        lines.append(line)
-    return b"\n".join(lines)
+def parse_chat_body(raw: bytes) -> dict:
+    return parse_body("chat", raw)

@@ -1,0 +1,134 @@
+"""OpenAI-shaped error bodies: one `type` per status, and LiteLLM's error responses and stream events rewritten."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from typing import Any
+
+# openai-python's status → error class table, as the `type` strings OpenAI itself sends. A function of the
+# status only, so that a client sees the same `type` for a status in a stream event and in a response.
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    422: "unprocessable_entity_error",
+    429: "rate_limit_error",
+}
+# Where LiteLLM's messages stop being for the client: tracebacks, bug-report links, router notes.
+NOISE_MARKERS = (
+    "\nTraceback",
+    "Traceback (most recent call last)",
+    "This looks like a bug",
+    "\n\nLiteLLM: model group",
+    "\nReceived Model Group",
+    "Deployment Info:",
+)
+PREFIX_PATTERN = re.compile(r"^(?:litellm\.\w+:\s*)?(?:[\w-]+Exception - )?")
+# An error body is a few hundred bytes; a decoded one past this size is not an error body worth reading.
+MAX_DECODED_ERROR = 1024 * 1024
+# zlib's window bits: 32 + 15 reads a gzip or zlib header; -15 is raw deflate (some servers' "deflate").
+AUTO_HEADER, RAW_DEFLATE = 47, -15
+
+
+def error_type(status: int) -> str:
+    return ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+def error_body(status: int, message: str, param: str | None = None) -> dict:
+    return {"error": {"message": message, "type": error_type(status), "param": param, "code": str(status)}}
+
+
+# LiteLLM's ways of saying that an endpoint needs its database (virtual keys, users, teams, spend), which
+# this stack runs without: such a call is a feature this deployment lacks (501), not a proxy failure (500).
+DATABASE_MISSING = re.compile(
+    r"(?:db not connected|database not connected|no db connected|no connected db)\b", re.IGNORECASE
+)
+DATABASE_MISSING_MESSAGE = ("this endpoint needs LiteLLM's database (virtual keys, users, teams, spend tracking) and "
+                            "this stack runs without one; call the models with LITELLM_MASTER_KEY")
+
+
+def database_missing_error(messages) -> dict | None:
+    """The 501 error body when any of LiteLLM's messages says a database is needed; None otherwise."""
+    if any(DATABASE_MISSING.search(str(message)) for message in messages):
+        return error_body(501, DATABASE_MISSING_MESSAGE)
+    return None
+
+
+def decoded(raw: bytes, content_encoding: str) -> bytes:
+    """The body as LiteLLM wrote it before compressing it (its gzip middleware compresses bodies ≥ 500 bytes);
+    b"" when it cannot be read, so that the caller falls back to a generic message."""
+    coding = content_encoding.strip().lower()
+    if coding in ("", "identity"):
+        return raw
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        return b""
+    for wbits in (AUTO_HEADER, RAW_DEFLATE):
+        try:
+            inflater = zlib.decompressobj(wbits)
+            return inflater.decompress(raw, MAX_DECODED_ERROR)
+        except zlib.error:
+            continue
+    return b""
+
+
+def clean_message(message: Any, secrets: tuple[str, ...]) -> str:
+    """A person-readable message: no traceback, no LiteLLM plumbing, no secret values."""
+    text = message if isinstance(message, str) else json.dumps(message)
+    for marker in NOISE_MARKERS:
+        text = text.split(marker, 1)[0]
+    text = PREFIX_PATTERN.sub("", text.strip(), count=1).strip()
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
+    """Any error body the proxy produced → one OpenAI error object; its `code` is the status to answer with
+    (the same status, except 501 for endpoints that need LiteLLM's database)."""
+    try:
+        parsed = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        message, param = error.get("message"), error.get("param")
+    elif isinstance(parsed, dict) and "detail" in parsed:
+        message, param = parsed["detail"], None
+    else:
+        message, param = None, None
+    if not message:
+        message = "internal error in the proxy; see its log" if status >= 500 else f"request failed with HTTP {status}"
+    no_database = database_missing_error([message])
+    if no_database:
+        return no_database
+    # LiteLLM writes a missing param as the string "None".
+    param = param if isinstance(param, str) and param not in ("None", "") else None
+    return error_body(status, clean_message(message, secrets), param)
+
+
+STREAM_ERROR_MARKER = b'data: {"error"'
+
+
+def normalise_stream_errors(chunk: bytes, secrets: tuple[str, ...]) -> bytes:
+    """Clean the error event LiteLLM sends when a stream fails after it started; other events pass as they are.
+
+    Event streams are never compressed: LiteLLM's gzip middleware only compresses a body sent in one message.
+    """
+    if STREAM_ERROR_MARKER not in chunk:
+        return chunk
+    lines = []
+    for line in chunk.split(b"\n"):
+        if line.startswith(STREAM_ERROR_MARKER):
+            raw = line[len(b"data: ") :]
+            try:
+                code = int(json.loads(raw)["error"].get("code") or 500)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                code = 500
+            line = b"data: " + json.dumps(normalise_error(code, raw, secrets)).encode("utf-8")
+        lines.append(line)
+    return b"\n".join(lines)

@@ -1,0 +1,131 @@
+"""adapter.error_shape: one OpenAI error shape, one `type` per status, LiteLLM's errors (gzipped or not) rewritten."""
+
+import gzip
+import json
+import zlib
+
+import pytest
+
+from adapter.error_shape import (
+    clean_message,
+    decoded,
+    error_body,
+    error_type,
+    normalise_error,
+    normalise_stream_errors,
+)
+
+
+def test_clean_message_drops_tracebacks_plumbing_and_secrets():
+    raw = (
+        "litellm.BadRequestError: My-custom-llmException - backend said no to sk-secret-1\n"
+        "Traceback (most recent call last):\n  File \"/x.py\", line 1\n"
+        "\n\nLiteLLM: model group 'm' failed"
+    )
+    assert clean_message(raw, ("sk-secret-1",)) == "backend said no to <redacted>"
+
+
+def test_clean_message_drops_litellm_deployment_info():
+    raw = "litellm.Timeout: X-llmException - slow (BUSINESS_API_TIMEOUT)\n\nDeployment Info: request_timeout: None"
+    assert clean_message(raw, ()) == "slow (BUSINESS_API_TIMEOUT)"
+
+
+def test_plain_text_500_becomes_an_openai_error():
+    assert normalise_error(500, b"Internal Server Error", ()) == {
+        "error": {"message": "internal error in the proxy; see its log", "type": "server_error", "param": None,
+                  "code": "500"}
+    }
+
+
+def test_fastapi_detail_becomes_the_message():
+    assert normalise_error(404, b'{"detail": "Not Found"}', ())["error"] == {
+        "message": "Not Found", "type": "not_found_error", "param": None, "code": "404"
+    }
+
+
+def test_litellm_error_keeps_status_and_real_param_and_gets_the_type_of_its_status():
+    raw = json.dumps({"error": {"message": "bad", "type": "auth_error", "param": "None", "code": "401"}}).encode()
+    assert normalise_error(401, raw, ())["error"] == {
+        "message": "bad", "type": "authentication_error", "param": None, "code": "401"
+    }
+    raw = json.dumps({"error": {"message": "no", "type": None, "param": "tools", "code": "400"}}).encode()
+    assert normalise_error(400, raw, ())["error"]["param"] == "tools"
+
+
+def test_stream_error_events_are_cleaned_and_other_events_untouched():
+    ok = b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\n'
+    assert normalise_stream_errors(ok, ()) is ok
+    failed = b'data: {"error": {"message": "litellm.BadGatewayError: X-llmException - it broke", "type": null, "code": "502"}}\n\n'
+    cleaned = normalise_stream_errors(failed, ())
+    assert cleaned.startswith(b"data: ") and cleaned.endswith(b"\n\n")
+    assert json.loads(cleaned[6:].strip())["error"] == {
+        "message": "it broke", "type": "server_error", "param": None, "code": "502"
+    }
+
+
+@pytest.mark.parametrize("status, raw", [
+    # LiteLLM 1.106.2's own words on the admin routes when the proxy has no database
+    (400, b'{"detail": "DB not connected. This endpoint needs a database; set DATABASE_URL to ..."}'),
+    (500, b'{"error": {"message": "/spend/logs ErrorDatabase not connected. Connect a database to your proxy"}}'),
+    (500, b'{"error": {"message": "{\'error\': \'No db connected\'}", "type": "internal_error"}}'),
+    (400, b'{"error": {"message": "No connected db.", "type": "auth_error"}}'),
+])
+def test_endpoints_needing_litellms_database_are_501(status, raw):
+    error = normalise_error(status, raw, ())["error"]
+    assert error["code"] == "501"
+    assert "needs LiteLLM's database" in error["message"]
+
+
+def test_other_messages_about_databases_keep_their_status():
+    raw = b'{"error": {"message": "the dbx notes were not connected to anything"}}'
+    assert normalise_error(500, raw, ())["error"]["code"] == "500"
+
+
+
+@pytest.mark.parametrize("status, kind", [
+    (400, "invalid_request_error"), (401, "authentication_error"), (403, "permission_error"),
+    (404, "not_found_error"), (409, "conflict_error"), (413, "request_too_large"),
+    (422, "unprocessable_entity_error"), (429, "rate_limit_error"), (405, "invalid_request_error"),
+    (500, "server_error"), (501, "server_error"), (502, "server_error"), (503, "server_error"),
+    (504, "server_error"),
+])
+def test_type_is_a_function_of_the_status(status, kind):
+    assert error_type(status) == kind
+    assert error_body(status, "m")["error"]["type"] == kind
+
+
+def test_a_503_has_the_same_type_in_a_response_and_in_a_stream_event():
+    litellm_says = {"error": {"message": "down", "type": "internal_server_error", "param": None, "code": "503"}}
+    response = normalise_error(503, json.dumps(litellm_says).encode(), ())["error"]
+    event = normalise_stream_errors(b"data: " + json.dumps(litellm_says).encode() + b"\n\n", ())
+    assert json.loads(event[6:])["error"] == response
+    assert response["type"] == "server_error"
+
+
+LONG_ERROR = json.dumps({"error": {"message": "bad " + "x" * 600, "type": "invalid_request_error",
+                                   "param": "reasoning_effort", "code": "400"}}).encode()
+
+
+@pytest.mark.parametrize("compress, encoding", [
+    (lambda raw: raw, ""),
+    (lambda raw: raw, "identity"),
+    (gzip.compress, "gzip"),
+    (gzip.compress, "x-gzip"),
+    (zlib.compress, "deflate"),
+    (lambda raw: zlib.compress(raw)[2:-4], "deflate"),  # raw deflate, as some servers send it
+])
+def test_compressed_error_bodies_are_read_like_plain_ones(compress, encoding):
+    assert decoded(compress(LONG_ERROR), encoding) == LONG_ERROR
+    error = normalise_error(400, decoded(compress(LONG_ERROR), encoding), ())["error"]
+    assert (error["param"], error["message"][:4]) == ("reasoning_effort", "bad ")
+
+
+@pytest.mark.parametrize("raw, encoding", [(b"not gzip at all", "gzip"), (gzip.compress(b"{}"), "br")])
+def test_unreadable_bodies_give_the_generic_message(raw, encoding):
+    assert decoded(raw, encoding) == b""
+    assert normalise_error(400, decoded(raw, encoding), ())["error"]["message"] == "request failed with HTTP 400"
+
+
+def test_decoding_is_bounded():
+    bomb = gzip.compress(b"{" * (20 * 1024 * 1024))
+    assert len(decoded(bomb, "gzip")) <= 1024 * 1024
