@@ -1,4 +1,4 @@
-"""Server-sent events for /api/process with "stream": true, and counters of open and aborted streams."""
+"""Server-sent events for /api/process with "stream": true (text and tool-call chunks), and stream counters."""
 
 from __future__ import annotations
 
@@ -37,12 +37,12 @@ def sse(payload) -> str:
     return f"data: {data}\n\n"
 
 
-def events(request_id: str, pieces: list[str], final: dict, delay_ms: int, fail_after: int | None) -> Iterator[str]:
-    """One event per piece (delay_ms apart), then the final event and [DONE]; or an error event mid-way."""
+def events(request_id: str, chunks: list[dict], final: dict, delay_ms: int, fail_after: int | None) -> Iterator[str]:
+    """One event per chunk (delay_ms apart), then the final event and [DONE]; or an error event mid-way."""
     COUNTERS.change(open=1)
     finished = False
     try:
-        for index, piece in enumerate(pieces):
+        for index, chunk in enumerate(chunks):
             if fail_after is not None and index == fail_after:
                 yield sse({"error": {"message": "mock failure mid-stream requested by [mock:fail_after]",
                                      "type": "server_error", "param": None, "code": "500"}})
@@ -50,7 +50,7 @@ def events(request_id: str, pieces: list[str], final: dict, delay_ms: int, fail_
                 return
             if index and delay_ms:
                 time.sleep(delay_ms / 1000)
-            yield sse({"request_id": request_id, "delta": piece})
+            yield sse({"request_id": request_id, **chunk})
         yield sse({"request_id": request_id, "delta": "", **final})
         yield sse("[DONE]")
         finished = True
@@ -59,7 +59,19 @@ def events(request_id: str, pieces: list[str], final: dict, delay_ms: int, fail_
         COUNTERS.change(open=-1, **({"completed": 1} if finished else {"aborted": 1}))
 
 
-def stream_response(request_id: str, answer: str, final: dict, delay_ms: int, fail_after: int | None) -> Response:
-    pieces = mock.split_pieces(answer)
-    body = stream_with_context(events(request_id, pieces, final, delay_ms, fail_after))
+def chunks(answer: str, tool_calls: tuple[dict, ...] = ()) -> list[dict]:
+    """Text pieces, then each tool call: its id and name with the first half of its arguments, then the rest."""
+    pieces = [] if tool_calls and not answer else [{"delta": piece} for piece in mock.split_pieces(answer)]
+    for index, call in enumerate(tool_calls):
+        # At least two fragments, so clients' code that joins argument deltas is exercised ("{}" -> "{", "}").
+        middle = max(1, len(call["arguments"]) // 2)
+        head, tail = call["arguments"][:middle], call["arguments"][middle:]
+        pieces.append({"tool_call": {"index": index, "id": call["id"], "name": call["name"], "arguments": head}})
+        pieces.append({"tool_call": {"index": index, "arguments": tail}})
+    return pieces
+
+
+def stream_response(request_id: str, answer: str, final: dict, delay_ms: int, fail_after: int | None,
+                    tool_calls: tuple[dict, ...] = ()) -> Response:
+    body = stream_with_context(events(request_id, chunks(answer, tool_calls), final, delay_ms, fail_after))
     return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -10,6 +10,7 @@ from flask import Request
 from .errors import ApiError
 
 ROLES = ("system", "user", "assistant")
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 
 def json_object(request: Request) -> dict:
@@ -48,9 +49,29 @@ def non_empty_list(value: Any, param: str) -> list:
     return value
 
 
-def role(value: Any, param: str) -> str:
-    if value not in ROLES:
-        raise ApiError(400, f"'{param}' must be one of {', '.join(ROLES)}; got {value!r}", param)
+def role(value: Any, param: str, roles: tuple[str, ...] = ROLES) -> str:
+    return choice(value, roles, param)
+
+
+def choice(value: Any, choices: tuple[str, ...], param: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ApiError(400, f"'{param}' must be one of {', '.join(choices)}; got {value!r}", param)
+    return value
+
+
+def boolean(value: Any, param: str) -> bool:
+    if not isinstance(value, bool):
+        raise ApiError(400, f"'{param}' must be true or false", param)
+    return value
+
+
+def integer(value: Any, param: str, low: int | None = None, high: int | None = None) -> int:
+    """An int (JSON true/false are not numbers here) within the optional bounds."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if not whole or (low is not None and value < low) or (high is not None and value > high):
+        limits = [text for text in (f">= {low}" if low is not None else "", f"<= {high}" if high is not None else "")
+                  if text]
+        raise ApiError(400, f"'{param}' must be an integer {' and '.join(limits)}".rstrip(), param)
     return value
 
 
@@ -74,6 +95,18 @@ def generation_params(source: dict, prefix: str) -> dict:
         params["max_tokens"] = value
     params["stop"] = stop_sequences(source.get("stop"), f"{prefix}stop")
     return params
+
+
+def model_extras(source: dict, prefix: str) -> dict:
+    """presence_penalty, frequency_penalty, seed, user and reasoning_effort, validated; absent ones are left out."""
+    checks = {
+        "presence_penalty": lambda value, param: _number(value, param, -2, 2),
+        "frequency_penalty": lambda value, param: _number(value, param, -2, 2),
+        "seed": integer,
+        "user": string,
+        "reasoning_effort": lambda value, param: choice(value, REASONING_EFFORTS, param),
+    }
+    return {name: check(source[name], f"{prefix}{name}") for name, check in checks.items() if source.get(name) is not None}
 
 
 def stop_sequences(value: Any, param: str) -> list[str]:

@@ -76,7 +76,9 @@ def test_missing_or_wrong_key_is_401_json(client, headers):
         ({"query": "q", "model_info": {"name": "m", "max_tokens": 0}}, "model_info.max_tokens"),
         ({"query": "q", "model_info": {"name": "m", "stop": [1]}}, "model_info.stop"),
         ({"query": "q", "model_info": {"name": "m"}, "history": "earlier"}, "history"),
-        ({"query": "q", "model_info": {"name": "m"}, "history": [{"role": "tool", "content": "x"}]}, "history[0].role"),
+        ({"query": "q", "model_info": {"name": "m"}, "history": [{"role": "robot", "content": "x"}]}, "history[0].role"),
+        ({"query": "q", "model_info": {"name": "m"}, "history": [{"role": "tool", "content": "x"}]},
+         "history[0].tool_call_id"),
         ({"query": "q", "model_info": {"name": "m"}, "history": [{"role": "user"}]}, "history[0].content"),
     ],
 )
