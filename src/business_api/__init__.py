@@ -1,4 +1,4 @@
-"""Flask app factory for the mock business API (/api/process) and the mock LaaS preset API."""
+"""Flask app factory for the mock business API (/api/process, /api/embed, /api/image) and the mock LaaS preset API."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = int(settings.max_request_body_mb * 1024 * 1024)
     logging.getLogger(__name__).setLevel(settings.log_level)
 
-    from . import errors, health, laas, openai_compat, process
+    from . import embed, errors, health, image, laas, openai_compat, process
 
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(process.bp)
+    app.register_blueprint(embed.bp)
+    app.register_blueprint(image.bp)
     app.register_blueprint(laas.bp)
     app.register_blueprint(openai_compat.bp)
     return app
