@@ -106,7 +106,8 @@ def model_extras(source: dict, prefix: str) -> dict:
         "user": string,
         "reasoning_effort": lambda value, param: choice(value, REASONING_EFFORTS, param),
     }
-    return {name: check(source[name], f"{prefix}{name}") for name, check in checks.items() if source.get(name) is not None}
+    present = [name for name in checks if source.get(name) is not None]
+    return {name: checks[name](source[name], f"{prefix}{name}") for name in present}
 
 
 def stop_sequences(value: Any, param: str) -> list[str]:

@@ -145,22 +145,16 @@ def test_refs_to_defs_and_definitions_are_resolved():
         "required": ["p", "q"],
     }
     assert valid_instance(schema) == {"p": {"x": 0}, "q": {"x": 0}}
-    draft7 = {
-        "definitions": {"Unit": {"enum": ["kg", "lb"]}, "Weight": {"type": "object",
-                                                                    "properties": {"unit": {"$ref": "#/definitions/Unit"}},
-                                                                    "required": ["unit"]}},
-        "$ref": "#/definitions/Weight",
-    }
+    weight = {"type": "object", "properties": {"unit": {"$ref": "#/definitions/Unit"}}, "required": ["unit"]}
+    draft7 = {"definitions": {"Unit": {"enum": ["kg", "lb"]}, "Weight": weight}, "$ref": "#/definitions/Weight"}
     assert valid_instance(draft7, jsonschema.Draft7Validator) == {"unit": "kg"}
 
 
 def test_recursive_schemas_stop_where_nothing_more_is_required():
-    tree = {
-        "$defs": {"Node": {"type": "object", "properties": {"value": {"type": "integer"},
-                                                            "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
-                           "required": ["value", "children"]}},
-        "$ref": "#/$defs/Node",
-    }
+    children = {"type": "array", "items": {"$ref": "#/$defs/Node"}}
+    node = {"type": "object", "properties": {"value": {"type": "integer"}, "children": children},
+            "required": ["value", "children"]}
+    tree = {"$defs": {"Node": node}, "$ref": "#/$defs/Node"}
     assert valid_instance(tree) == {"value": 0, "children": []}
 
 

@@ -168,8 +168,9 @@ def test_tool_results_are_quoted_in_a_text_answer(client):
 
 
 def test_one_tool_result_and_assistant_content_null(client):
+    call = {"id": "c", "name": "get_weather", "arguments": "{}"}
     history = [{"role": "user", "content": "w?"},
-               {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "name": "get_weather", "arguments": "{}"}]},
+               {"role": "assistant", "content": None, "tool_calls": [call]},
                {"role": "tool", "tool_call_id": "c", "content": "rain"}]
     result = answer(client, query=None, history=history)
     assert result["answer"] == "Mock answer from m: the tool returned rain"
@@ -189,8 +190,8 @@ def test_tool_results_with_max_tokens_are_cut(client):
 
 
 def test_history_tool_calls_count_towards_prompt_tokens(client):
-    bare = [{**turn, "tool_calls": [{"id": "c", "name": "f", "arguments": "{}"}]} if turn["role"] == "assistant" else turn
-            for turn in ROUND_TRIP_HISTORY]
+    short_call = {"id": "c", "name": "f", "arguments": "{}"}
+    bare = [{**turn, "tool_calls": [short_call]} if turn["role"] == "assistant" else turn for turn in ROUND_TRIP_HISTORY]
     full = answer(client, query=None, history=ROUND_TRIP_HISTORY)["usage"]["prompt_tokens"]
     assert answer(client, query=None, history=bare)["usage"]["prompt_tokens"] < full
 
@@ -252,7 +253,8 @@ def test_bad_tool_fields_are_400_naming_the_field(client, extra, param):
 
 @pytest.mark.parametrize(
     "history",
-    [[], [{"role": "user", "content": "q"}], ROUND_TRIP_HISTORY[:3], ROUND_TRIP_HISTORY + [{"role": "user", "content": "x"}]],
+    [[], [{"role": "user", "content": "q"}], ROUND_TRIP_HISTORY[:3],
+     ROUND_TRIP_HISTORY + [{"role": "user", "content": "x"}]],
 )
 def test_query_null_is_only_allowed_after_a_tool_turn(client, history):
     response = post(client, body(None, history=history))
@@ -302,6 +304,7 @@ def test_stream_can_fail_between_tool_call_fragments(client):
 
 def test_stream_of_a_tool_result_answer_is_text(client):
     streamed = stream(client, query=None, history=ROUND_TRIP_HISTORY)
-    assert "".join(event["delta"] for event in streamed[:-2]) == "Mock answer from m: the tool returned 18 C and sunny; 14:05"
+    text = "".join(event["delta"] for event in streamed[:-2])
+    assert text == "Mock answer from m: the tool returned 18 C and sunny; 14:05"
     assert not tool_events(streamed)
 
