@@ -35,9 +35,10 @@ def test_empty_messages_is_400(stack):
 def test_unsupported_parameter_is_400_naming_it(stack):
     with pytest.raises(openai.BadRequestError) as caught:
         stack.client().chat.completions.create(
-            model="my-custom-model", messages=[{"role": "user", "content": "x"}], presence_penalty=0.5
+            model="my-custom-model", messages=[{"role": "user", "content": "x"}], extra_body={"verbosity": "low"}
         )
-    assert "presence_penalty" in caught.value.body["message"]
+    assert "verbosity" in caught.value.body["message"]
+    assert caught.value.body["param"] == "verbosity"
 
 
 @pytest.mark.parametrize(
