@@ -8,19 +8,18 @@ from .errors import bad_answer, invalid_request
 
 BACKEND = "the business API"
 RESPONSE_FORMATS = ("b64_json", "url")
-# Accepted and ignored: bookkeeping, or the value every image model uses anyway.
-IGNORED = frozenset({"model", "prompt", "user", "metadata"})
-HARMLESS = {"quality": ("auto", "standard"), "output_format": ("png",), "moderation": ("auto",), "stream": (False,)}
 FORWARDED = ("n", "size", "response_format")
+# OpenAI's other image parameters: accepted at the value every image model uses anyway, else refused. The body
+# the proxy received also holds LiteLLM's own keys (litellm_call_id, metadata, …), which are not ours to judge.
+HARMLESS = {"quality": ("auto", "standard"), "output_format": ("png",), "moderation": ("auto",), "stream": (False,),
+            "style": (), "background": ("auto",), "output_compression": (100,), "partial_images": (0,),
+            "input_fidelity": ()}
 
 
 def _check_known(request: dict, drop_unknown: bool) -> None:
-    for name, value in request.items():
-        if name in IGNORED or name in FORWARDED or value is None:
-            continue
-        if name in HARMLESS and value in HARMLESS[name]:
-            continue
-        if name in HARMLESS or not drop_unknown:
+    for name, allowed in HARMLESS.items():
+        value = request.get(name)
+        if value is not None and value not in allowed and not drop_unknown:
             raise invalid_request(f"parameter '{name}'={value!r} is not supported by {BACKEND} for images", name)
 
 

@@ -29,7 +29,7 @@ def test_bad_or_unsupported_values_are_400(prompt, request_body, param):
 
 
 def test_harmless_defaults_pass_and_unknown_ones_drop_under_drop_params():
-    assert transform_request("img", "x", {"quality": "auto", "output_format": "png"})["n"] == 1
+    assert transform_request("img", "x", {"quality": "auto", "output_format": "png", "litellm_call_id": "c"})["n"] == 1
     assert transform_request("img", "x", {"style": "vivid"}, drop_unknown=True)["n"] == 1
 
 
