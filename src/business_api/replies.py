@@ -30,8 +30,9 @@ def reply(request: ProcessRequest, directives: Directives, body: dict) -> Reply:
     if calls:
         return Reply("", "tool_calls", calls)
     document = structured_answer(request, directives)
-    return _text(request, directives, body, document if document is not None else
-                 mock.default_answer(request.model, request.query))
+    if document is None:
+        document = mock.default_answer(request.model, request.query)
+    return _text(request, directives, body, document)
 
 
 def _text(request: ProcessRequest, directives: Directives, body: dict, answer: str) -> Reply:
