@@ -36,7 +36,7 @@ def run_example(stack, tmp_path, language: str) -> str:
 
 
 def test_readme_has_both_examples():
-    assert set(readme_examples()) == {"bash", "python", "python-stream"}
+    assert set(readme_examples()) == {"bash", "python", "python-stream", "python-tools", "python-embeddings"}
     assert DEFAULT_PROXY in readme_examples()["bash"]
 
 
@@ -62,3 +62,15 @@ def test_openai_sdk_streaming_example(stack, tmp_path):
     output = run_example(stack, tmp_path, "python-stream")
     assert "Mock answer from my-custom-model: Stream this, please." in output
     assert re.search(r"\[\d+ tokens\]", output)
+
+
+def test_openai_sdk_tools_example(stack, tmp_path):
+    output = run_example(stack, tmp_path, "python-tools")
+    assert "tool call: get_weather {'city': 'string'}" in output
+    assert "answer: Mock answer from my-custom-model: the tool returned 18 C and sunny" in output
+
+
+def test_openai_sdk_embeddings_example(stack, tmp_path):
+    output = run_example(stack, tmp_path, "python-embeddings")
+    assert "2 vectors of 1536 dimensions" in output
+    assert re.search(r"PNG bytes: \d{3,}", output)
