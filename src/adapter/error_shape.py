@@ -27,7 +27,11 @@ NOISE_MARKERS = (
     "\n\nLiteLLM: model group",
     "\nReceived Model Group",
     "Deployment Info:",
+    # LiteLLM's advice on unsupported parameters is for whoever runs the proxy, not for its clients
+    " To drop these, set `litellm.drop_params",
 )
+# LiteLLM's UnsupportedParamsError names the parameters only in its message: its first one is the param.
+UNSUPPORTED_PARAMS = re.compile(r"does not support parameters: \[\s*'([^']+)'")
 PREFIX_PATTERN = re.compile(r"^(?:litellm\.\w+:\s*)?(?:[\w-]+Exception - )?")
 # An error body is a few hundred bytes; a decoded one past this size is not an error body worth reading.
 MAX_DECODED_ERROR = 1024 * 1024
@@ -108,6 +112,9 @@ def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
         return no_database
     # LiteLLM writes a missing param as the string "None".
     param = param if isinstance(param, str) and param not in ("None", "") else None
+    if param is None and isinstance(message, str):
+        unsupported = UNSUPPORTED_PARAMS.search(message)
+        param = unsupported.group(1) if unsupported else None
     return error_body(status, clean_message(message, secrets), param)
 
 

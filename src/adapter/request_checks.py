@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from litellm.types.llms.openai import ValidUserMessageContentTypes
+
 from .transform_common import SERVER_OWNED_PARAMS
 
 NUMBER = (int, float)
@@ -78,7 +80,20 @@ def check_chat(body: dict) -> None:
             raise RequestProblem(
                 f"'messages[{index}].content' must be a string or a list of parts", f"messages[{index}].content"
             )
+        if message["role"] == "user" and isinstance(content, list):
+            _check_user_parts(index, content)
     _check_litellm_params(body)
+
+
+def _check_user_parts(index: int, parts: list) -> None:
+    """LiteLLM answers a user part of a type it does not know with a 500; it is the client's 400."""
+    for number, part in enumerate(parts):
+        where = f"messages[{index}].content[{number}]"
+        if not isinstance(part, dict):
+            raise RequestProblem(f"'{where}' must be an object with a 'type'", where)
+        if part.get("type") not in ValidUserMessageContentTypes:
+            raise RequestProblem(f"'{where}.type' must be one of {', '.join(ValidUserMessageContentTypes)}",
+                                 f"{where}.type")
 
 
 def _is_token_ids(value: Any) -> bool:

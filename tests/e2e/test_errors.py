@@ -127,3 +127,36 @@ def test_body_over_the_limit_is_413_and_the_proxy_stays_up(stack):
     assert_openai_error(payload, 413)
     assert ask(stack, "still here").choices[0].message.content.endswith("still here")
 
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_503_is_server_error_streaming_or_not(stack, stream):
+    with pytest.raises(openai.InternalServerError) as caught:
+        result = stack.client().chat.completions.create(
+            model="my-custom-model", messages=[{"role": "user", "content": "[mock:status=503]"}], stream=stream
+        )
+        list(result) if stream else None
+    assert caught.value.status_code == 503
+    assert (caught.value.body["type"], caught.value.body["code"]) == ("server_error", "503")
+
+
+@pytest.mark.parametrize("directive, status, kind", [
+    ("[mock:status=400]", 400, "invalid_request_error"), ("[mock:status=429]", 429, "rate_limit_error"),
+    ("[mock:status=500]", 502, "server_error"), ("[mock:status=504]", 502, "server_error"),
+])
+def test_the_type_is_the_one_of_the_status(stack, directive, status, kind):
+    status_seen, content_type, payload = raw_request(
+        f"{stack.proxy_url}/v1/chat/completions",
+        {"model": "my-custom-model", "messages": [{"role": "user", "content": directive}]},
+        {"Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}"},
+    )
+    assert status_seen == status
+    assert assert_openai_error(payload, status)["type"] == kind
+
+
+def test_a_user_part_of_an_unknown_type_is_400_not_500(stack):
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().chat.completions.create(
+            model="my-custom-model", messages=[{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}]
+        )
+    assert caught.value.body["param"] == "messages[0].content[0].type"

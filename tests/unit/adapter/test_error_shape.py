@@ -129,3 +129,15 @@ def test_unreadable_bodies_give_the_generic_message(raw, encoding):
 def test_decoding_is_bounded():
     bomb = gzip.compress(b"{" * (20 * 1024 * 1024))
     assert len(decoded(bomb, "gzip")) <= 1024 * 1024
+
+
+def test_litellms_unsupported_parameter_error_names_its_param_without_the_operator_advice():
+    message = ("litellm.UnsupportedParamsError: my-custom-llm does not support parameters: ['verbosity', 'x'], for "
+               "model=my-custom-model. To drop these, set `litellm.drop_params=True` or for proxy:\n\n"
+               "`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send "
+               "allowed_openai_params=['verbosity'] in your request.")
+    raw = json.dumps({"error": {"message": message, "type": None, "param": None, "code": "400"}}).encode()
+    assert normalise_error(400, raw, ())["error"] == {
+        "message": "my-custom-llm does not support parameters: ['verbosity', 'x'], for model=my-custom-model.",
+        "type": "invalid_request_error", "param": "verbosity", "code": "400",
+    }

@@ -7,6 +7,13 @@ import pytest
 from adapter.request_checks import RequestProblem, parse_body, parse_chat_body
 
 
+def test_user_parts_of_known_types_pass():
+    parts = [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}},
+             {"type": "file", "file": {"file_data": "x"}}]
+    raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": parts}]}).encode()
+    assert parse_chat_body(raw)["messages"][0]["content"] == parts
+
+
 def test_plausible_body_is_returned():
     raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": False}).encode()
     assert parse_chat_body(raw)["model"] == "m"
@@ -27,6 +34,10 @@ def test_plausible_body_is_returned():
         (b'{"model": "m", "messages": [1]}', "messages[0]"),
         (b'{"model": "m", "messages": [{"content": "x"}]}', "messages[0]"),
         (b'{"model": "m", "messages": [{"role": "user", "content": 7}]}', "messages[0].content"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": ["hi"]}]}', "messages[0].content[0]"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "x"}]}]}',
+         "messages[0].content[1].type"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": [{"text": "a"}]}]}', "messages[0].content[0].type"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}', "stream"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "hash": "h"}', "hash"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "api_base": "http://evil"}', "api_base"),
