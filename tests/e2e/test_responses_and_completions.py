@@ -1,0 +1,48 @@
+"""The Responses API and legacy completions through the real proxy, with the openai SDK."""
+
+import json
+
+import openai
+import pytest
+
+WEATHER = {"type": "function", "name": "get_weather",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+def test_responses_answer_text(stack):
+    reply = stack.client().responses.create(model="my-custom-model", input="hello")
+    assert reply.output_text == "Mock answer from my-custom-model: hello"
+    assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
+
+
+def test_responses_stream_text_deltas(stack):
+    events = list(stack.client().responses.create(model="my-custom-model", input="stream me please", stream=True))
+    deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
+    assert len(deltas) >= 2
+    assert "".join(deltas) == "Mock answer from my-custom-model: stream me please"
+    assert events[-1].type == "response.completed"
+
+
+def test_responses_call_tools(stack):
+    reply = stack.client().responses.create(model="my-custom-model", input="weather? [mock:tool=get_weather]",
+                                            tools=[WEATHER])
+    [call] = [item for item in reply.output if item.type == "function_call"]
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "string"}
+
+
+def test_previous_response_id_is_refused_not_ignored(stack):
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().responses.create(model="my-custom-model", input="and then?", previous_response_id="resp_123")
+    assert caught.value.body["param"] == "previous_response_id"
+
+
+def test_completions_answer_one_prompt(stack):
+    reply = stack.client().completions.create(model="my-custom-model", prompt="Say hi")
+    assert [choice.text for choice in reply.choices] == ["Mock answer from my-custom-model: Say hi"]
+
+
+@pytest.mark.parametrize("prompt", [["one", "two"], [1, 2, 3], [[1, 2, 3]]])
+def test_completions_refuse_what_they_cannot_answer_faithfully(stack, prompt):
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().completions.create(model="my-custom-model", prompt=prompt)
+    assert caught.value.body["param"] == "prompt"
