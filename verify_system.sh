@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke check of the running services: health, model list, two chat completions, and auth.
+# Smoke check of the running services: health, model list, two chat completions, an embedding, an image, and auth.
 # Exit 0 only if every check passed.
 set -euo pipefail
 
@@ -12,12 +12,13 @@ Usage: ./verify_system.sh [--help]
 
 Checks the services started by ./start_services.sh, using the same settings (env file and
 environment): business API health, proxy liveliness, the model list, a chat completion with
-my-custom-model and with claude-3.5-sonnet, and that a wrong key is refused with 401.
+my-custom-model and with claude-3.5-sonnet, an embedding from my-embedding-model, an image from
+my-image-model, and that a wrong key is refused with 401.
 A chat request may take up to VERIFY_TIMEOUT seconds (default 60).
 USAGE
 }
 
-expected_models=(my-custom-model claude-3.5-sonnet claude-3.7-sonnet claude-4-sonnet)
+expected_models=(my-custom-model my-embedding-model my-image-model claude-3.5-sonnet claude-3.7-sonnet claude-4-sonnet)
 passed_steps=0
 failed_steps=0
 work_dir=''
@@ -100,6 +101,40 @@ check_chat() {  # check_chat MODEL LOCAL_MOCK(yes/no)
   fi
 }
 
+check_embedding() {
+  local dimensions
+  request "${VERIFY_TIMEOUT:-60}" -H "Authorization: Bearer $LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \
+    -d '{"model": "my-embedding-model", "input": "verify_system ping", "encoding_format": "float"}' \
+    "$proxy_url/v1/embeddings"
+  if [[ $http_status != 200 ]]; then
+    fail "embedding with my-embedding-model: $(why)"
+    return
+  fi
+  dimensions="$(json 'len(body["data"][0]["embedding"])')" || dimensions=0
+  if ((dimensions > 0)); then
+    pass "embedding with my-embedding-model: $dimensions dimensions"
+  else
+    fail "embedding with my-embedding-model: no vector: $(head -c 200 "$work_dir/body")"
+  fi
+}
+
+check_image() {
+  local png
+  request "${VERIFY_TIMEOUT:-60}" -H "Authorization: Bearer $LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \
+    -d '{"model": "my-image-model", "prompt": "verify_system ping", "size": "256x256", "response_format": "b64_json"}' \
+    "$proxy_url/v1/images/generations"
+  if [[ $http_status != 200 ]]; then
+    fail "image with my-image-model: $(why)"
+    return
+  fi
+  png="$(json '__import__("base64").b64decode(body["data"][0]["b64_json"])[:8] == b"\x89PNG\r\n\x1a\n"')" || png=False
+  if [[ $png == True ]]; then
+    pass "image with my-image-model: a PNG"
+  else
+    fail "image with my-image-model: not a PNG: $(head -c 200 "$work_dir/body")"
+  fi
+}
+
 check_wrong_key() {
   request 15 -H "Authorization: Bearer sk-verify-system-wrong-key" -H 'Content-Type: application/json' \
     -d '{"model": "my-custom-model", "messages": [{"role": "user", "content": "hi"}]}' \
@@ -135,6 +170,8 @@ main() {
   check_models
   check_chat my-custom-model "$business_mock"
   check_chat claude-3.5-sonnet "$laas_mock"
+  check_embedding
+  check_image
   check_wrong_key
 
   if ((failed_steps)); then

@@ -71,6 +71,8 @@ def test_start_verify_restart_stop(stack: Stack) -> None:
 
     result = stack.run(VERIFY, timeout=120)
     assert result.returncode == 0, explain(result)
+    assert "embedding with my-embedding-model: 1536 dimensions" in result.stdout
+    assert "image with my-image-model: a PNG" in result.stdout
     assert listening_addresses(stack.business_port) == {"127.0.0.1"}
     assert listening_addresses(stack.proxy_port) == {"127.0.0.1"}
 
