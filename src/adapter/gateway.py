@@ -35,6 +35,7 @@ log = logging.getLogger("adapter.gateway")
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes past the limit we still read to answer an oversized upload cleanly
 _BODY_HEADERS = frozenset({b"content-type", b"content-length", b"content-encoding", b"transfer-encoding"})
 MAX_MODEL_IN_MESSAGE = 200
+HEALTH_REPORT_STATUS = 503
 # A websocket refused before it is accepted: the client sees HTTP 403. 1008 is "policy violation".
 WEBSOCKET_REFUSAL = {"type": "websocket.close", "code": 1008,
                      "reason": "this gateway serves no websocket routes (OpenAI realtime is not offered)"}
@@ -136,8 +137,8 @@ class ErrorNormalisingSend:
     """Wraps `send`: error responses are buffered and rewritten, error events in streams are cleaned;
     everything else passes straight through."""
 
-    def __init__(self, send: Send, secrets: tuple[str, ...]):
-        self.send, self.secrets = send, secrets
+    def __init__(self, send: Send, secrets: tuple[str, ...], kept_status: int | None = None):
+        self.send, self.secrets, self.kept_status = send, secrets, kept_status
         self.start: dict | None = None
         self.chunks: list[bytes] = []
         self.started = False  # whether a response start has reached the client
@@ -145,7 +146,7 @@ class ErrorNormalisingSend:
 
     async def __call__(self, message: dict) -> None:
         if message["type"] == "http.response.start":
-            if message["status"] >= 400:
+            if message["status"] >= 400 and message["status"] != self.kept_status:
                 self.start = message
                 return
             self.event_stream = _is_event_stream(message.get("headers", []))
@@ -204,7 +205,9 @@ class Gateway:
                     await _send_json(send, 400, error_body(400, problem.message, problem.param))
                     return
             receive = _replay(body, receive)
-        normalising_send = ErrorNormalisingSend(send, self.secrets)
+        # A health route's 503 is its report ("unhealthy" and why), which monitors read as LiteLLM wrote it.
+        kept = HEALTH_REPORT_STATUS if route.monitoring else None
+        normalising_send = ErrorNormalisingSend(send, self.secrets, kept)
         try:
             await self.inner(scope, receive, normalising_send)
         except Exception as exc:

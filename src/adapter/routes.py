@@ -50,6 +50,7 @@ class Route:
     body_kind: str | None = None  # for a served POST: which body check applies
     message: str = ""
     allow: str = ""  # the Allow header of a 405
+    monitoring: bool = False  # a health route (its 503 carries a health report, not an error)
 
 
 def _served_table() -> dict[str, tuple[tuple[str, ...], str | None]]:
@@ -87,7 +88,7 @@ def lookup(method: str, path: str) -> Route:
     if served is not None:
         methods, kind = served
         if method in methods or method == PREFLIGHT:
-            return Route(body_kind=kind if method == "POST" else None)
+            return Route(body_kind=kind if method == "POST" else None, monitoring=path in HEALTH_ROUTES)
         return Route(405, message=f"{method} is not allowed on {path}; use {methods[0]}", allow=", ".join(methods))
     closed = _closed_family(path)
     shown = path[:MAX_PATH_IN_MESSAGE]

@@ -22,7 +22,13 @@ from adapter.error_shape import DATABASE_MISSING_MESSAGE
     ("POST", "/v1/chat/completions/", "chat"), ("GET", "/v1/models/", None),
 ])
 def test_served_routes_pass_with_their_body_check(method, path, kind):
-    assert routes.lookup(method, path) == routes.Route(body_kind=kind)
+    assert routes.lookup(method, path) == routes.Route(body_kind=kind, monitoring=path.startswith("/health"))
+
+
+@pytest.mark.parametrize("path", routes.HEALTH_ROUTES)
+def test_health_routes_are_monitoring_routes(path):
+    assert routes.lookup("GET", path).monitoring
+    assert not routes.lookup("GET", "/v1/models").monitoring
 
 
 @pytest.mark.parametrize("method, path, allow", [
