@@ -28,7 +28,7 @@ import stack_settings
 
 from . import lifespan, routes
 from .error_shape import database_missing_error, decoded, error_body, normalise_error, normalise_stream_errors
-from .request_checks import RequestProblem, parse_body
+from .request_checks import RequestProblem, client_side_credentials, parse_body
 
 log = logging.getLogger("adapter.gateway")
 
@@ -177,39 +177,48 @@ class Gateway:
         if scope["type"] == "lifespan":
             receive, send = lifespan.closing_sessions_on_shutdown(receive), lifespan.tuning_gc_after_startup(send)
             await self.inner(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
+        elif scope["type"] == "websocket":
             await receive()  # the connect message
             await send(WEBSOCKET_REFUSAL)
-            return
-        if scope["type"] != "http":
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:
             await self.inner(scope, receive, send)
-            return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = routes.lookup(scope["method"], scope["path"])
         if route.status:
             await self._refuse(route, receive, send)
             return
         declared = _declared_length(scope)
         if route.body_kind or (declared is not None and declared > self.max_body_bytes):
-            try:
-                body = await _read_body(receive, self.max_body_bytes)
-            except BodyTooLarge:
-                await _send_json(send, 413, self._too_large())
+            receive = await self._checked_body(route, receive, send)
+            if receive is None:
                 return
-            if body is None:
-                return
-            if route.body_kind:
-                try:
-                    self._check(route.body_kind, body)
-                except RequestProblem as problem:
-                    await _send_json(send, 400, error_body(400, problem.message, problem.param))
-                    return
-            receive = _replay(body, receive)
         # A health route's 503 is its report ("unhealthy" and why), which monitors read as LiteLLM wrote it.
         kept = HEALTH_REPORT_STATUS if route.monitoring else None
-        normalising_send = ErrorNormalisingSend(send, self.secrets, kept)
+        await self._pass_on(scope, receive, ErrorNormalisingSend(send, self.secrets, kept))
+
+    async def _checked_body(self, route: routes.Route, receive: Receive, send: Send) -> Receive | None:
+        """The body read, checked and ready to replay to LiteLLM; None when the door has answered instead."""
         try:
-            await self.inner(scope, receive, normalising_send)
+            body = await _read_body(receive, self.max_body_bytes)
+        except BodyTooLarge:
+            await _send_json(send, 413, self._too_large())
+            return None
+        if body is None:
+            return None
+        if route.body_kind:
+            try:
+                self._check(route.body_kind, body)
+            except RequestProblem as problem:
+                await _send_json(send, 400, error_body(400, problem.message, problem.param))
+                return None
+        return _replay(body, receive)
+
+    async def _pass_on(self, scope: Scope, receive: Receive, send: ErrorNormalisingSend) -> None:
+        try:
+            await self.inner(scope, receive, send)
         except Exception as exc:
             # LiteLLM's own error handler can fail (it imports `prisma`); uvicorn would then answer
             # with a plain-text 500. Answer in OpenAI shape instead, and keep the details in the log.
@@ -218,9 +227,9 @@ class Gateway:
                 log.warning("%s %s needs LiteLLM's database; answered 501", scope["method"], scope["path"])
             else:
                 log.exception("unhandled error in the proxy for %s %s", scope["method"], scope["path"])
-            if not normalising_send.started:
+            if not send.started:
                 error = no_database or error_body(500, "internal error in the proxy; see its log")
-                await _send_json(send, int(error["error"]["code"]), error)
+                await _send_json(send.send, int(error["error"]["code"]), error)
 
     async def _refuse(self, route: routes.Route, receive: Receive, send: Send) -> None:
         """Answer a route outside the allow-list; its body is read and dropped so the client can read the answer."""
@@ -245,7 +254,7 @@ class Gateway:
         try:
             is_request_body_safe(body, proxy_server.general_settings, router, model)
         except ValueError as error:
-            raise RequestProblem(str(error).split(" Relevant Issue:")[0]) from None
+            raise client_side_credentials(str(error)) from None
         if router is None or not router.is_recognized_model(model):
             raise RequestProblem(f"model '{model[:MAX_MODEL_IN_MESSAGE]}' is not served here; "
                                  "GET /v1/models lists the models", "model")

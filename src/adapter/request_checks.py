@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from litellm.types.llms.openai import ValidUserMessageContentTypes
@@ -24,6 +25,8 @@ MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit per request
 MAX_IMAGES = 10
 IMAGE_FORMATS = ("url", "b64_json")
 EMBEDDING_FORMATS = ("float", "base64")
+# LiteLLM's is_request_body_safe names the banned parameter only in its message.
+BANNED_PARAM = re.compile(r"Rejected Request: '?([\w.\[\]-]+)'? is not allowed")
 NO_STORED_STATE = ("this gateway stores no responses or conversations, so '{param}' cannot be resolved; "
                    "send the earlier turns in 'input'")
 
@@ -50,7 +53,8 @@ def parse_object(raw: bytes) -> dict:
         raise RequestProblem("'model' is required and must be a string; GET /v1/models lists the models", "model")
     owned = sorted(SERVER_OWNED_PARAMS.intersection(body))
     if owned:
-        raise RequestProblem(f"'{owned[0]}' is set by the server configuration and cannot be sent by a client", owned[0])
+        name = owned[0]
+        raise RequestProblem(f"'{name}' is set by the server configuration and cannot be sent by a client", name)
     return body
 
 
@@ -199,6 +203,17 @@ def parse_body(kind: str, raw: bytes) -> dict:
     body = parse_object(raw)
     BODY_CHECKS[kind](body)
     return body
+
+
+def client_side_credentials(message: str) -> RequestProblem:
+    """LiteLLM's refusal of a client-side credential or endpoint, naming the parameter, without its advice to
+    the operator on how to allow it."""
+    banned = BANNED_PARAM.search(message)
+    if banned is None:
+        return RequestProblem(message.split(" Relevant Issue:")[0])
+    name = banned.group(1)
+    return RequestProblem(f"'{name}' cannot be sent by a client: credentials, endpoints and deployments are set by "
+                          "the server configuration", name)
 
 
 def parse_chat_body(raw: bytes) -> dict:

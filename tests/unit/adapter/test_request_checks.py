@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from adapter.request_checks import RequestProblem, parse_body, parse_chat_body
+from adapter.request_checks import RequestProblem, client_side_credentials, parse_body, parse_chat_body
 
 
 def test_user_parts_of_known_types_pass():
@@ -192,3 +192,20 @@ def test_malformed_image_requests_are_refused(extra, param):
 def test_every_kind_refuses_what_is_not_a_json_object(kind, raw):
     with pytest.raises(RequestProblem):
         parse_body(kind, raw)
+
+
+@pytest.mark.parametrize("message, param", [
+    ("Rejected Request: user_config is not allowed in request body. Clientside passthrough requires explicit admin "
+     "opt-in via either `general_settings.allow_client_side_credentials = true`", "user_config"),
+    ("Rejected Request: model_list is not allowed in the request body.", "model_list"),
+])
+def test_litellms_credential_refusal_names_the_param_without_operator_advice(message, param):
+    problem = client_side_credentials(message)
+    assert problem.param == param
+    assert "allow_client_side_credentials" not in problem.message and param in problem.message
+
+
+def test_other_litellm_refusals_keep_their_words():
+    problem = client_side_credentials("Rejected Request: fallback nesting exceeds the allowed validation depth.")
+    assert (problem.param, problem.message) == (None, "Rejected Request: fallback nesting exceeds the allowed "
+                                                      "validation depth.")
