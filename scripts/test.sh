@@ -1,19 +1,137 @@
 #!/usr/bin/env bash
-# The project's test command (README quickstart; CI runs exactly this): ensure the venv, run pytest.
-# Extra arguments go to pytest, e.g. ./scripts/test.sh tests/unit -k laas
+# The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
+# pins and the AI SDK's node packages, run pytest.
+#
+#   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and tests/clients (the real
+#                                  OpenAI clients) in a second one at the same time; the clients' output is
+#                                  shown after the first finishes; the exit status fails if either fails
+#   ./scripts/test.sh -q -x        the same, with those options given to both processes
+#   ./scripts/test.sh tests/unit -k laas
+#                                  any path argument: one pytest process with exactly these arguments
+#
+# A pytest process that runs no test (exit 5) is a failure; with option-only arguments (e.g. -k NAME) one of
+# the two may select nothing as long as the other passes.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-main() {
-  ensure_venv
-  cd "$root_dir"
+CLIENTS_DIR=tests/clients
+MAIN_SUITES=(tests/unit tests/e2e)
+
+has_path_args() {  # true if an argument (not an option) names an existing path, e.g. tests/unit or f.py::test
+  local arg
+  for arg in "$@"; do
+    [[ $arg == -* ]] && continue
+    [[ -e ${arg%%::*} ]] && return 0
+  done
+  return 1
+}
+
+selects_clients() {  # true if one of the path arguments is tests/clients, lies below it, or contains it
+  local arg path clients
+  clients="$(realpath "$CLIENTS_DIR")"
+  for arg in "$@"; do
+    [[ $arg == -* ]] && continue
+    path="${arg%%::*}"
+    [[ -e $path ]] || continue
+    path="$(realpath "$path")"
+    [[ $path == "$clients" || $path == "$clients"/* || $clients == "$path"/* ]] && return 0
+  done
+  return 1
+}
+
+summary_line() {  # the last line of a pytest output file that reports counts ("3 passed, 1 failed in 2.1s")
+  sed -E 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?|no tests ran).* in [0-9.]+s' \
+    | tail -n 1 | sed -E 's/^=+ //; s/ =+$//' || true
+}
+
+count_of() {  # count_of WORD LINE: the number before WORD in a pytest summary line, 0 if absent
+  local n
+  n="$(grep -oE "[0-9]+ $1" <<<"$2" | head -n 1 | cut -d' ' -f1 || true)"
+  printf '%s\n' "${n:-0}"
+}
+
+pytest_in_background() {  # pytest_in_background LOG ARGS...: start pytest with output to LOG; sets bg_pid
+  local log=$1
+  shift
+  # bash starts background commands with SIGINT ignored, and Python keeps an ignored SIGINT ignored, so
+  # pytest would never get its KeyboardInterrupt (and never stop the services its fixtures started):
+  # restore the default before exec'ing pytest.
+  "$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])' -c tests/pytest.ini "$@" >"$log" 2>&1 &
+  bg_pid=$!
+}
+
+stop_background() {  # on exit or signal: interrupt the background pytest (it tears its stack down) and wait
+  if [[ -n ${bg_pid:-} ]] && kill -0 "$bg_pid" 2>/dev/null; then
+    kill -INT "$bg_pid" 2>/dev/null || true
+    wait "$bg_pid" 2>/dev/null || true
+  fi
+  [[ -n ${bg_log:-} ]] && rm -f "$bg_log"
+}
+
+run_one() {  # one pytest process with exactly the given arguments
   local status=0
   "$PY" -m pytest -c tests/pytest.ini "$@" || status=$?
   if (( status == 5 )); then
     die "pytest ran no test: that is a failure, not a pass"
   fi
   return "$status"
+}
+
+run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS... go to both
+  local main_status=0 clients_status=0 main_log main_line clients_line strict=1 passed failed color=()
+  (( $# )) && strict=0  # a filter such as -k NAME may select nothing in one of the two
+  # Both outputs go through files (to be shown in turn and summed up): keep pytest's colours on a terminal.
+  if [[ -t 1 && -z ${NO_COLOR:-} ]]; then color=(--color=yes); fi
+  bg_log="$(mktemp "${TMPDIR:-/tmp}/clients-pytest.XXXXXX")"
+  main_log="$(mktemp "${TMPDIR:-/tmp}/main-pytest.XXXXXX")"
+  trap stop_background EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  pytest_in_background "$bg_log" "${color[@]}" "$@" "$CLIENTS_DIR"
+  info "running ${MAIN_SUITES[*]} here, and $CLIENTS_DIR alongside (pid $bg_pid; its output follows)"
+  "$PY" -m pytest -c tests/pytest.ini "${color[@]}" "$@" "${MAIN_SUITES[@]}" 2>&1 | tee "$main_log" || main_status=${PIPESTATUS[0]}
+  wait "$bg_pid" || clients_status=$?
+  bg_pid=''
+  info "output of $CLIENTS_DIR (pytest exit status $clients_status):"
+  cat "$bg_log"
+  main_line="$(summary_line "$main_log")"
+  clients_line="$(summary_line "$bg_log")"
+  rm -f "$main_log"
+  info "${MAIN_SUITES[*]}: ${main_line:-no summary} (exit $main_status)"
+  info "$CLIENTS_DIR: ${clients_line:-no summary} (exit $clients_status)"
+  passed=$(( $(count_of passed "$main_line") + $(count_of passed "$clients_line") ))
+  failed=$(( $(count_of failed "$main_line") + $(count_of failed "$clients_line")
+             + $(count_of error "$main_line") + $(count_of error "$clients_line") ))
+  printf 'total: %d passed, %d failed\n' "$passed" "$failed"
+
+  if (( main_status == 5 && clients_status == 5 )); then
+    die "pytest ran no test in either process: that is a failure, not a pass"
+  fi
+  if (( strict )); then
+    (( main_status != 5 )) || die "${MAIN_SUITES[*]} ran no test: that is a failure, not a pass"
+    (( clients_status != 5 )) || die "$CLIENTS_DIR ran no test: that is a failure, not a pass"
+  else  # one side selecting nothing is fine when the other ran and passed
+    if (( main_status == 5 )); then main_status=0; fi
+    if (( clients_status == 5 )); then clients_status=0; fi
+  fi
+  (( main_status == 0 )) || return "$main_status"
+  return "$clients_status"
+}
+
+main() {
+  ensure_venv
+  ensure_client_requirements
+  cd "$root_dir"
+  if has_path_args "$@"; then
+    if selects_clients "$@"; then ensure_node_modules "$root_dir/$CLIENTS_DIR/node"; fi
+    run_one "$@"
+  else
+    ensure_node_modules "$root_dir/$CLIENTS_DIR/node"
+    run_both "$@"
+  fi
 }
 
 main "$@"
