@@ -19,6 +19,8 @@ PARAM_TYPES = {
     "stream_options": dict, "response_format": dict, "metadata": dict, "logit_bias": dict, "user": str,
     "params": dict,
 }
+# On the images route, response_format is "url" or "b64_json" (check_images).
+IMAGE_PARAM_TYPES = {name: kind for name, kind in PARAM_TYPES.items() if name != "response_format"}
 TYPE_NAMES = {NUMBER: "a number", int: "an integer", (str, list): "a string or a list", list: "a list",
               (str, dict): "a string or an object", dict: "an object", str: "a string", bool: "true or false"}
 MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit per request
@@ -66,10 +68,20 @@ def _check_types(body: dict, types: dict) -> None:
             raise RequestProblem(f"'{name}' must be {TYPE_NAMES[expected]}", name)
 
 
-def _check_litellm_params(body: dict) -> None:
+def _check_litellm_params(body: dict, types: dict = PARAM_TYPES) -> None:
+    """LiteLLM's hooks read these on every route (tools on an embedding request too)."""
     if "stream" in body and not isinstance(body["stream"], bool):
         raise RequestProblem("'stream' must be true or false", "stream")
-    _check_types(body, PARAM_TYPES)
+    _check_types(body, types)
+    for name in ("tools", "functions"):
+        for index, item in enumerate(body.get(name) or []):
+            if not isinstance(item, dict):
+                raise RequestProblem(f"'{name}[{index}]' must be an object", f"{name}[{index}]")
+
+
+def _refuse_streaming(body: dict) -> None:
+    if body.get("stream"):
+        raise RequestProblem("'stream' is not supported on this route; leave it unset", "stream")
 
 
 def check_chat(body: dict) -> None:
@@ -135,6 +147,8 @@ def check_responses(body: dict) -> None:
     text_input = body.get("input")
     if not isinstance(text_input, (str, list)) or not text_input:
         raise RequestProblem("'input' is required and must be a string or a non-empty list of items", "input")
+    if isinstance(text_input, list):
+        _check_input_items(text_input)
     for name in ("previous_response_id", "conversation"):
         if body.get(name) is not None:
             raise RequestProblem(NO_STORED_STATE.format(param=name), name)
@@ -145,6 +159,21 @@ def check_responses(body: dict) -> None:
         raise RequestProblem("'background' is not supported: a background response is fetched later with "
                              "GET /v1/responses/{id}, which this gateway does not offer", "background")
     _check_litellm_params(body)
+
+
+def _check_input_items(items: list) -> None:
+    """The shape LiteLLM's Responses → chat translation needs; it answers others with a 500."""
+    for index, item in enumerate(items):
+        where = f"input[{index}]"
+        if not isinstance(item, dict):
+            raise RequestProblem(f"'{where}' must be an object", where)
+        content = item.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise RequestProblem(f"'{where}.content' must be a string or a list of parts", f"{where}.content")
+        for number, part in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise RequestProblem(f"'{where}.content[{number}]' must be an object with a 'type'",
+                                     f"{where}.content[{number}]")
 
 
 def _check_embedding_input(value: Any) -> None:
@@ -166,7 +195,8 @@ def _check_embedding_input(value: Any) -> None:
 
 def check_embeddings(body: dict) -> None:
     _check_embedding_input(body.get("input"))
-    _check_types(body, {"user": str})
+    _check_litellm_params(body)
+    _refuse_streaming(body)
     encoding = body.get("encoding_format")
     if encoding is not None and encoding not in EMBEDDING_FORMATS:
         raise RequestProblem("'encoding_format' must be 'float' or 'base64'", "encoding_format")
@@ -182,7 +212,9 @@ def check_images(body: dict) -> None:
     count = body.get("n")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_IMAGES):
         raise RequestProblem(f"'n' must be an integer from 1 to {MAX_IMAGES}", "n")
-    _check_types(body, {"size": str, "user": str})
+    _check_types(body, {"size": str})
+    _check_litellm_params(body, IMAGE_PARAM_TYPES)
+    _refuse_streaming(body)
     response_format = body.get("response_format")
     if response_format is not None and response_format not in IMAGE_FORMATS:
         raise RequestProblem("'response_format' must be 'url' or 'b64_json'", "response_format")

@@ -98,3 +98,34 @@ def test_random_mutations_of_a_valid_request(http):
     assert http.get("/health/liveliness").status_code == 200
     answer = http.post("/v1/chat/completions", json=VALID).json()
     assert answer["choices"][0]["message"]["content"] == "Mock answer from my-custom-model: hi"
+
+
+OTHER_ROUTES = {
+    "/v1/completions": {"model": "my-custom-model", "prompt": "hi", "max_tokens": 5},
+    "/v1/embeddings": {"model": "my-embedding-model", "input": ["hi", "there"], "dimensions": 8},
+    "/v1/images/generations": {"model": "my-image-model", "prompt": "a dot", "n": 1, "size": "256x256"},
+    "/v1/responses": {"model": "my-custom-model", "input": [{"role": "user", "content": "hi"}],
+                      "instructions": "be brief"},
+}
+
+
+def mutations_of(valid: dict, count: int, seed: int):
+    rng = random.Random(seed)
+    for _ in range(count):
+        yield json.dumps(mutate(rng, valid), allow_nan=False).encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize("path", OTHER_ROUTES)
+def test_random_mutations_on_the_other_served_routes(http, path):
+    valid = OTHER_ROUTES[path]
+    for body in mutations_of(valid, 150, seed=hash(path) % 1000):
+        response = http.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert_not_a_server_failure(response, body)
+    assert http.post(path, json=valid).status_code == 200
+
+
+@pytest.mark.parametrize("path", OTHER_ROUTES)
+@pytest.mark.parametrize("body, content_type", HANDMADE[:12], ids=range(12))
+def test_handmade_garbage_on_the_other_served_routes(http, path, body, content_type):
+    response = http.post(path, content=body, headers={"Content-Type": content_type})
+    assert_not_a_server_failure(response, body)

@@ -38,6 +38,7 @@ def test_plausible_body_is_returned():
         (b'{"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "x"}]}]}',
          "messages[0].content[1].type"),
         (b'{"model": "m", "messages": [{"role": "user", "content": [{"text": "a"}]}]}', "messages[0].content[0].type"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [{}, 5]}', "tools[1]"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}', "stream"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "hash": "h"}', "hash"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "api_base": "http://evil"}', "api_base"),
@@ -136,6 +137,9 @@ def test_responses_carrying_their_whole_conversation_pass(extra):
     ({"input": []}, "input", "required"),
     ({"input": 5}, "input", "required"),
     ({"tools": {}}, "tools", "list"),
+    ({"input": ["hi"]}, "input[0]", "object"),
+    ({"input": [{"role": "user", "content": {}}]}, "input[0].content", "string or a list"),
+    ({"input": [{"role": "user", "content": ["hi"]}]}, "input[0].content[0]", "'type'"),
     ({"stream": "yes"}, "stream", "true or false"),
 ])
 def test_responses_needing_stored_state_or_malformed_are_refused(extra, param, words):
@@ -161,7 +165,8 @@ def test_embedding_requests_pass(extra):
     ({"input": [True, False]}, "input"), ({"input": ["x"] * 2049}, "input"), ({"input": [{"text": "a"}]}, "input"),
     ({"encoding_format": "int8"}, "encoding_format"), ({"dimensions": 0}, "dimensions"),
     ({"dimensions": "256"}, "dimensions"), ({"dimensions": True}, "dimensions"), ({"user": 1}, "user"),
-    ({"model": ""}, "model"), ({"api_key": "sk-x"}, "api_key"),
+    ({"model": ""}, "model"), ({"api_key": "sk-x"}, "api_key"), ({"stream": True}, "stream"),
+    ({"tools": 1.5}, "tools"), ({"tools": [[]]}, "tools[0]"),
 ])
 def test_malformed_embedding_requests_are_refused(extra, param):
     assert problem("embeddings", {**EMBEDDING, **extra}).param == param
@@ -181,7 +186,7 @@ def test_image_requests_pass(extra):
     ({"prompt": ""}, "prompt"), ({"prompt": "   "}, "prompt"), ({"prompt": None}, "prompt"), ({"prompt": 3}, "prompt"),
     ({"n": 0}, "n"), ({"n": 11}, "n"), ({"n": "2"}, "n"), ({"n": True}, "n"), ({"size": 512}, "size"),
     ({"response_format": "png"}, "response_format"), ({"response_format": {"type": "url"}}, "response_format"),
-    ({"model": None}, "model"),
+    ({"model": None}, "model"), ({"stream": True}, "stream"), ({"tools": [[]]}, "tools[0]"), ({"tools": "x"}, "tools"),
 ])
 def test_malformed_image_requests_are_refused(extra, param):
     assert problem("images", {**IMAGE, **extra}).param == param
