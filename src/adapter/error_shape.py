@@ -29,9 +29,10 @@ NOISE_MARKERS = (
     "Deployment Info:",
     # LiteLLM's advice on unsupported parameters is for whoever runs the proxy, not for its clients
     " To drop these, set `litellm.drop_params",
+    " To drop it from the call, set `litellm.drop_params",
 )
 # LiteLLM's UnsupportedParamsError names the parameters only in its message: its first one is the param.
-UNSUPPORTED_PARAMS = re.compile(r"does not support parameters: \[\s*'([^']+)'")
+UNSUPPORTED_PARAMS = re.compile(r"does not support parameters: \[\s*'([^']+)'|\bSetting (?:\{'([^']+)'|`([^`]+)`)")
 PREFIX_PATTERN = re.compile(r"^(?:litellm\.\w+:\s*)?(?:[\w-]+Exception - )?")
 # An error body is a few hundred bytes; a decoded one past this size is not an error body worth reading.
 MAX_DECODED_ERROR = 1024 * 1024
@@ -114,7 +115,7 @@ def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
     param = param if isinstance(param, str) and param not in ("None", "") else None
     if param is None and isinstance(message, str):
         unsupported = UNSUPPORTED_PARAMS.search(message)
-        param = unsupported.group(1) if unsupported else None
+        param = next(filter(None, unsupported.groups()), None) if unsupported else None
     return error_body(status, clean_message(message, secrets), param)
 
 

@@ -141,3 +141,19 @@ def test_litellms_unsupported_parameter_error_names_its_param_without_the_operat
         "message": "my-custom-llm does not support parameters: ['verbosity', 'x'], for model=my-custom-model.",
         "type": "invalid_request_error", "param": "verbosity", "code": "400",
     }
+
+
+def test_litellms_unsupported_setting_error_names_its_param_without_the_operator_advice():
+    message = ("litellm.UnsupportedParamsError: Setting {'encoding_format': 'base64'} is not supported by "
+               "my-custom-llm. To drop it from the call, set `litellm.drop_params = True`.")
+    raw = json.dumps({"error": {"message": message, "type": None, "param": None, "code": "400"}}).encode()
+    assert normalise_error(400, raw, ())["error"] == {
+        "message": "Setting {'encoding_format': 'base64'} is not supported by my-custom-llm.",
+        "type": "invalid_request_error", "param": "encoding_format", "code": "400",
+    }
+
+
+def test_litellms_unsupported_setting_in_backticks_names_its_param():
+    raw = json.dumps({"error": {"message": "Setting `dimensions` is not supported by my-custom-llm, m. To drop it "
+                                           "from the call, set `litellm.drop_params = True`.", "param": None}}).encode()
+    assert normalise_error(400, raw, ())["error"]["param"] == "dimensions"
