@@ -36,6 +36,7 @@ DRAIN_LIMIT = 64 * 1024 * 1024  # bytes past the limit we still read to answer a
 _BODY_HEADERS = frozenset({b"content-type", b"content-length", b"content-encoding", b"transfer-encoding"})
 MAX_MODEL_IN_MESSAGE = 200
 HEALTH_REPORT_STATUS = 503
+NO_RETRY = (b"x-should-retry", b"false")
 # A websocket refused before it is accepted: the client sees HTTP 403. 1008 is "policy violation".
 WEBSOCKET_REFUSAL = {"type": "websocket.close", "code": 1008,
                      "reason": "this gateway serves no websocket routes (OpenAI realtime is not offered)"}
@@ -49,11 +50,9 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _send_json(send: Send, status: int, payload: dict, allow: str = "") -> None:
+async def _send_json(send: Send, status: int, payload: dict, extra: tuple = ()) -> None:
     body = json.dumps(payload).encode("utf-8")
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if allow:
-        headers.append((b"allow", allow.encode()))
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -238,7 +237,11 @@ class Gateway:
                 return
         except BodyTooLarge:
             pass
-        await _send_json(send, route.status, error_body(route.status, route.message), route.allow)
+        extra = ((b"allow", route.allow.encode()),) if route.allow else ()
+        if route.status >= 500:
+            # OpenAI's SDKs retry every 5xx unless told not to; asking again cannot make a route appear.
+            extra += (NO_RETRY,)
+        await _send_json(send, route.status, error_body(route.status, route.message), extra)
 
     @staticmethod
     def _check(kind: str, raw: bytes) -> None:

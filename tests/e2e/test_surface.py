@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import socket
+import time
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
@@ -101,6 +102,7 @@ def test_closed_routes_answer_openai_shaped_404_or_501(stack, method, path, body
     status, headers, payload = call(stack.proxy_url + path, method, body, authorised(stack))
     assert status == expected, payload[:300]
     error = openai_error(status, headers, payload)
+    assert headers.get("x-should-retry") == ("false" if expected == 501 else None)
     if (method, path, body) in NEEDS_DATABASE:
         assert "needs LiteLLM's database" in error["message"]
     elif expected == 501:
@@ -126,10 +128,12 @@ def test_closed_routes_are_closed_without_a_key_too(stack):
     openai_error(status, headers, payload)
 
 
-def test_the_sdk_sees_501_and_404_as_errors_it_can_read(stack):
-    client = stack.client()
+def test_the_sdk_sees_501_and_404_as_errors_it_can_read_without_retrying(stack):
+    client = stack.client(max_retries=5)  # 5 retries of a 5xx would take the SDK over 3 s of back-off
+    started = time.monotonic()
     with pytest.raises(openai.InternalServerError) as caught:
         client.files.list()
+    assert time.monotonic() - started < 1
     assert caught.value.status_code == 501
     assert "does not offer" in caught.value.body["message"]
     with pytest.raises(openai.InternalServerError):
