@@ -71,6 +71,13 @@ SERVED = _served_table()
 SERVED_LIST = ", ".join(
     [f"{method} /v1{path}" for path, (method, _) in OPENAI_SERVED.items()] + [f"GET /v1{MODEL_RETRIEVE}{{model}}"]
 )
+# (method, path) → the Route that passes it on: one dict lookup for every request LiteLLM answers.
+PASSING = {
+    (method, path): Route(body_kind=kind if method == "POST" else None, monitoring=path in HEALTH_ROUTES)
+    for path, (methods, kind) in SERVED.items()
+    for method in methods + (PREFLIGHT,)
+}
+MODEL_RETRIEVE_ROUTE = Route()
 # Prefix → which 501 it gets. Built once: the per-request work is a few dict lookups.
 CLOSED_PREFIXES = {
     **{prefix: "openai" for prefix in _with_v1(OPENAI_NOT_OFFERED)},
@@ -81,14 +88,18 @@ CLOSED_PREFIXES = {
 
 def lookup(method: str, path: str) -> Route:
     """The door's decision for `method path`: a dict lookup for served routes, a prefix walk for the rest."""
+    passing = PASSING.get((method, path))
+    if passing is not None:
+        return passing
     # A trailing slash passes too: LiteLLM redirects it to the route (307, same host), as before.
-    served = SERVED.get(path) or SERVED.get(path[:-1] if path.endswith("/") else path)
+    unslashed = path[:-1] if path.endswith("/") else path
+    served = SERVED.get(unslashed)
     if served is None and _is_model_retrieve(path):
         served = (GET_METHODS, None)
     if served is not None:
-        methods, kind = served
+        methods, _ = served
         if method in methods or method == PREFLIGHT:
-            return Route(body_kind=kind if method == "POST" else None, monitoring=path in HEALTH_ROUTES)
+            return PASSING.get((method, unslashed), MODEL_RETRIEVE_ROUTE)
         return Route(405, message=f"{method} is not allowed on {path}; use {methods[0]}", allow=", ".join(methods))
     closed = _closed_family(path)
     shown = path[:MAX_PATH_IN_MESSAGE]
