@@ -26,6 +26,9 @@ TIKTOKEN_DIR = Path(next(iter(_litellm.submodule_search_locations))) / "litellm_
 CL100K_BASE = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"  # sha1 of openaipublic's cl100k_base.tiktoken URL
 assert (TIKTOKEN_DIR / CL100K_BASE).is_file(), f"LiteLLM no longer ships cl100k_base in {TIKTOKEN_DIR}"
 os.environ["TIKTOKEN_CACHE_DIR"] = str(TIKTOKEN_DIR)
+# The litellm SDK (one of the clients) fetches its model cost map from the internet at import unless told to
+# use its bundled copy: with no internet that is three failed attempts and seconds of back-off.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 # Nothing may phone home from a test: no LangSmith tracing whatever the developer's shell says.
 for _name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING"):
     os.environ.pop(_name, None)
