@@ -9,6 +9,7 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.embeddings.openai_like import OpenAILikeEmbedding
 from llama_index.llms.openai_like import OpenAILike
 from pydantic import BaseModel, Field
@@ -208,6 +209,11 @@ def test_embeddings_match_the_openai_sdk(embed_model, reference_vectors):
         assert_close(vector, reference_vectors[text])
     assert_close(embed_model.get_query_embedding("alpha"), reference_vectors["alpha"])
     assert_close(asyncio.run(embed_model.aget_text_embedding("beta")), reference_vectors["beta"])
+
+
+def test_plain_openai_embedding_with_api_base(base_url, api_key, reference_vectors):
+    model = OpenAIEmbedding(model_name=EMBEDDING_MODEL, api_base=base_url, api_key=api_key, max_retries=0)
+    assert_close(model.get_text_embedding("hello world"), reference_vectors["hello world"])
 
 
 def test_embedding_dimensions(base_url, api_key):
