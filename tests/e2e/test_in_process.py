@@ -58,23 +58,24 @@ def test_async_completion_across_event_loops(registered):
 
 def test_handler_reports_unreachable_backend_as_503(stack):
     settings = dataclasses.replace(stack.settings, business_api_base=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(AdapterError) as caught:
+    with pytest.raises(litellm.ServiceUnavailableError) as caught:  # the class the router's retry policy retries
         BusinessHandler(settings).completion(model="m", messages=[{"role": "user", "content": "x"}], optional_params={})
     assert caught.value.status_code == 503
+    assert isinstance(caught.value.__cause__, AdapterError)
     async def ask():
         try:
             await BusinessHandler(settings).acompletion(model="m", messages=[{"role": "user", "content": "x"}])
         finally:
             await client.aclose()
 
-    with pytest.raises(AdapterError) as caught:
+    with pytest.raises(litellm.ServiceUnavailableError) as caught:
         asyncio.run(ask())
     assert caught.value.status_code == 503
 
 
 def test_sync_handler_enforces_the_timeout(stack):
     settings = dataclasses.replace(stack.settings, business_api_timeout=0.5)
-    with pytest.raises(AdapterError) as caught:
+    with pytest.raises(litellm.Timeout) as caught:
         LaasHandler(settings).completion(model="claude-3.5-sonnet", messages=[{"role": "user", "content": "[mock:sleep=3000]"}])
     assert caught.value.status_code == 504
 
