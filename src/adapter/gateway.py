@@ -26,7 +26,7 @@ from litellm.proxy.auth.auth_utils import is_request_body_safe
 
 import stack_settings
 
-from . import lifespan, routes
+from . import lifespan, model_kinds, routes
 from .error_shape import database_missing_error, decoded, error_body, normalise_error, normalise_stream_errors
 from .request_checks import RequestProblem, client_side_credentials, parse_body
 
@@ -261,10 +261,21 @@ class Gateway:
         if router is None or not router.is_recognized_model(model):
             raise RequestProblem(f"model '{model[:MAX_MODEL_IN_MESSAGE]}' is not served here; "
                                  "GET /v1/models lists the models", "model")
+        # Before LiteLLM: it would refuse e.g. the SDK's encoding_format on a chat model with a message about
+        # parameters, where the mistake is the model.
+        wanted, kind = model_kinds.KIND_FOR_BODY[kind], _model_kind(router, model)
+        if kind != wanted:
+            raise RequestProblem(model_kinds.wrong_kind_message(model, kind, wanted), "model")
 
     def _too_large(self) -> dict:
         limit_mb = self.max_body_bytes / (1024 * 1024)
         return error_body(413, f"request body is larger than {limit_mb:g} MB (MAX_REQUEST_BODY_MB)")
+
+
+def _model_kind(router, model: str) -> str:
+    """The kind of a configured model, from its deployments' model_info.mode (config.yaml)."""
+    modes = {(d.get("model_info") or {}).get("mode") for d in router.model_list if d.get("model_name") == model}
+    return model_kinds.kind_of(modes.pop() if len(modes) == 1 else None)
 
 
 _settings = stack_settings.load()

@@ -14,11 +14,9 @@ from litellm import CustomLLM
 from stack_settings import Settings
 
 from .errors import AdapterError, as_litellm_error, invalid_request
+from .model_kinds import wrong_kind_message
 
 log = logging.getLogger("adapter")
-
-ROUTES = {"chat": "/v1/chat/completions (and /v1/completions, /v1/responses)",
-          "embedding": "/v1/embeddings", "image": "/v1/images/generations"}
 
 
 class AdapterHandler(CustomLLM):
@@ -36,10 +34,7 @@ class AdapterHandler(CustomLLM):
         return as_litellm_error(error, model, self.provider)
 
     def _wrong_kind(self, model: str, wanted: str) -> Exception:
-        error = invalid_request(
-            f"'{model}' is {'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} model: it serves {ROUTES[self.kind]}, "
-            f"not {wanted}; GET /v1/models lists the models", "model")
-        return self._failed(model, error)
+        return self._failed(model, invalid_request(wrong_kind_message(model, self.kind, wanted), "model"))
 
     async def acompletion(self, model: str, *_: Any, **__: Any):
         raise self._wrong_kind(model, "chat")
@@ -56,16 +51,16 @@ class AdapterHandler(CustomLLM):
         yield
 
     async def aembedding(self, model: str, *_: Any, **__: Any):
-        raise self._wrong_kind(model, "embeddings")
+        raise self._wrong_kind(model, "embedding")
 
     def embedding(self, model: str, *_: Any, **__: Any):
-        raise self._wrong_kind(model, "embeddings")
+        raise self._wrong_kind(model, "embedding")
 
     async def aimage_generation(self, model: str, *_: Any, **__: Any):
-        raise self._wrong_kind(model, "image generation")
+        raise self._wrong_kind(model, "image")
 
     def image_generation(self, model: str, *_: Any, **__: Any):
-        raise self._wrong_kind(model, "image generation")
+        raise self._wrong_kind(model, "image")
 
 
 def proxy_request(litellm_params: Any = None, logging_obj: Any = None) -> dict | None:

@@ -102,3 +102,19 @@ def test_bad_image_requests_are_400_naming_the_param(stack):
     with pytest.raises(openai.BadRequestError) as caught:
         stack.client().images.generate(model="my-custom-model", prompt="x")
     assert "chat model" in caught.value.body["message"]
+
+
+@pytest.mark.parametrize("path, body, kind", [
+    ("/v1/embeddings", {"model": "my-image-model", "input": "x", "encoding_format": "base64"}, "an image model"),
+    ("/v1/images/generations", {"model": "claude-3.5-sonnet", "prompt": "x"}, "a chat model"),
+    ("/v1/completions", {"model": "my-embedding-model", "prompt": "x"}, "an embedding model"),
+    ("/v1/responses", {"model": "my-image-model", "input": "x"}, "an image model"),
+    ("/v1/chat/completions", {"model": "my-embedding-model", "messages": [{"role": "user", "content": "x"}],
+                              "stream": True}, "an embedding model"),
+])
+def test_every_route_refuses_a_model_of_another_kind(stack, path, body, kind):
+    status, _, raw = raw_request(f"{stack.proxy_url}{path}", body, {
+        "Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}", "Accept-Encoding": "gzip"})
+    error = json.loads(raw)["error"]
+    assert (status, error["param"], error["type"]) == (400, "model", "invalid_request_error")
+    assert f"'{body['model']}' is {kind}" in error["message"]
