@@ -54,10 +54,13 @@ count_of() {  # count_of WORD LINE: the number before WORD in a pytest summary l
 pytest_in_background() {  # pytest_in_background LOG ARGS...: start pytest with output to LOG; sets bg_pid
   local log=$1
   shift
+  # Its own session (setsid): a Ctrl-C on the terminal does not reach it; stop_background sends it one SIGINT,
+  # so its teardown (which stops the services its fixtures started) is not interrupted by a second one.
   # bash starts background commands with SIGINT ignored, and Python keeps an ignored SIGINT ignored, so
-  # pytest would never get its KeyboardInterrupt (and never stop the services its fixtures started):
-  # restore the default before exec'ing pytest.
-  "$PY" -c 'import os, signal, sys
+  # pytest would never get that KeyboardInterrupt: restore the default before exec'ing pytest.
+  local launcher=()
+  if command -v setsid >/dev/null 2>&1; then launcher=(setsid); fi
+  "${launcher[@]}" "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])' -c tests/pytest.ini "$@" >"$log" 2>&1 &
   bg_pid=$!
@@ -92,7 +95,8 @@ run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS...
   trap 'exit 143' TERM
   pytest_in_background "$bg_log" "${color[@]}" "$@" "$CLIENTS_DIR"
   info "running ${MAIN_SUITES[*]} here, and $CLIENTS_DIR alongside (pid $bg_pid; its output follows)"
-  "$PY" -m pytest -c tests/pytest.ini "${color[@]}" "$@" "${MAIN_SUITES[@]}" 2>&1 | tee "$main_log" || main_status=${PIPESTATUS[0]}
+  # tee -i: on Ctrl-C, tee outlives pytest, which still prints while it tears its stack down.
+  "$PY" -m pytest -c tests/pytest.ini "${color[@]}" "$@" "${MAIN_SUITES[@]}" 2>&1 | tee -i "$main_log" || main_status=${PIPESTATUS[0]}
   wait "$bg_pid" || clients_status=$?
   bg_pid=''
   info "output of $CLIENTS_DIR (pytest exit status $clients_status):"
