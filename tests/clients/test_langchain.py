@@ -9,7 +9,7 @@ import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
-from langchain_openai import ChatOpenAI, OpenAIEmbeddings
+from langchain_openai import ChatOpenAI, OpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
 from .conftest import (CHAT_MODEL, EMBEDDING_MODEL, WEATHER_MINIMAL_ARGS, WEATHER_PARAMETERS, WEATHER_RESULT,
@@ -289,3 +289,60 @@ def test_embedding_model_refuses_chat_readably(base_url, api_key):
     with pytest.raises(openai.BadRequestError) as caught:
         llm.invoke("x")
     assert "embedding model" in caught.value.body["message"]
+
+
+# ---------------------------------------------------------------- the Responses API and legacy completions
+
+
+@pytest.fixture
+def responses_llm(base_url, api_key) -> ChatOpenAI:
+    return ChatOpenAI(model=CHAT_MODEL, base_url=base_url, api_key=api_key, max_retries=0, timeout=30,
+                      use_responses_api=True)
+
+
+def test_responses_api_invoke_and_stream(responses_llm):
+    assert responses_llm.invoke("Hello").text == "Mock answer from my-custom-model: Hello"
+    chunks = list(responses_llm.stream("Stream this"))
+    assert len([c for c in chunks if c.text]) >= 2
+    assert merged(chunks).text == "Mock answer from my-custom-model: Stream this"
+
+
+def test_responses_api_tool_round_trip(responses_llm):
+    bound = responses_llm.bind_tools([get_weather])
+    messages = [HumanMessage("Weather? [mock:tool=get_weather]")]
+    first = bound.invoke(messages)
+    assert [(c["name"], c["args"]) for c in first.tool_calls] == [("get_weather", WEATHER_MINIMAL_ARGS)]
+    streamed = merged(bound.stream(messages))
+    assert [(c["id"], c["args"]) for c in streamed.tool_calls] == [(c["id"], c["args"]) for c in first.tool_calls]
+    final = bound.invoke(messages + [first, get_weather.invoke(first.tool_calls[0])])
+    assert final.text == f"Mock answer from my-custom-model: the tool returned {WEATHER_RESULT}"
+
+
+def test_responses_api_structured_output(responses_llm):
+    assert responses_llm.with_structured_output(Person).invoke("Describe a person") == \
+        Person(name="string", age=1, tags=[])
+
+
+def test_responses_api_previous_response_id_is_refused_clearly(base_url, api_key):
+    llm = ChatOpenAI(model=CHAT_MODEL, base_url=base_url, api_key=api_key, max_retries=0, timeout=30,
+                     use_responses_api=True, use_previous_response_id=True)
+    first = llm.invoke("first")
+    with pytest.raises(openai.BadRequestError) as caught:
+        llm.invoke([HumanMessage("first"), first, HumanMessage("second")])
+    assert caught.value.body["param"] == "previous_response_id"
+
+
+def test_legacy_completions_llm(base_url, api_key):
+    llm = OpenAI(model=CHAT_MODEL, base_url=base_url, api_key=api_key, max_retries=0, timeout=30)
+    assert llm.invoke("Hello") == "Mock answer from my-custom-model: Hello"
+    pieces = list(llm.stream("Stream me"))
+    assert len([p for p in pieces if p]) >= 2 and "".join(pieces) == "Mock answer from my-custom-model: Stream me"
+
+
+def test_legacy_completions_batch_of_prompts_is_refused_naming_the_param(base_url, api_key):
+    # LangChain's OpenAI LLM sends several prompts in one request; the proxy refuses that with a clear 400
+    # rather than answering only the first (CONFIGURATION_GUIDE.md, legacy completions).
+    llm = OpenAI(model=CHAT_MODEL, base_url=base_url, api_key=api_key, max_retries=0, timeout=30)
+    with pytest.raises(openai.BadRequestError) as caught:
+        llm.generate(["one", "two"])
+    assert caught.value.body["param"] == "prompt" and "prompt" in caught.value.body["message"]

@@ -237,3 +237,11 @@ def test_unknown_embedding_model_error_names_the_model(base_url, api_key):
     with pytest.raises(openai.BadRequestError) as caught:
         model.get_text_embedding("x")
     assert "no-such-embedder" in caught.value.body["message"]
+
+
+def test_completion_model_uses_legacy_completions(base_url, api_key):
+    llm = OpenAILike(model=CHAT_MODEL, api_base=base_url, api_key=api_key, is_chat_model=False, max_retries=0,
+                     timeout=30)
+    assert llm.complete("Hi").text == "Mock answer from my-custom-model: Hi"
+    deltas = [r.delta for r in llm.stream_complete("Hi there")]
+    assert len([d for d in deltas if d]) >= 2 and "".join(deltas) == "Mock answer from my-custom-model: Hi there"
