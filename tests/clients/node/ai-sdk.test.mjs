@@ -81,6 +81,31 @@ describe('chat', () => {
     assert.equal(result.text, 'Mock answer from my-custom-model: Second question');
   });
 
+  test('the generation settings apps set are accepted', async () => {
+    const result = await generateText({
+      model: chatModel, prompt: 'Hi', temperature: 0.2, topP: 0.9, maxOutputTokens: 64, presencePenalty: 0,
+      frequencyPenalty: 0, seed: 7, stopSequences: ['###'], ...common,
+    });
+    assert.equal(result.text, 'Mock answer from my-custom-model: Hi');
+  });
+
+  test('streamed usage with includeUsage', async () => {
+    const counting = createOpenAICompatible({ ...settings, includeUsage: true });
+    const result = streamText({ model: counting.chatModel('my-custom-model'), prompt: 'Count me', ...common });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    assert.equal(text, 'Mock answer from my-custom-model: Count me');
+    const usage = await result.usage;
+    assert.ok(usage.inputTokens > 0 && usage.outputTokens > 0, JSON.stringify(usage));
+  });
+
+  test('legacy completions through completionModel', async () => {
+    const result = await generateText({ model: proxy.completionModel('my-custom-model'), prompt: 'Hello', ...common });
+    // The SDK turns the prompt into a transcript ("user:\nHello\n\nassistant:\n"), which the mock echoes.
+    assert.equal(result.text, 'Mock answer from my-custom-model: user:\nHello\n\nassistant:\n');
+    assert.equal(result.finishReason, 'stop');
+  });
+
   test('streamText streams several deltas that add up to the whole answer', async () => {
     const result = streamText({ model: chatModel, prompt: 'Stream this, please.', ...common });
     const deltas = [];
