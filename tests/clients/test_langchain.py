@@ -346,3 +346,18 @@ def test_legacy_completions_batch_of_prompts_is_refused_naming_the_param(base_ur
     with pytest.raises(openai.BadRequestError) as caught:
         llm.generate(["one", "two"])
     assert caught.value.body["param"] == "prompt" and "prompt" in caught.value.body["message"]
+
+
+def test_mid_stream_failure_reaches_the_caller_with_its_reason(llm):
+    received = []
+    with pytest.raises(openai.APIError) as caught:
+        for chunk in llm.stream("Tell me more [mock:fail_after=2]"):
+            received.append(chunk.content)
+    assert "fail_after" in str(caught.value)
+    assert "".join(received).startswith("Mock ")  # the pieces before the failure did arrive
+
+
+def test_backend_rate_limit_is_a_rate_limit_error(llm):
+    with pytest.raises(openai.RateLimitError) as caught:
+        llm.invoke("x [mock:status=429]")
+    assert caught.value.body["type"] == "rate_limit_error" and "rate-limiting" in caught.value.body["message"]

@@ -8,6 +8,7 @@ import struct
 
 import jsonschema
 import litellm
+import openai
 import pytest
 
 from .conftest import (CHAT_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, WEATHER_MINIMAL_ARGS, WEATHER_PARAMETERS,
@@ -204,3 +205,15 @@ def test_wrong_key_is_an_authentication_error(options):
     with pytest.raises(litellm.AuthenticationError) as caught:
         chat({**options, "api_key": "sk-wrong-key"}, "x")
     assert caught.value.status_code == 401
+
+
+def test_mid_stream_failure_names_its_reason(options):
+    with pytest.raises(openai.APIError) as caught:  # LiteLLM wraps it in its MidStreamFallbackError
+        list(chat(options, "Tell me more [mock:fail_after=2]", stream=True))
+    assert "fail_after" in str(caught.value)
+
+
+def test_backend_rate_limit_is_a_rate_limit_error(options):
+    with pytest.raises(litellm.RateLimitError) as caught:
+        chat(options, "x [mock:status=429]")
+    assert caught.value.status_code == 429 and "rate-limiting" in str(caught.value)

@@ -245,3 +245,12 @@ def test_completion_model_uses_legacy_completions(base_url, api_key):
     assert llm.complete("Hi").text == "Mock answer from my-custom-model: Hi"
     deltas = [r.delta for r in llm.stream_complete("Hi there")]
     assert len([d for d in deltas if d]) >= 2 and "".join(deltas) == "Mock answer from my-custom-model: Hi there"
+
+
+def test_mid_stream_failure_reaches_the_caller_with_its_reason(llm):
+    received = []
+    with pytest.raises(openai.APIError) as caught:
+        for reply in llm.stream_chat([user("Tell me more [mock:fail_after=2]")]):
+            received.append(reply.delta or "")
+    assert "fail_after" in str(caught.value)
+    assert "".join(received).startswith("Mock ")

@@ -302,6 +302,26 @@ describe('errors', () => {
     assert.match(errors[0].message, /no-such-model-xyz/);
   });
 
+  test('a failure in the middle of a stream reaches onError with its reason', async () => {
+    const errors = [];
+    const result = streamText({
+      model: chatModel, prompt: 'Tell me more [mock:fail_after=2]', onError: ({ error }) => errors.push(error), ...common,
+    });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    assert.ok(text.startsWith('Mock '), `no text before the failure: ${JSON.stringify(text)}`);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]?.message ?? errors[0]), /fail_after/);
+  });
+
+  test('a backend rate limit: 429, retryable, with the reason', async () => {
+    const error = await callError(generateText({ model: chatModel, prompt: 'x [mock:status=429]', ...common }));
+    assert.ok(APICallError.isInstance(error), `${error?.name}: ${error?.message}`);
+    assert.equal(error.statusCode, 429);
+    assert.equal(error.isRetryable, true);
+    assert.match(error.message, /rate-limiting/);
+  });
+
   test('a chat model asked for embeddings: a 400 that says why', async () => {
     const error = await callError(embed({ model: proxy.embeddingModel('my-custom-model'), value: 'x', ...common }));
     assert.ok(APICallError.isInstance(error), `${error?.name}: ${error?.message}`);
