@@ -211,6 +211,19 @@ describe('structured output', () => {
     assert.equal(result.finishReason, 'stop');
   });
 
+  test('generateObject with nested objects, enums, a date and a non-empty array', async () => {
+    const address = z.object({ street: z.string(), city: z.enum(['Paris', 'Oslo']) });
+    const order = z.object({
+      id: z.number().int().positive(), when: z.iso.date(), shipTo: address, items: z.array(address).min(1),
+      note: z.string().optional(), status: z.enum(['open', 'closed']),
+    });
+    const result = await generateObject({
+      model: strictProxy.chatModel('my-custom-model'), schema: order, prompt: 'An order', ...common,
+    });
+    const paris = { street: 'string', city: 'Paris' };
+    assert.deepEqual(result.object, { id: 1, when: '2026-01-01', shipTo: paris, items: [paris], status: 'open' });
+  });
+
   test('generateObject with json_object: the document the mock was told to write', async () => {
     const wanted = { name: 'Ada', age: 36, tags: ['math', 'engines'] };
     const result = await generateObject({
