@@ -387,3 +387,16 @@ def test_backend_rate_limit_is_a_rate_limit_error(llm):
     with pytest.raises(openai.RateLimitError) as caught:
         llm.invoke("x [mock:status=429]")
     assert caught.value.body["type"] == "rate_limit_error" and "rate-limiting" in caught.value.body["message"]
+
+
+# ---------------------------------------------------------------- the LaaS models
+
+
+def test_laas_model_chat_stream_and_its_limits(base_url, api_key):
+    llm = ChatOpenAI(model="claude-3.5-sonnet", base_url=base_url, api_key=api_key, max_retries=0, timeout=30,
+                     temperature=0.2, seed=7, presence_penalty=0)
+    assert llm.invoke("Hello").content == "Mock answer from laas-preset: Hello"
+    assert "".join(c.content for c in llm.stream("Stream")) == "Mock answer from laas-preset: Stream"
+    with pytest.raises(openai.BadRequestError) as caught:
+        llm.bind_tools([get_weather]).invoke("Weather?")
+    assert caught.value.body["param"] == "tools"
