@@ -144,7 +144,7 @@ describe('tools', () => {
     assert.deepEqual(result.toolCalls.map((c) => [c.toolName, c.input]), [['get_weather', args]]);
   });
 
-  test('toolChoice naming a tool calls that tool; "required" calls the first; "auto" answers text', async () => {
+  test('toolChoice naming a tool calls it; "required" calls the first; "none" and "auto" answer text', async () => {
     const named = await generateText({
       model: chatModel, tools: declaredTools, toolChoice: { type: 'tool', toolName: 'get_time' }, prompt: 'now?', ...common,
     });
@@ -153,6 +153,11 @@ describe('tools', () => {
       model: chatModel, tools: declaredTools, toolChoice: 'required', prompt: 'anything', ...common,
     });
     assert.deepEqual(required.toolCalls.map((c) => c.toolName), ['get_weather']);
+    const none = await generateText({
+      model: chatModel, tools: declaredTools, toolChoice: 'none', prompt: 'Hi [mock:tool=get_weather]', ...common,
+    });
+    assert.deepEqual(none.toolCalls, []);
+    assert.equal(none.finishReason, 'stop');
     const auto = await generateText({ model: chatModel, tools: declaredTools, prompt: 'Hello', ...common });
     assert.deepEqual(auto.toolCalls, []);
     assert.equal(auto.text, 'Mock answer from my-custom-model: Hello');
@@ -283,6 +288,10 @@ describe('images', () => {
     assert.equal(images.length, 2);
     for (const image of images) assert.deepEqual(pngSize(image.uint8Array), [256, 256]);
     assert.notEqual(images[0].base64, images[1].base64);
+    const wide = await generateImage({
+      model: proxy.imageModel('my-image-model'), prompt: 'a wide view', size: '1536x1024', ...common,
+    });
+    assert.deepEqual(pngSize(wide.image.uint8Array), [1536, 1024]);  // width first: not swapped
   });
 });
 
