@@ -140,6 +140,14 @@ def test_agent_loop_with_parallel_calls(llm):
     assert messages[-1].content == f"Mock answer from my-custom-model: the tool returned {WEATHER_RESULT}; 12:00"
 
 
+def test_parallel_tool_calls_false_gives_one_call(llm):
+    prompt = "Both [mock:tool=get_weather,get_time]"
+    assert [c["name"] for c in llm.bind_tools([get_weather, get_time]).invoke(prompt).tool_calls] == \
+        ["get_weather", "get_time"]
+    single = llm.bind_tools([get_weather, get_time], parallel_tool_calls=False).invoke(prompt)
+    assert [c["name"] for c in single.tool_calls] == ["get_weather"]
+
+
 def test_tool_choice_named_and_any(llm):
     named = llm.bind_tools([get_weather, get_time], tool_choice="get_time").invoke("Hello")
     assert [(c["name"], c["args"]) for c in named.tool_calls] == [("get_time", {"tz": "string"})]
