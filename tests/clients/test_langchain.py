@@ -5,6 +5,7 @@ import datetime
 import json
 from typing import Literal, Optional
 
+import httpx
 import jsonschema
 import openai
 import pytest
@@ -274,10 +275,15 @@ def test_with_structured_output_dict_schema(llm):
 def test_openai_embeddings_defaults_send_token_ids_and_match_the_sdk(base_url, api_key, reference_vectors):
     # Defaults: check_embedding_ctx_length=True, so LangChain tokenizes with tiktoken (cl100k_base, from
     # LiteLLM's bundled copy: see conftest) and sends token ids, not text.
-    embeddings = OpenAIEmbeddings(model=EMBEDDING_MODEL, base_url=base_url, api_key=api_key, max_retries=0)
-    assert embeddings.check_embedding_ctx_length
+    sent = []
+    recorder = httpx.Client(event_hooks={"request": [lambda request: sent.append(json.loads(request.content))]})
+    embeddings = OpenAIEmbeddings(model=EMBEDDING_MODEL, base_url=base_url, api_key=api_key, max_retries=0,
+                                  http_client=recorder)
     texts = list(reference_vectors)
     vectors = embeddings.embed_documents(texts)
+    [body] = sent
+    assert all(isinstance(item, list) and all(isinstance(t, int) for t in item) for item in body["input"]), \
+        f"LangChain sent text, not token ids: {body['input']}"
     assert len(vectors) == len(texts)
     for text, vector in zip(texts, vectors):
         assert norm(vector) == pytest.approx(1.0, abs=1e-6)
