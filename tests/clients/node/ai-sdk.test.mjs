@@ -24,6 +24,15 @@ const proxy = createOpenAICompatible(settings);
 // With supportsStructuredOutputs the SDK sends response_format json_schema; without, json_object.
 const strictProxy = createOpenAICompatible({ ...settings, supportsStructuredOutputs: true });
 const chatModel = proxy.chatModel('my-custom-model');
+// Providers whose request bodies are kept, to check what the SDK really sent.
+function recording(extra = {}) {
+  const bodies = [];
+  const fetchAndRecord = async (url, init) => {
+    bodies.push(JSON.parse(init.body));
+    return fetch(url, init);
+  };
+  return { bodies, provider: createOpenAICompatible({ ...settings, ...extra, fetch: fetchAndRecord }) };
+}
 const common = { maxRetries: 0 };
 
 const WEATHER_RESULT = '18 C and sunny in Paris';
@@ -208,10 +217,12 @@ describe('structured output', () => {
   const person = z.object({ name: z.string(), age: z.number().int().min(1), tags: z.array(z.string()) });
 
   test('generateObject with json_schema: the minimal instance of the schema', async () => {
+    const { bodies, provider } = recording({ supportsStructuredOutputs: true });
     const result = await generateObject({
-      model: strictProxy.chatModel('my-custom-model'), schema: person, schemaName: 'Person',
+      model: provider.chatModel('my-custom-model'), schema: person, schemaName: 'Person',
       prompt: 'Describe a person', ...common,
     });
+    assert.equal(bodies[0].response_format.type, 'json_schema');
     assert.deepEqual(result.object, { name: 'string', age: 1, tags: [] });
     assert.equal(result.finishReason, 'stop');
   });
@@ -231,9 +242,12 @@ describe('structured output', () => {
 
   test('generateObject with json_object: the document the mock was told to write', async () => {
     const wanted = { name: 'Ada', age: 36, tags: ['math', 'engines'] };
+    const { bodies, provider } = recording();
     const result = await generateObject({
-      model: chatModel, schema: person, prompt: `Describe Ada [mock:json=${JSON.stringify(wanted)}]`, ...common,
+      model: provider.chatModel('my-custom-model'), schema: person, ...common,
+      prompt: `Describe Ada [mock:json=${JSON.stringify(wanted)}]`,
     });
+    assert.deepEqual(bodies[0].response_format, { type: 'json_object' });
     assert.deepEqual(result.object, wanted);
   });
 
