@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers for start_services.sh, stop_services.sh and verify_system.sh. Source it; it does
+# Shared helpers for start_services.sh, stop_services.sh, verify_system.sh and scripts/test.sh. Source it; it does
 # nothing on its own except define root_dir, VENV and PY. Linux only (reads /proc).
 #
 #   root_dir  the repository root            VENV  ${VENV:-$root_dir/.venv}        PY  $VENV/bin/python

@@ -18,22 +18,25 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 CLIENTS_DIR=tests/clients
 MAIN_SUITES=(tests/unit tests/e2e)
 
-has_path_args() {  # true if an argument (not an option) names an existing path, e.g. tests/unit or f.py::test
-  local arg
+test_paths() {  # print the arguments that select tests by path (tests/unit, f.py::test), one a line
+  local arg skip=0
   for arg in "$@"; do
-    [[ $arg == -* ]] && continue
-    [[ -e ${arg%%::*} ]] && return 0
+    if (( skip )); then skip=0; continue; fi
+    case $arg in
+      # options whose separate value is a path but selects nothing
+      --ignore | --ignore-glob | --deselect | --basetemp | --junitxml | --junit-xml | --rootdir | --confcutdir \
+        | --log-file | -c | -p | -k | -m) skip=1; continue ;;
+      -*) continue ;;
+    esac
+    [[ -e ${arg%%::*} ]] && printf '%s\n' "${arg%%::*}"
   done
-  return 1
+  return 0
 }
 
-selects_clients() {  # true if one of the path arguments is tests/clients, lies below it, or contains it
-  local arg path clients
+selects_clients() {  # true if one of the paths PATH... is tests/clients, lies below it, or contains it
+  local path clients
   clients="$(realpath "$CLIENTS_DIR")"
-  for arg in "$@"; do
-    [[ $arg == -* ]] && continue
-    path="${arg%%::*}"
-    [[ -e $path ]] || continue
+  for path in "$@"; do
     path="$(realpath "$path")"
     [[ $path == "$clients" || $path == "$clients"/* || $clients == "$path"/* ]] && return 0
   done
@@ -129,8 +132,10 @@ main() {
   ensure_venv
   ensure_client_requirements
   cd "$root_dir"
-  if has_path_args "$@"; then
-    if selects_clients "$@"; then ensure_node_modules "$root_dir/$CLIENTS_DIR/node"; fi
+  local paths=()
+  mapfile -t paths < <(test_paths "$@")
+  if (( ${#paths[@]} )); then
+    if selects_clients "${paths[@]}"; then ensure_node_modules "$root_dir/$CLIENTS_DIR/node"; fi
     run_one "$@"
   else
     ensure_node_modules "$root_dir/$CLIENTS_DIR/node"
