@@ -414,3 +414,15 @@ def test_laas_model_chat_stream_and_its_limits(base_url, api_key):
     with pytest.raises(openai.BadRequestError) as caught:
         llm.bind_tools([get_weather]).invoke("Weather?")
     assert caught.value.body["param"] == "tools"
+
+
+def test_token_id_embeddings_of_non_ascii_text_equal_the_texts(stack, base_url, api_key):
+    # Emoji and accented letters span several tokens per character: the proxy must decode the whole id list
+    # at once (not token by token) to get the text back.
+    texts = ["héllo 世界 🙂 naïve café", "Ελληνικά и русский текст", "family 👩‍👩‍👧‍👦"]
+    reference = stack.client().embeddings.create(model=EMBEDDING_MODEL, input=texts, encoding_format="float")
+    vectors = OpenAIEmbeddings(model=EMBEDDING_MODEL, base_url=base_url, api_key=api_key,
+                               max_retries=0).embed_documents(texts)
+    for item, vector in zip(reference.data, vectors):
+        assert_close(vector, item.embedding)
+    assert vectors[0] != vectors[1]
