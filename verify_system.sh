@@ -101,37 +101,35 @@ check_chat() {  # check_chat MODEL LOCAL_MOCK(yes/no)
   fi
 }
 
-check_embedding() {
-  local dimensions
+post_ok() {  # post_ok LABEL PATH JSON: POST JSON to the proxy; false (after a failed step) unless it answers 200
   request "${VERIFY_TIMEOUT:-60}" -H "Authorization: Bearer $LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \
-    -d '{"model": "my-embedding-model", "input": "verify_system ping", "encoding_format": "float"}' \
-    "$proxy_url/v1/embeddings"
-  if [[ $http_status != 200 ]]; then
-    fail "embedding with my-embedding-model: $(why)"
-    return
-  fi
+    -d "$3" "$proxy_url$2"
+  [[ $http_status == 200 ]] && return 0
+  fail "$1: $(why)"
+  return 1
+}
+
+check_embedding() {
+  local label='embedding with my-embedding-model' dimensions
+  post_ok "$label" /v1/embeddings \
+    '{"model": "my-embedding-model", "input": "verify_system ping", "encoding_format": "float"}' || return 0
   dimensions="$(json 'len(body["data"][0]["embedding"])')" || dimensions=0
   if ((dimensions > 0)); then
-    pass "embedding with my-embedding-model: $dimensions dimensions"
+    pass "$label: $dimensions dimensions"
   else
-    fail "embedding with my-embedding-model: no vector: $(head -c 200 "$work_dir/body")"
+    fail "$label: no vector: $(head -c 200 "$work_dir/body")"
   fi
 }
 
 check_image() {
-  local png
-  request "${VERIFY_TIMEOUT:-60}" -H "Authorization: Bearer $LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \
-    -d '{"model": "my-image-model", "prompt": "verify_system ping", "size": "256x256", "response_format": "b64_json"}' \
-    "$proxy_url/v1/images/generations"
-  if [[ $http_status != 200 ]]; then
-    fail "image with my-image-model: $(why)"
-    return
-  fi
+  local label='image with my-image-model' png
+  post_ok "$label" /v1/images/generations \
+    '{"model": "my-image-model", "prompt": "verify_system ping", "size": "256x256", "response_format": "b64_json"}' || return 0
   png="$(json '__import__("base64").b64decode(body["data"][0]["b64_json"])[:8] == b"\x89PNG\r\n\x1a\n"')" || png=False
   if [[ $png == True ]]; then
-    pass "image with my-image-model: a PNG"
+    pass "$label: a PNG"
   else
-    fail "image with my-image-model: not a PNG: $(head -c 200 "$work_dir/body")"
+    fail "$label: not a PNG: $(head -c 200 "$work_dir/body")"
   fi
 }
 
