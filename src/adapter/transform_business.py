@@ -7,7 +7,7 @@ from typing import Any
 
 from . import params
 from .errors import bad_answer, invalid_request
-from .transform_common import ROLE_ALIASES, finish_reason_from, stream_chunk, text_of, usage_from
+from .transform_common import ROLE_ALIASES, finish_reason_from, openai_completion, stream_chunk, text_of, usage_from
 
 BACKEND = "the business API"
 # Sent inside model_info; the tool and output-format parameters travel at the top level of the body.
@@ -184,21 +184,16 @@ def transform_response(body: Any, model: str, created: int) -> dict:
     calls = body.get("tool_calls") or []
     if not isinstance(calls, list):
         raise bad_answer(BACKEND, "'tool_calls' must be a list")
-    message: dict = {"role": "assistant", "content": answer}
-    finish_reason = finish_reason_from(body.get("finish_reason"))
-    if calls:
-        message = {"role": "assistant", "content": answer or None,
-                   "tool_calls": [_answered_call(call, index) for index, call in enumerate(calls)]}
-        finish_reason = "tool_calls"
     request_id = body.get("request_id")
-    return {
-        "id": f"chatcmpl-{request_id}" if isinstance(request_id, str) and request_id else "chatcmpl-business",
-        "object": "chat.completion",
-        "created": body["created"] if isinstance(body.get("created"), int) else created,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
-        "usage": usage_from(body.get("usage"), BACKEND),
-    }
+    return openai_completion(
+        completion_id=f"chatcmpl-{request_id}" if isinstance(request_id, str) and request_id else "chatcmpl-business",
+        created=body["created"] if isinstance(body.get("created"), int) else created,
+        model=model,
+        text=answer,
+        finish_reason=finish_reason_from(body.get("finish_reason")),
+        usage=usage_from(body.get("usage"), BACKEND),
+        tool_calls=[_answered_call(call, index) for index, call in enumerate(calls)],
+    )
 
 
 def _tool_use(event: dict) -> dict:

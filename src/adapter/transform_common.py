@@ -59,14 +59,21 @@ def has_attachments(messages: Any) -> bool:
     )
 
 
-def openai_completion(*, completion_id: str, created: int, model: str, text: str, finish_reason: str, usage: dict) -> dict:
-    """An OpenAI chat.completion object as plain data."""
+def openai_completion(
+    *, completion_id: str, created: int, model: str, text: str, finish_reason: str, usage: dict,
+    tool_calls: list[dict] | None = None,
+) -> dict:
+    """An OpenAI chat.completion object as plain data; with tool calls, content is null when there is no text."""
+    message: dict = {"role": "assistant", "content": text}
+    if tool_calls:
+        message = {"role": "assistant", "content": text or None, "tool_calls": tool_calls}
+        finish_reason = "tool_calls"
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
         "usage": usage,
     }
 
