@@ -6,6 +6,8 @@ import math
 import re
 from typing import Any
 
+from . import regex_example
+
 MAX_DEPTH = 64  # a $ref cycle that every instance must follow cannot be satisfied; stop instead of recursing forever
 FORMATS = {
     "date": "2026-01-01",
@@ -28,7 +30,7 @@ FORMATS = {
     "relative-json-pointer": "0",
     "regex": ".*",
 }
-# Tried in order when a string has a `pattern`; a generator for every regex is out of scope for a mock.
+# Tried in order when a string has a `pattern`, after the format's value and regex_example's guess.
 PATTERN_CANDIDATES = ("string", "a", "A", "0", "a0", "A0", "aa", "00", "example", "", "x-0", "user@example.com")
 DEFAULT_STRING = "string"
 KEYWORD_TYPES = (
@@ -192,7 +194,8 @@ def _string(schema: dict) -> str:
 
 
 def _matching(pattern: str, low: int, high: int | None, preferred: str) -> str:
-    for candidate in (preferred, *PATTERN_CANDIDATES):
+    guess = regex_example.example(pattern) if isinstance(pattern, str) else None
+    for candidate in (preferred, *((guess,) if guess is not None else ()), *PATTERN_CANDIDATES):
         padded = candidate + "x" * max(0, low - len(candidate))
         try:
             if (high is None or len(padded) <= high) and re.search(pattern, padded):

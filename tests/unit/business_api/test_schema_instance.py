@@ -62,8 +62,9 @@ def test_scalars_and_simple_keywords(schema, expected):
 
 
 def test_a_pattern_no_candidate_fits_still_gives_a_string():
-    # Not a generator for every regex: the mock tries a few common strings, else keeps the plain one.
-    assert minimal_instance({"type": "string", "pattern": "^[A-Z]{2}$"}) == "string"
+    # Patterns are guessed (regex_example) or matched by a few common strings; else the plain string stays.
+    assert minimal_instance({"type": "string", "pattern": "^[A-Z]{2}$"}) == "AA"
+    assert minimal_instance({"type": "string", "pattern": "^(?=.*[A-Z])(?=.*[0-9]).{9}$"}) == "string"
     assert minimal_instance({"type": "string", "pattern": "(?<!x"}) == "string"  # not a regex Python reads
 
 
