@@ -15,8 +15,8 @@ set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-CLIENTS_DIR=tests/clients
-MAIN_SUITES=(tests/unit tests/e2e)
+clients_dir=tests/clients
+main_suites=(tests/unit tests/e2e)
 
 test_paths() {  # print the arguments that select tests by path (tests/unit, f.py::test), one a line
   local arg skip=0
@@ -35,7 +35,7 @@ test_paths() {  # print the arguments that select tests by path (tests/unit, f.p
 
 selects_clients() {  # true if one of the paths PATH... is tests/clients, lies below it, or contains it
   local path clients
-  clients="$(realpath "$CLIENTS_DIR")"
+  clients="$(realpath "$clients_dir")"
   for path in "$@"; do
     path="$(realpath "$path")"
     [[ $path == "$clients" || $path == "$clients"/* || $clients == "$path"/* ]] && return 0
@@ -96,19 +96,19 @@ run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS...
   trap stop_background EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  pytest_in_background "$bg_log" "${color[@]}" "$@" "$CLIENTS_DIR"
-  info "running ${MAIN_SUITES[*]} here, and $CLIENTS_DIR alongside (pid $bg_pid; its output follows)"
+  pytest_in_background "$bg_log" "${color[@]}" "$@" "$clients_dir"
+  info "running ${main_suites[*]} here, and $clients_dir alongside (pid $bg_pid; its output follows)"
   # tee -i: on Ctrl-C, tee outlives pytest, which still prints while it tears its stack down.
-  "$PY" -m pytest -c tests/pytest.ini "${color[@]}" "$@" "${MAIN_SUITES[@]}" 2>&1 | tee -i "$main_log" || main_status=${PIPESTATUS[0]}
+  "$PY" -m pytest -c tests/pytest.ini "${color[@]}" "$@" "${main_suites[@]}" 2>&1 | tee -i "$main_log" || main_status=$?  # pipefail: pytest's status (tee succeeds)
   wait "$bg_pid" || clients_status=$?
   bg_pid=''
-  info "output of $CLIENTS_DIR (pytest exit status $clients_status):"
+  info "output of $clients_dir (pytest exit status $clients_status):"
   cat "$bg_log"
   main_line="$(summary_line "$main_log")"
   clients_line="$(summary_line "$bg_log")"
   rm -f "$main_log"
-  info "${MAIN_SUITES[*]}: ${main_line:-no summary} (exit $main_status)"
-  info "$CLIENTS_DIR: ${clients_line:-no summary} (exit $clients_status)"
+  info "${main_suites[*]}: ${main_line:-no summary} (exit $main_status)"
+  info "$clients_dir: ${clients_line:-no summary} (exit $clients_status)"
   passed=$(( $(count_of passed "$main_line") + $(count_of passed "$clients_line") ))
   failed=$(( $(count_of failed "$main_line") + $(count_of failed "$clients_line")
              + $(count_of error "$main_line") + $(count_of error "$clients_line") ))
@@ -118,8 +118,8 @@ run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS...
     die "pytest ran no test in either process: that is a failure, not a pass"
   fi
   if (( strict )); then
-    (( main_status != 5 )) || die "${MAIN_SUITES[*]} ran no test: that is a failure, not a pass"
-    (( clients_status != 5 )) || die "$CLIENTS_DIR ran no test: that is a failure, not a pass"
+    (( main_status != 5 )) || die "${main_suites[*]} ran no test: that is a failure, not a pass"
+    (( clients_status != 5 )) || die "$clients_dir ran no test: that is a failure, not a pass"
   else  # one side selecting nothing is fine when the other ran and passed
     if (( main_status == 5 )); then main_status=0; fi
     if (( clients_status == 5 )); then clients_status=0; fi
@@ -135,10 +135,10 @@ main() {
   local paths=()
   mapfile -t paths < <(test_paths "$@")
   if (( ${#paths[@]} )); then
-    if selects_clients "${paths[@]}"; then ensure_node_modules "$root_dir/$CLIENTS_DIR/node"; fi
+    if selects_clients "${paths[@]}"; then ensure_node_modules "$root_dir/$clients_dir/node"; fi
     run_one "$@"
   else
-    ensure_node_modules "$root_dir/$CLIENTS_DIR/node"
+    ensure_node_modules "$root_dir/$clients_dir/node"
     run_both "$@"
   fi
 }
