@@ -29,6 +29,10 @@ IMAGE_FORMATS = ("url", "b64_json")
 EMBEDDING_FORMATS = ("float", "base64")
 # LiteLLM's is_request_body_safe names the banned parameter only in its message.
 BANNED_PARAM = re.compile(r"Rejected Request: '?([\w.\[\]-]+)'? is not allowed")
+# Responses API input: the items and content parts LiteLLM's Responses → chat translation carries over.
+RESPONSE_ITEM_TYPES = ("message", "function_call", "function_call_output")
+RESPONSE_PART_TYPES = ("input_text", "output_text", "input_image", "input_file", "refusal")
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 NO_STORED_STATE = ("this gateway stores no responses or conversations, so '{param}' cannot be resolved; "
                    "send the earlier turns in 'input'")
 
@@ -158,7 +162,22 @@ def check_responses(body: dict) -> None:
     if body.get("background"):
         raise RequestProblem("'background' is not supported: a background response is fetched later with "
                              "GET /v1/responses/{id}, which this gateway does not offer", "background")
+    _check_responses_options(body)
     _check_litellm_params(body)
+
+
+def _check_responses_options(body: dict) -> None:
+    """Checked under the Responses API's own names: later LiteLLM renames them (max_tokens, reasoning_effort)."""
+    tokens = body.get("max_output_tokens")
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
+        raise RequestProblem("'max_output_tokens' must be a positive integer", "max_output_tokens")
+    reasoning = body.get("reasoning")
+    if reasoning is None:
+        return
+    if not isinstance(reasoning, dict):
+        raise RequestProblem("'reasoning' must be an object such as {\"effort\": \"low\"}", "reasoning")
+    if reasoning.get("effort") is not None and reasoning["effort"] not in REASONING_EFFORTS:
+        raise RequestProblem(f"'reasoning.effort' must be one of {', '.join(REASONING_EFFORTS)}", "reasoning.effort")
 
 
 def _check_input_items(items: list) -> None:
@@ -167,6 +186,10 @@ def _check_input_items(items: list) -> None:
         where = f"input[{index}]"
         if not isinstance(item, dict):
             raise RequestProblem(f"'{where}' must be an object", where)
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind not in RESPONSE_ITEM_TYPES:
+            raise RequestProblem(f"'{where}.type' must be one of {', '.join(RESPONSE_ITEM_TYPES)} "
+                                 f"(or a message given by 'role'); got {kind!r}", f"{where}.type")
         content = item.get("content")
         if content is not None and not isinstance(content, (str, list)):
             raise RequestProblem(f"'{where}.content' must be a string or a list of parts", f"{where}.content")
@@ -174,6 +197,9 @@ def _check_input_items(items: list) -> None:
             if not isinstance(part, dict) or not isinstance(part.get("type"), str):
                 raise RequestProblem(f"'{where}.content[{number}]' must be an object with a 'type'",
                                      f"{where}.content[{number}]")
+            if part["type"] not in RESPONSE_PART_TYPES:
+                raise RequestProblem(f"'{where}.content[{number}].type' must be one of {', '.join(RESPONSE_PART_TYPES)}",
+                                     f"{where}.content[{number}].type")
 
 
 def _check_embedding_input(value: Any) -> None:

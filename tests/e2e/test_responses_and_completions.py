@@ -46,3 +46,24 @@ def test_completions_refuse_what_they_cannot_answer_faithfully(stack, prompt):
     with pytest.raises(openai.BadRequestError) as caught:
         stack.client().completions.create(model="my-custom-model", prompt=prompt)
     assert caught.value.body["param"] == "prompt"
+
+
+def test_responses_tool_round_trip_with_output_items(stack):
+    client = stack.client()
+    ask = [{"role": "user", "content": "weather? [mock:tool=get_weather]"}]
+    first = client.responses.create(model="my-custom-model", input=ask, tools=[WEATHER])
+    [call] = [item for item in first.output if item.type == "function_call"]
+    again = ask + [{"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+                   {"type": "function_call_output", "call_id": call.call_id, "output": "18 C and sunny"}]
+    final = client.responses.create(model="my-custom-model", input=again, tools=[WEATHER])
+    assert final.output_text == "Mock answer from my-custom-model: the tool returned 18 C and sunny"
+
+
+@pytest.mark.parametrize("options, param", [
+    ({"max_output_tokens": 0}, "max_output_tokens"), ({"reasoning": {"effort": "extreme"}}, "reasoning.effort"),
+    ({"input": [{"role": "user", "content": [{"type": "input_weird", "text": "x"}]}]}, "input[0].content[0].type"),
+])
+def test_responses_errors_use_the_responses_names(stack, options, param):
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().responses.create(**{"model": "my-custom-model", "input": "x", **options})
+    assert caught.value.body["param"] == param

@@ -122,6 +122,11 @@ RESPONSE = {"model": "m", "input": "hi"}
 @pytest.mark.parametrize("extra", [
     {}, {"input": [{"role": "user", "content": "hi"}]}, {"store": False}, {"previous_response_id": None},
     {"background": False}, {"instructions": "be brief", "temperature": 0.1},
+    {"max_output_tokens": 5, "reasoning": {"effort": "low", "summary": "auto"}},
+    {"input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+               {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+               {"type": "function_call_output", "call_id": "c1", "output": "42"},
+               {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}]}]},
 ])
 def test_responses_carrying_their_whole_conversation_pass(extra):
     assert parse_body("responses", json.dumps({**RESPONSE, **extra}).encode())["input"]
@@ -141,6 +146,14 @@ def test_responses_carrying_their_whole_conversation_pass(extra):
     ({"input": [{"role": "user", "content": {}}]}, "input[0].content", "string or a list"),
     ({"input": [{"role": "user", "content": ["hi"]}]}, "input[0].content[0]", "'type'"),
     ({"stream": "yes"}, "stream", "true or false"),
+    ({"input": [{"type": "weird"}]}, "input[0].type", "function_call_output"),
+    ({"input": [{"content": "no role"}]}, "input[0].type", "got None"),
+    ({"input": [{"role": "user", "content": [{"type": "input_weird", "text": "hi"}]}]}, "input[0].content[0].type",
+     "input_text"),
+    ({"max_output_tokens": 0}, "max_output_tokens", "positive integer"),
+    ({"max_output_tokens": True}, "max_output_tokens", "positive integer"),
+    ({"reasoning": "high"}, "reasoning", "object"),
+    ({"reasoning": {"effort": "extreme"}}, "reasoning.effort", "minimal"),
 ])
 def test_responses_needing_stored_state_or_malformed_are_refused(extra, param, words):
     refused = problem("responses", {**RESPONSE, **extra})
