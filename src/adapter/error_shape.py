@@ -122,16 +122,32 @@ def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
 STREAM_ERROR_MARKER = b'data: {"error"'
 
 
+RESPONSE_FAILED_MARKER = b'"type":"response.failed"'
+
+
+def _cleaned_response_failed(line: bytes, secrets: tuple[str, ...]) -> bytes:
+    """A Responses API `response.failed` event keeps its own shape ({code, message}); its message is cleaned."""
+    try:
+        event = json.loads(line[len(b"data: ") :])
+        error = event["response"]["error"]
+        error["message"] = clean_message(error.get("message") or "the response failed", secrets)
+    except (ValueError, TypeError, KeyError):
+        return line
+    return b"data: " + json.dumps(event, separators=(",", ":")).encode("utf-8")
+
+
 def normalise_stream_errors(chunk: bytes, secrets: tuple[str, ...]) -> bytes:
     """Clean the error event LiteLLM sends when a stream fails after it started; other events pass as they are.
 
     Event streams are never compressed: LiteLLM's gzip middleware only compresses a body sent in one message.
     """
-    if STREAM_ERROR_MARKER not in chunk:
+    if STREAM_ERROR_MARKER not in chunk and RESPONSE_FAILED_MARKER not in chunk:
         return chunk
     lines = []
     for line in chunk.split(b"\n"):
-        if line.startswith(STREAM_ERROR_MARKER):
+        if line.startswith(b"data: ") and RESPONSE_FAILED_MARKER in line:
+            line = _cleaned_response_failed(line, secrets)
+        elif line.startswith(STREAM_ERROR_MARKER):
             raw = line[len(b"data: ") :]
             try:
                 code = int(json.loads(raw)["error"].get("code") or 500)

@@ -67,3 +67,13 @@ def test_responses_errors_use_the_responses_names(stack, options, param):
     with pytest.raises(openai.BadRequestError) as caught:
         stack.client().responses.create(**{"model": "my-custom-model", "input": "x", **options})
     assert caught.value.body["param"] == param
+
+
+def test_responses_stream_failure_reads_cleanly(stack):
+    events = list(stack.client().responses.create(model="my-custom-model", input="one two three [mock:fail_after=2]",
+                                                   stream=True))
+    failed = events[-1]
+    assert failed.type == "response.failed"
+    message = failed.response.error.message
+    assert message.startswith("the business API sent an answer the adapter cannot use: the stream failed")
+    assert "litellm." not in message

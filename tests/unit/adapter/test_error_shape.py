@@ -157,3 +157,13 @@ def test_litellms_unsupported_setting_in_backticks_names_its_param():
     raw = json.dumps({"error": {"message": "Setting `dimensions` is not supported by my-custom-llm, m. To drop it "
                                            "from the call, set `litellm.drop_params = True`.", "param": None}}).encode()
     assert normalise_error(400, raw, ())["error"]["param"] == "dimensions"
+
+
+def test_responses_failed_events_keep_their_shape_with_a_clean_message():
+    event = (b'event: response.failed\ndata: {"type":"response.failed","response":{"id":"r","error":'
+             b'{"code":"server_error","message":"litellm.BadGatewayError: backend broke with s3cret"},'
+             b'"status":"failed"},"sequence_number":4}\n\n')
+    cleaned = normalise_stream_errors(event, ("s3cret",))
+    payload = json.loads(cleaned.split(b"data: ", 1)[1].split(b"\n", 1)[0])
+    assert payload["response"]["error"] == {"code": "server_error", "message": "backend broke with <redacted>"}
+    assert payload["sequence_number"] == 4 and cleaned.startswith(b"event: response.failed\n")
