@@ -1,11 +1,11 @@
-"""Server-sent events for /api/process with "stream": true (text and tool-call chunks), and stream counters."""
+"""Server-sent events for the mock's streams (/api/process and /v1/chat/completions), and stream counters."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from flask import Response, stream_with_context
 
@@ -37,22 +37,29 @@ def sse(payload) -> str:
     return f"data: {data}\n\n"
 
 
-def events(request_id: str, chunks: list[dict], final: dict, delay_ms: int, fail_after: int | None) -> Iterator[str]:
-    """One event per chunk (delay_ms apart), then the final event and [DONE]; or an error event mid-way."""
+MID_STREAM_ERROR = {"error": {"message": "mock failure mid-stream requested by [mock:fail_after]",
+                              "type": "server_error", "param": None, "code": "500"}}
+
+
+def events(pieces: list, piece_event: Callable[[Any], Any], tail: list, delay_ms: int, fail_after: int | None,
+           head: tuple = ()) -> Iterator[str]:
+    """The head events, one event per piece (delay_ms apart), then the tail events; or an error event mid-way.
+
+    piece_event formats a piece only when it is sent, so an open stream holds its pieces and not their events.
+    """
     COUNTERS.change(open=1)
     finished = False
     try:
-        for index, chunk in enumerate(chunks):
+        yield from map(sse, head)
+        for index, piece in enumerate(pieces):
             if fail_after is not None and index == fail_after:
-                yield sse({"error": {"message": "mock failure mid-stream requested by [mock:fail_after]",
-                                     "type": "server_error", "param": None, "code": "500"}})
+                yield sse(MID_STREAM_ERROR)
                 finished = True
                 return
             if index and delay_ms:
                 time.sleep(delay_ms / 1000)
-            yield sse({"request_id": request_id, **chunk})
-        yield sse({"request_id": request_id, "delta": "", **final})
-        yield sse("[DONE]")
+            yield sse(piece_event(piece))
+        yield from map(sse, tail)
         finished = True
     finally:
         # A client that goes away makes the next write fail and closes this generator early.
@@ -71,7 +78,15 @@ def chunks(answer: str, tool_calls: tuple[dict, ...] = ()) -> list[dict]:
     return pieces
 
 
+def event_stream(body: Iterator[str]) -> Response:
+    """A text/event-stream response that proxies must not buffer."""
+    return Response(stream_with_context(body), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
 def stream_response(request_id: str, answer: str, final: dict, delay_ms: int, fail_after: int | None,
                     tool_calls: tuple[dict, ...] = ()) -> Response:
-    body = stream_with_context(events(request_id, chunks(answer, tool_calls), final, delay_ms, fail_after))
-    return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    """/api/process's stream: {"request_id", "delta" | "tool_call"} per piece, then the final event and [DONE]."""
+    tail = [{"request_id": request_id, "delta": "", **final}, "[DONE]"]
+    return event_stream(events(chunks(answer, tool_calls), lambda chunk: {"request_id": request_id, **chunk},
+                               tail, delay_ms, fail_after))
