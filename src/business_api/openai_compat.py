@@ -1,8 +1,4 @@
-"""POST /v1/chat/completions: the mock in OpenAI's own format, whole or streamed, for LiteLLM's built-in openai/ provider.
-
-Used by the benchmark to compare our handler with the path a backend that already speaks OpenAI would take, so the
-stream follows OpenAI's chunk format and honours the same directives as /api/process's stream.
-"""
+"""POST /v1/chat/completions in OpenAI's format, whole or streamed: the benchmark's reference for LiteLLM's openai/."""
 
 from __future__ import annotations
 
