@@ -43,6 +43,7 @@ class Settings:
     business_api_key: str = field(repr=False)
     business_api_key_header: str
     business_api_timeout: float
+    business_api_max_connections: int
     business_api_workers: int
     business_api_threads: int
     litellm_proxy_host: str
@@ -137,6 +138,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         business_api_key=get("BUSINESS_API_KEY"),
         business_api_key_header=get("BUSINESS_API_KEY_HEADER", "X-API-Key"),
         business_api_timeout=_float(values, "BUSINESS_API_TIMEOUT", 60.0),
+        business_api_max_connections=_count(values, "BUSINESS_API_MAX_CONNECTIONS", 4096),
         business_api_workers=_count(values, "BUSINESS_API_WORKERS", cores),
         business_api_threads=_count(values, "BUSINESS_API_THREADS", 256),
         litellm_proxy_host=get("LITELLM_PROXY_HOST", "127.0.0.1"),

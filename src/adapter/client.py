@@ -7,6 +7,7 @@ In-process synchronous calls (litellm.completion) use httpx.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import weakref
 from typing import Any, AsyncIterator, Iterator, Mapping
@@ -16,22 +17,40 @@ import httpx
 
 from .errors import bad_answer, from_backend_status, timed_out, unreachable
 
-MAX_CONNECTIONS = 200
+DEFAULT_MAX_CONNECTIONS = 4096  # per proxy worker; BUSINESS_API_MAX_CONNECTIONS (configure())
 IDLE_SECONDS = 30  # below the backends' keep-alive (75 s), so a connection is never reused as it is closed
 
+_max_connections = DEFAULT_MAX_CONNECTIONS
 # One pooled session per event loop: a pool's connections belong to the loop that opened them, and
 # in-process callers (asyncio.run in scripts and tests) may create several loops over time.
 _sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = weakref.WeakKeyDictionary()
+# A slot per connection the pool may open. A call waits for a slot *before* its timeout starts: when every
+# connection is busy, requests queue (backpressure) instead of failing with a timeout they did not cause.
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 _sync_client: httpx.Client | None = None
+
+
+def configure(max_connections: int) -> None:
+    """How many backend connections each event loop's pool may hold at once (set once, at start-up)."""
+    global _max_connections
+    _max_connections = max_connections
 
 
 def _session() -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
     session = _sessions.get(loop)
     if session is None or session.closed:
-        connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=IDLE_SECONDS)
+        connector = aiohttp.TCPConnector(limit=_max_connections, keepalive_timeout=IDLE_SECONDS)
         session = _sessions[loop] = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
     return session
+
+
+def _slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slot = _slots.get(loop)
+    if slot is None:
+        slot = _slots[loop] = asyncio.Semaphore(_max_connections)
+    return slot
 
 
 async def aclose() -> None:
@@ -44,7 +63,7 @@ async def aclose() -> None:
 def _sync() -> httpx.Client:
     global _sync_client
     if _sync_client is None:
-        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=IDLE_SECONDS)
+        limits = httpx.Limits(max_connections=_max_connections, keepalive_expiry=IDLE_SECONDS)
         _sync_client = httpx.Client(limits=limits)
     return _sync_client
 
@@ -98,7 +117,15 @@ def _httpx_timeout(seconds: float) -> httpx.Timeout:
 
 
 async def apost_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
-    """POST JSON and return the decoded answer; the whole exchange is bounded by `timeout` seconds."""
+    """POST JSON and return the decoded answer; the whole exchange is bounded by `timeout` seconds.
+
+    The wait for a free connection comes first and is not counted (backpressure, see _slots).
+    """
+    async with _slot():
+        return await _post_json(backend, url, headers, body, timeout)
+
+
+async def _post_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
     try:
         async with asyncio.timeout(timeout):
             async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:
@@ -112,9 +139,16 @@ async def apost_json(backend: str, url: str, headers: dict, body: dict, timeout:
 async def astream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[str]:
     """POST JSON and yield each server-sent event's data as it arrives.
 
-    `timeout` bounds the connect, the wait for the first byte and every gap between events. Closing
-    the generator early (the client went away) closes the upstream connection.
+    `timeout` bounds the connect, the wait for the first byte and every gap between events, not the wait for a
+    free connection (backpressure, see _slots). Closing the generator early (the client went away) closes the
+    upstream connection and frees its slot.
     """
+    async with _slot(), contextlib.aclosing(_stream_events(backend, url, headers, body, timeout)) as events:
+        async for data in events:  # aclosing: a client that leaves closes the upstream stream now, not at GC
+            yield data
+
+
+async def _stream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[str]:
     started = False
     try:
         async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:

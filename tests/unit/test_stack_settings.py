@@ -20,6 +20,7 @@ def test_defaults_bind_loopback_and_point_laas_at_the_mock(tmp_path):
     assert settings.litellm_proxy_host == "127.0.0.1"
     assert settings.litellm_proxy_port == 8080
     assert settings.business_api_timeout == 60.0
+    assert settings.business_api_max_connections == 4096
     assert settings.business_api_base == "http://127.0.0.1:8002"
     assert settings.laas_api_base == "http://127.0.0.1:8002/api/preset/v2"
     assert settings.log_level == "INFO"
@@ -49,7 +50,8 @@ def test_explicit_backend_urls_are_kept_without_trailing_slash(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, value", [("BUSINESS_API_PORT", "eighty"), ("BUSINESS_API_TIMEOUT", "soon"), ("BUSINESS_API_TIMEOUT", "0")]
+    "name, value", [("BUSINESS_API_PORT", "eighty"), ("BUSINESS_API_TIMEOUT", "soon"), ("BUSINESS_API_TIMEOUT", "0"),
+                    ("BUSINESS_API_MAX_CONNECTIONS", "0"), ("BUSINESS_API_MAX_CONNECTIONS", "many")]
 )
 def test_malformed_numbers_are_reported_by_name(tmp_path, name, value):
     with pytest.raises(stack_settings.SettingsError, match=name):

@@ -5,11 +5,13 @@ name it resolves, but imports a package normally, so these objects exist once pe
 """
 
 import stack_settings
+from adapter import client
 from adapter.auth import make_auth
 from adapter.handlers import BusinessHandler, LaasHandler
 from adapter.media_handlers import EmbeddingHandler, ImageHandler
 
 _settings = stack_settings.load()
+client.configure(_settings.business_api_max_connections)
 
 business_handler = BusinessHandler(_settings)
 laas_handler = LaasHandler(_settings)
