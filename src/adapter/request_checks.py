@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from litellm.types.llms.openai import ValidUserMessageContentTypes
 
-from .transform_common import SERVER_OWNED_PARAMS
+from .params import REASONING_EFFORTS, SERVER_OWNED
 
 NUMBER = (int, float)
 # OpenAI parameters LiteLLM itself reads before our handler runs: a wrong type there makes it crash (500).
@@ -32,7 +32,6 @@ BANNED_PARAM = re.compile(r"Rejected Request: '?([\w.\[\]-]+)'? is not allowed")
 # Responses API input: the items and content parts LiteLLM's Responses → chat translation carries over.
 RESPONSE_ITEM_TYPES = ("message", "function_call", "function_call_output")
 RESPONSE_PART_TYPES = ("input_text", "output_text", "input_image", "input_file", "refusal")
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 NO_STORED_STATE = ("this gateway stores no responses or conversations, so '{param}' cannot be resolved; "
                    "send the earlier turns in 'input'")
 
@@ -57,7 +56,7 @@ def parse_object(raw: bytes) -> dict:
         raise RequestProblem(f"request body must be a JSON object, got {type(body).__name__}")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise RequestProblem("'model' is required and must be a string; GET /v1/models lists the models", "model")
-    owned = sorted(SERVER_OWNED_PARAMS.intersection(body))
+    owned = sorted(SERVER_OWNED.intersection(body))
     if owned:
         name = owned[0]
         raise RequestProblem(f"'{name}' is set by the server configuration and cannot be sent by a client", name)

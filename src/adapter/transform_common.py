@@ -6,11 +6,9 @@ import re
 from typing import Any
 
 from .errors import bad_answer, invalid_request
-from .params import SERVER_OWNED
 
 ROLE_ALIASES = {"developer": "system"}  # OpenAI's newer name for the system role
 FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
-SERVER_OWNED_PARAMS = SERVER_OWNED  # the door refuses these too
 
 
 def check_messages(messages: Any, backend: str) -> list[dict]:
