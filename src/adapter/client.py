@@ -136,33 +136,44 @@ async def _post_json(backend: str, url: str, headers: dict, body: dict, timeout:
         raise unreachable(backend, type(error).__name__) from error
 
 
-async def astream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[str]:
-    """POST JSON and yield each server-sent event's data as it arrives.
+async def astream_event_batches(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[list[str]]:
+    """POST JSON and yield, per read, the data of every server-sent event that has arrived since the last one.
 
-    `timeout` bounds the connect, the wait for the first byte and every gap between events, not the wait for a
+    A consumer that keeps up gets one event per batch, the moment it arrives; a slow one gets everything that
+    waited in the buffer (adaptive coalescing: the handlers merge a batch into one chunk, see coalesce.py).
+    `timeout` bounds the connect, the wait for the first byte and every gap between reads, not the wait for a
     free connection (backpressure, see _slots). Closing the generator early (the client went away) closes the
     upstream connection and frees its slot.
     """
-    async with _slot(), contextlib.aclosing(_stream_events(backend, url, headers, body, timeout)) as events:
-        async for data in events:  # aclosing: a client that leaves closes the upstream stream now, not at GC
-            yield data
+    async with _slot(), contextlib.aclosing(_stream_event_batches(backend, url, headers, body, timeout)) as batches:
+        async for batch in batches:  # aclosing: a client that leaves closes the upstream stream now, not at GC
+            yield batch
 
 
-async def _stream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[str]:
+class _EventSplitter:
+    """Bytes as they arrive → the data of the complete server-sent event lines among them."""
+
+    def __init__(self):
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        # Split lines ourselves: aiohttp's line reader refuses lines over 64 KB.
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        return [data for line in lines if (data := _event_data(line.decode("utf-8").rstrip("\r"))) is not None]
+
+
+async def _stream_event_batches(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[list[str]]:
     started = False
     try:
         async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:
             if not _is_event_stream(response.status, response.headers):
                 _refuse_non_stream(backend, response.status, response.headers, await response.read())
-            pending = b""
-            # Split lines ourselves: aiohttp's line reader refuses lines over 64 KB.
+            splitter = _EventSplitter()
+            # iter_any hands over everything buffered since the last read, however many events that is.
             async for chunk in response.content.iter_any():
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    data = _event_data(line.decode("utf-8").rstrip("\r"))
-                    if data is not None:
-                        started = True
-                        yield data
+                if batch := splitter.feed(chunk):
+                    started = True
+                    yield batch
     except TimeoutError as error:
         raise timed_out(backend, timeout) from error
     except aiohttp.ClientError as error:
@@ -182,18 +193,18 @@ def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float)
     return _decode(backend, response.status_code, response.headers, response.content)
 
 
-def stream_events(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Iterator[str]:
-    """Blocking twin of astream_events for in-process litellm.completion(stream=True)."""
+def stream_event_batches(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Iterator[list[str]]:
+    """Blocking twin of astream_event_batches for in-process litellm.completion(stream=True)."""
     started = False
     try:
         with _sync().stream("POST", url, json=body, headers=headers, timeout=_httpx_timeout(timeout)) as response:
             if not _is_event_stream(response.status_code, response.headers):
                 _refuse_non_stream(backend, response.status_code, response.headers, response.read())
-            for line in response.iter_lines():
-                data = _event_data(line)
-                if data is not None:
+            splitter = _EventSplitter()
+            for chunk in response.iter_bytes():
+                if batch := splitter.feed(chunk):
                     started = True
-                    yield data
+                    yield batch
     except httpx.TimeoutException as error:
         raise timed_out(backend, timeout) from error
     except httpx.TransportError as error:

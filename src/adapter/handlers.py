@@ -12,6 +12,7 @@ from litellm import ModelResponse
 
 from . import client, transform_business, transform_laas
 from .errors import AdapterError
+from .coalesce import coalesce
 from .handler_base import AdapterHandler
 from .transform_common import has_attachments, pseudo_stream
 
@@ -112,19 +113,25 @@ class BusinessHandler(_JsonBackendHandler):
         return f"{base}/api/process", headers, body
 
     async def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:
-        # Relay: each upstream event becomes a chunk the moment it arrives.
-        async for data in client.astream_events(*args):
-            chunk = transform_business.transform_stream_event(data)
-            if chunk is None:
+        # Relay: the events that arrived since the last chunk was taken go out merged (coalesce.py); when the
+        # proxy keeps up, that is one event per chunk, sent the moment it arrives.
+        async for events in client.astream_event_batches(*args):
+            batch = transform_business.transform_stream_batch(events)
+            for chunk in coalesce(batch.chunks):
+                yield chunk
+            if batch.error:
+                raise batch.error
+            if batch.done:
                 return
-            yield chunk
 
     def _chunks(self, args: tuple, model: str) -> Iterator[dict]:
-        for data in client.stream_events(*args):
-            chunk = transform_business.transform_stream_event(data)
-            if chunk is None:
+        for events in client.stream_event_batches(*args):
+            batch = transform_business.transform_stream_batch(events)
+            yield from coalesce(batch.chunks)
+            if batch.error:
+                raise batch.error
+            if batch.done:
                 return
-            yield chunk
 
 
 class LaasHandler(_JsonBackendHandler):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from . import params
-from .errors import bad_answer, invalid_request
+from .errors import AdapterError, bad_answer, invalid_request
 from .transform_common import ROLE_ALIASES, finish_reason_from, openai_completion, stream_chunk, text_of, usage_from
 
 BACKEND = "the business API"
@@ -237,3 +238,26 @@ def transform_stream_event(data: str) -> dict | None:
     if "finish_reason" in event or "usage" in event:
         return stream_chunk(delta, finish_reason_from(event.get("finish_reason")), usage_from(event.get("usage"), BACKEND))
     return stream_chunk(delta)
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """The events of one read: their chunks, whether [DONE] came, and the error an event carried (after the chunks)."""
+
+    chunks: list[dict]
+    done: bool = False
+    error: AdapterError | None = None
+
+
+def transform_stream_batch(batch: list[str]) -> StreamBatch:
+    """Several events' data → their chunks; the chunks before a failing event are kept, so they are sent first."""
+    chunks: list[dict] = []
+    for data in batch:
+        try:
+            chunk = transform_stream_event(data)
+        except AdapterError as error:
+            return StreamBatch(chunks, error=error)
+        if chunk is None:
+            return StreamBatch(chunks, done=True)
+        chunks.append(chunk)
+    return StreamBatch(chunks)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .errors import bad_answer, invalid_request
@@ -91,9 +90,6 @@ def usage_from(raw: Any, backend: str) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-PIECE_PATTERN = re.compile(r"\S+\s*|\s+")
-
-
 def stream_chunk(text: str, finish_reason: str | None = None, usage: dict | None = None) -> dict:
     """One LiteLLM GenericStreamingChunk; a finish_reason marks the last one."""
     return {
@@ -106,18 +102,11 @@ def stream_chunk(text: str, finish_reason: str | None = None, usage: dict | None
     }
 
 
-def split_text(text: str, max_chunks: int = 16) -> list[str]:
-    """`text` in at most `max_chunks` pieces cut after whitespace; joined, they are `text` again."""
-    words = PIECE_PATTERN.findall(text)
-    if not words:
-        return [text]
-    per_chunk = -(-len(words) // max_chunks)  # ceiling division
-    return ["".join(words[i : i + per_chunk]) for i in range(0, len(words), per_chunk)]
-
-
 def pseudo_stream(completion: dict) -> list[dict]:
-    """A finished chat.completion as stream chunks: text pieces, then finish_reason and usage."""
+    """A finished chat.completion as a stream: its text, finish reason and usage in one chunk.
+
+    Every piece of an answer that arrives whole is ready at once, so by the coalescing rule (coalesce.py) they go
+    out together; split, they would reach the client within a millisecond anyway, at LiteLLM's CPU cost per chunk.
+    """
     choice = completion["choices"][0]
-    pieces = split_text(choice["message"]["content"])
-    chunks = [stream_chunk(piece) for piece in pieces[:-1]]
-    return chunks + [stream_chunk(pieces[-1], choice["finish_reason"], completion["usage"])]
+    return [stream_chunk(choice["message"]["content"], choice["finish_reason"], completion["usage"])]

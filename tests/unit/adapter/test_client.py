@@ -2,7 +2,7 @@
 
 import pytest
 
-from adapter.client import _decode, _error_message, _event_data, _is_event_stream, _refuse_non_stream
+from adapter.client import _decode, _error_message, _event_data, _EventSplitter, _is_event_stream, _refuse_non_stream
 from adapter.errors import AdapterError
 
 
@@ -47,3 +47,10 @@ def test_event_data_lines():
     assert _event_data("data:[DONE]") == "[DONE]"
     assert _event_data(": comment") is None
     assert _event_data("") is None
+
+
+def test_event_splitter_hands_over_every_complete_event_of_a_read():
+    splitter = _EventSplitter()
+    assert splitter.feed(b'data: {"delta": "a"}\n\ndata: {"delta": "b"}\n\nda') == ['{"delta": "a"}', '{"delta": "b"}']
+    assert splitter.feed(b'ta: {"delta": "\xc3') == []  # an event cut anywhere, even inside a character
+    assert splitter.feed(b'\xa9"}\r\n\r\n: keep-alive\n\ndata: [DONE]\n\n') == ['{"delta": "\u00e9"}', "[DONE]"]

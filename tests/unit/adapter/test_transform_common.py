@@ -1,32 +1,13 @@
-"""adapter.transform_common: stream chunks, text splitting and the pseudo-stream of a finished answer."""
+"""adapter.transform_common: stream chunks and the pseudo-stream of a finished answer."""
 
-import pytest
-
-from adapter.transform_common import has_attachments, pseudo_stream, split_text, stream_chunk
+from adapter.transform_common import has_attachments, pseudo_stream, stream_chunk
 
 
-@pytest.mark.parametrize(
-    "text", ["", "one", "Mock answer from m: hello  there\nnew line ", "  leading", "x " * 100, "안녕하세요 세계"]
-)
-def test_split_text_rejoins_exactly(text):
-    pieces = split_text(text)
-    assert "".join(pieces) == text
-    assert 1 <= len(pieces) <= 16
-
-
-def test_split_text_uses_several_chunks_for_a_sentence():
-    assert split_text("a b c d") == ["a ", "b ", "c ", "d"]
-
-
-def test_pseudo_stream_ends_with_finish_reason_and_usage():
+def test_pseudo_stream_is_one_chunk_with_text_finish_reason_and_usage():
     usage = {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
     completion = {"choices": [{"message": {"content": "one two three"}, "finish_reason": "length"}], "usage": usage}
-    chunks = pseudo_stream(completion)
-    assert [c["text"] for c in chunks] == ["one ", "two ", "three"]
-    assert [c["is_finished"] for c in chunks] == [False, False, True]
-    assert chunks[-1]["finish_reason"] == "length"
-    assert chunks[-1]["usage"] == usage
-    assert all(c["usage"] is None for c in chunks[:-1])
+    assert pseudo_stream(completion) == [stream_chunk("one two three", "length", usage)]
+    assert pseudo_stream(completion)[0]["is_finished"] is True
 
 
 def test_stream_chunk_shape():
