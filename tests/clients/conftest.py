@@ -36,6 +36,8 @@ for _name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING"):
 from tests.e2e.conftest import stack  # noqa: E402,F401  (the session's stack fixture, shared with e2e)
 
 CHAT_MODEL = "my-custom-model"
+# Pieces 30 ms apart: a client that keeps up gets them one by one (the proxy merges pieces that arrive together).
+PACED = " [mock:chunk_delay=30]"
 EMBEDDING_MODEL = "my-embedding-model"
 IMAGE_MODEL = "my-image-model"
 NODE_DIR = Path(__file__).resolve().parent / "node"

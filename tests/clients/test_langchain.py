@@ -14,7 +14,7 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI, OpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
-from .conftest import (CHAT_MODEL, EMBEDDING_MODEL, WEATHER_MINIMAL_ARGS, WEATHER_PARAMETERS, WEATHER_RESULT,
+from .conftest import (CHAT_MODEL, EMBEDDING_MODEL, PACED, WEATHER_MINIMAL_ARGS, WEATHER_PARAMETERS, WEATHER_RESULT,
                        assert_close, norm)
 
 
@@ -75,10 +75,10 @@ def test_invoke_with_the_parameters_langchain_users_set(base_url, api_key):
 
 
 def test_stream(llm):
-    chunks = list(llm.stream("Stream this, please."))
+    chunks = list(llm.stream("Stream this, please." + PACED))
     assert len([c for c in chunks if c.content]) >= 2, [c.content for c in chunks]
     total = merged(chunks)
-    assert total.content == "Mock answer from my-custom-model: Stream this, please."
+    assert total.content == "Mock answer from my-custom-model: Stream this, please." + PACED
     assert total.response_metadata.get("finish_reason") == "stop"
 
 
@@ -167,7 +167,7 @@ def test_tool_given_as_an_openai_dict_with_explicit_arguments(llm):
 
 def test_streamed_tool_calls_reassemble_to_the_non_streamed_ones(llm):
     bound = llm.bind_tools([get_weather, get_time])
-    prompt = "Both [mock:tool=get_weather,get_time]"
+    prompt = "Both [mock:tool=get_weather,get_time]" + PACED
     whole = bound.invoke(prompt)
     chunks = list(bound.stream(prompt))
     fragments = [c for chunk in chunks for c in chunk.tool_call_chunks]
@@ -342,9 +342,9 @@ def responses_llm(base_url, api_key) -> ChatOpenAI:
 
 def test_responses_api_invoke_and_stream(responses_llm):
     assert responses_llm.invoke("Hello").text == "Mock answer from my-custom-model: Hello"
-    chunks = list(responses_llm.stream("Stream this"))
+    chunks = list(responses_llm.stream("Stream this" + PACED))
     assert len([c for c in chunks if c.text]) >= 2
-    assert merged(chunks).text == "Mock answer from my-custom-model: Stream this"
+    assert merged(chunks).text == "Mock answer from my-custom-model: Stream this" + PACED
 
 
 def test_responses_api_tool_round_trip(responses_llm):
@@ -375,8 +375,9 @@ def test_responses_api_previous_response_id_is_refused_clearly(base_url, api_key
 def test_legacy_completions_llm(base_url, api_key):
     llm = OpenAI(model=CHAT_MODEL, base_url=base_url, api_key=api_key, max_retries=0, timeout=30)
     assert llm.invoke("Hello") == "Mock answer from my-custom-model: Hello"
-    pieces = list(llm.stream("Stream me"))
-    assert len([p for p in pieces if p]) >= 2 and "".join(pieces) == "Mock answer from my-custom-model: Stream me"
+    pieces = list(llm.stream("Stream me" + PACED))
+    assert len([p for p in pieces if p]) >= 2
+    assert "".join(pieces) == "Mock answer from my-custom-model: Stream me" + PACED
 
 
 def test_legacy_completions_batch_of_prompts_is_refused_naming_the_param(base_url, api_key):

@@ -11,7 +11,7 @@ import litellm
 import openai
 import pytest
 
-from .conftest import (CHAT_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, WEATHER_MINIMAL_ARGS, WEATHER_PARAMETERS,
+from .conftest import (CHAT_MODEL, EMBEDDING_MODEL, IMAGE_MODEL, PACED, WEATHER_MINIMAL_ARGS, WEATHER_PARAMETERS,
                        WEATHER_RESULT, assert_close, norm)
 
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
@@ -49,9 +49,9 @@ def test_completion(options, prefix):
 
 
 def test_streaming(options):
-    chunks = list(chat(options, "Stream this, please.", stream=True, stream_options={"include_usage": True}))
+    chunks = list(chat(options, "Stream this, please." + PACED, stream=True, stream_options={"include_usage": True}))
     pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
-    assert len(pieces) >= 2 and "".join(pieces) == "Mock answer from my-custom-model: Stream this, please."
+    assert len(pieces) >= 2 and "".join(pieces) == "Mock answer from my-custom-model: Stream this, please." + PACED
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     assert any(getattr(c, "usage", None) and c.usage.completion_tokens > 0 for c in chunks)
 
@@ -102,7 +102,7 @@ def test_named_and_required_tool_choice(options):
 
 
 def test_streamed_parallel_tool_calls_rebuild_to_the_non_streamed_ones(options):
-    prompt = "Both [mock:tool=get_weather,get_time]"
+    prompt = "Both [mock:tool=get_weather,get_time]" + PACED
     whole = chat(options, prompt, tools=[WEATHER, TIME]).choices[0].message.tool_calls
     chunks = list(chat(options, prompt, tools=[WEATHER, TIME], stream=True))
     deltas = [d for c in chunks if c.choices for d in (c.choices[0].delta.tool_calls or [])]

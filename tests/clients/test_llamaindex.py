@@ -14,7 +14,7 @@ from llama_index.embeddings.openai_like import OpenAILikeEmbedding
 from llama_index.llms.openai_like import OpenAILike
 from pydantic import BaseModel, Field
 
-from .conftest import CHAT_MODEL, EMBEDDING_MODEL, WEATHER_MINIMAL_ARGS, WEATHER_RESULT, assert_close, norm
+from .conftest import CHAT_MODEL, EMBEDDING_MODEL, PACED, WEATHER_MINIMAL_ARGS, WEATHER_RESULT, assert_close, norm
 
 
 class Person(BaseModel):
@@ -69,9 +69,9 @@ def test_complete_goes_through_chat(llm):
 
 
 def test_stream_chat_and_stream_complete(llm):
-    deltas = [r.delta for r in llm.stream_chat([user("Stream this, please.")])]
+    deltas = [r.delta for r in llm.stream_chat([user("Stream this, please." + PACED)])]
     assert len([d for d in deltas if d]) >= 2, deltas
-    assert "".join(d or "" for d in deltas) == "Mock answer from my-custom-model: Stream this, please."
+    assert "".join(d or "" for d in deltas) == "Mock answer from my-custom-model: Stream this, please." + PACED
     last = None
     for last in llm.stream_complete("Complete me"):
         pass
@@ -179,7 +179,7 @@ def test_as_structured_llm_chat_and_stream(llm):
     assert json.loads(reply.message.content) == {"name": "string", "age": 1, "tags": []}
     # LlamaIndex's streamed structured predict sends tool_choice "auto" (not the named function that the
     # non-streamed one sends), so the mock must be told to call the tool, as the prompt tells a real model.
-    partials = [r.raw for r in structured.stream_chat([user("Describe a person [mock:tool=Person]")])]
+    partials = [r.raw for r in structured.stream_chat([user("Describe a person [mock:tool=Person]" + PACED)])]
     assert len(partials) >= 2, partials
     assert partials[-1] == Person(name="string", age=1, tags=[])
 
@@ -243,8 +243,8 @@ def test_completion_model_uses_legacy_completions(base_url, api_key):
     llm = OpenAILike(model=CHAT_MODEL, api_base=base_url, api_key=api_key, is_chat_model=False, max_retries=0,
                      timeout=30)
     assert llm.complete("Hi").text == "Mock answer from my-custom-model: Hi"
-    deltas = [r.delta for r in llm.stream_complete("Hi there")]
-    assert len([d for d in deltas if d]) >= 2 and "".join(deltas) == "Mock answer from my-custom-model: Hi there"
+    deltas = [r.delta for r in llm.stream_complete("Hi there" + PACED)]
+    assert len([d for d in deltas if d]) >= 2 and "".join(deltas) == "Mock answer from my-custom-model: Hi there" + PACED
 
 
 def test_mid_stream_failure_reaches_the_caller_with_its_reason(llm):

@@ -65,7 +65,8 @@ def test_full_round_trip_answers_with_the_tool_result(stack):
 
 
 def test_streamed_tool_calls_match_the_non_streamed_ones(stack):
-    messages = [{"role": "user", "content": "both please [mock:tool=get_weather,get_time]"}]
+    # 50 ms between fragments: a client that keeps up gets each alone (fragments that arrive together are merged).
+    messages = [{"role": "user", "content": "both please [mock:tool=get_weather,get_time] [mock:chunk_delay=50]"}]
     whole = chat(stack, messages, tools=[WEATHER, TIME]).choices[0].message.tool_calls
     calls, finish, deltas = streamed_calls(chat(stack, messages, tools=[WEATHER, TIME], stream=True))
     assert finish == "tool_calls"

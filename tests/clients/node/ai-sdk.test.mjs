@@ -34,6 +34,8 @@ function recording(extra = {}) {
   return { bodies, provider: createOpenAICompatible({ ...settings, ...extra, fetch: fetchAndRecord }) };
 }
 const common = { maxRetries: 0 };
+// Pieces 30 ms apart: a client that keeps up gets them one by one (the proxy merges pieces that arrive together).
+const PACED = ' [mock:chunk_delay=30]';
 
 const WEATHER_RESULT = '18 C and sunny in Paris';
 const MINIMAL_WEATHER_ARGS = { city: 'string', unit: 'celsius' };  // the mock's minimal instance
@@ -116,11 +118,11 @@ describe('chat', () => {
   });
 
   test('streamText streams several deltas that add up to the whole answer', async () => {
-    const result = streamText({ model: chatModel, prompt: 'Stream this, please.', ...common });
+    const result = streamText({ model: chatModel, prompt: 'Stream this, please.' + PACED, ...common });
     const deltas = [];
     for await (const delta of result.textStream) deltas.push(delta);
     assert.ok(deltas.filter(Boolean).length >= 2, `one piece only: ${JSON.stringify(deltas)}`);
-    assert.equal(deltas.join(''), 'Mock answer from my-custom-model: Stream this, please.');
+    assert.equal(deltas.join(''), 'Mock answer from my-custom-model: Stream this, please.' + PACED);
     assert.equal(await result.finishReason, 'stop');
   });
 });
@@ -173,7 +175,7 @@ describe('tools', () => {
   });
 
   test('parallel calls streamed: fragments per call, the same calls as without streaming, distinct ids', async () => {
-    const prompt = 'Both please [mock:tool=get_weather,get_time]';
+    const prompt = 'Both please [mock:tool=get_weather,get_time]' + PACED;
     const whole = await generateText({ model: chatModel, tools: declaredTools, prompt, ...common });
     assert.equal(whole.finishReason, 'tool-calls');
     const result = streamText({ model: chatModel, tools: declaredTools, prompt, ...common });
