@@ -28,6 +28,9 @@ GENERATED_SECRETS = {
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+# gunicorn worker classes the mock business API may run: gevent (one greenlet per connection, the default)
+# or gthread (one thread per request in flight, BUSINESS_API_THREADS of them per worker).
+BUSINESS_API_WORKER_CLASSES = ("gevent", "gthread")
 
 
 class SettingsError(ValueError):
@@ -45,6 +48,8 @@ class Settings:
     business_api_timeout: float
     business_api_max_connections: int
     business_api_workers: int
+    business_api_worker_class: str
+    business_api_worker_connections: int
     business_api_threads: int
     litellm_proxy_host: str
     litellm_proxy_port: int
@@ -113,6 +118,14 @@ def _count(values: Mapping[str, str], name: str, default: int) -> int:
     return count
 
 
+def _worker_class(raw: str) -> str:
+    name = raw.strip().lower()
+    if name not in BUSINESS_API_WORKER_CLASSES:
+        raise SettingsError(f"BUSINESS_API_WORKER_CLASS must be one of {', '.join(BUSINESS_API_WORKER_CLASSES)}, "
+                            f"got {raw!r}")
+    return name
+
+
 def _log_level(raw: str) -> str:
     level = LOG_LEVEL_ALIASES.get(raw.upper(), raw.upper())
     if level not in LOG_LEVELS:
@@ -140,6 +153,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         business_api_timeout=_float(values, "BUSINESS_API_TIMEOUT", 60.0),
         business_api_max_connections=_count(values, "BUSINESS_API_MAX_CONNECTIONS", 4096),
         business_api_workers=_count(values, "BUSINESS_API_WORKERS", cores),
+        business_api_worker_class=_worker_class(get("BUSINESS_API_WORKER_CLASS", "gevent")),
+        business_api_worker_connections=_count(values, "BUSINESS_API_WORKER_CONNECTIONS", 10000),
         business_api_threads=_count(values, "BUSINESS_API_THREADS", 256),
         litellm_proxy_host=get("LITELLM_PROXY_HOST", "127.0.0.1"),
         litellm_proxy_port=_port(values, "LITELLM_PROXY_PORT", 8080),
