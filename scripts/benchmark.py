@@ -234,6 +234,15 @@ def wait_http(url: str, seconds: float) -> None:
     raise SystemExit(f"benchmark: {url} did not come up within {seconds:g} s")
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 class Bench:
     """Our stack (via ./start_services.sh) plus an untuned LiteLLM reference proxy, on free ports."""
 
@@ -269,36 +278,35 @@ class Bench:
         untuned = {"model_list": [floor], "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
         (self.tmp / "untuned.yaml").write_text(yaml.safe_dump(untuned))
 
-    def start(self) -> None:
+    def start(self, references: bool = True) -> None:
         result = subprocess.run([str(ROOT / "start_services.sh")], cwd=ROOT, env=self.env, capture_output=True,
                                 text=True, timeout=600)
         if result.returncode:
             raise SystemExit(f"benchmark: start_services.sh failed:\n{result.stdout}\n{result.stderr}")
+        if not references:
+            return
         # The reference: plain LiteLLM, one worker, uvicorn's pure-Python HTTP parser, no adapter at all, run as
         # a plain `pip install 'litellm[proxy]'` has it; and the same server with this project's packages.
-        self.untuned_processes = [self._start_untuned(self.untuned, [str(ROOT / "scripts" / "untuned_litellm.py")]),
-                                  self._start_untuned(self.untuned_ours, ["-m", "uvicorn"])]
+        self.untuned_processes = [self.start_untuned(self.untuned, [str(ROOT / "scripts" / "untuned_litellm.py")]),
+                                  self.start_untuned(self.untuned_ours, ["-m", "uvicorn"])]
         for url in (self.untuned, self.untuned_ours):
             wait_http(f"{url}/health/liveliness", 120)
 
-    def _start_untuned(self, url: str, runner: list[str]) -> subprocess.Popen:
-        env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / "untuned.yaml"),
+    def start_untuned(self, url: str, runner: list[str], config: str = "untuned.yaml", workers: int = 1,
+                      loop: str = "asyncio") -> subprocess.Popen:
+        """A LiteLLM proxy without this project's adapter or tuning, with a config file written into tmp."""
+        env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / config),
                "LITELLM_MASTER_KEY": self.settings.litellm_master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
         port = url.rsplit(":", 1)[1]
         log = (self.tmp / "logs" / f"untuned-{port}.log").open("ab")
         return subprocess.Popen(
             [sys.executable, *runner, "litellm.proxy.proxy_server:app", "--host", "127.0.0.1",
-             "--port", port, "--workers", "1", "--http", "h11", "--loop", "asyncio"],
+             "--port", port, "--workers", str(workers), "--http", "h11", "--loop", loop],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self) -> None:
         for process in self.untuned_processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_process(process)
         subprocess.run([str(ROOT / "stop_services.sh")], cwd=ROOT, env=self.env, capture_output=True, timeout=120)
 
     def pid(self, service: str) -> int:
@@ -337,8 +345,16 @@ def capacity_check(bench: Bench, run, seconds: float) -> Result:
 
 
 def versions() -> str:
-    names = ["litellm", "opentelemetry-sdk", "uvicorn", "httptools", "uvloop", "gunicorn", "flask", "aiohttp", "httpx"]
+    names = ["litellm", "opentelemetry-sdk", "uvicorn", "httptools", "uvloop", "gunicorn", "gevent", "flask", "aiohttp",
+             "httpx"]
     return ", ".join(f"{name} {metadata.version(name)}" for name in names)
+
+
+def mock_server(settings: stack_settings.Settings) -> str:
+    """How the business API runs, e.g. "gunicorn gevent, 2 workers × 10000 connections"."""
+    per_worker = (f"{settings.business_api_threads} threads" if settings.business_api_worker_class == "gthread"
+                  else f"{settings.business_api_worker_connections} connections")
+    return f"gunicorn {settings.business_api_worker_class}, {settings.business_api_workers} workers × {per_worker}"
 
 
 def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: dict, capacity: Result,
@@ -353,7 +369,7 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         f"{platform.python_implementation()} {platform.python_version()}, {versions()}.",
         f"Load: {generator}, {args.concurrency} connections, {args.rounds} interleaved rounds of {args.duration:g} s per "
         f"path (medians shown). Proxy: {settings.litellm_proxy_workers} uvicorn worker(s), httptools, uvloop; "
-        f"business API: gunicorn gthread, {settings.business_api_workers} workers × {settings.business_api_threads} threads.",
+        f"business API: {mock_server(settings)}.",
         "", "| path | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms per request |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -418,6 +434,9 @@ def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    import benchmark_streams  # here, not at the top: it imports this module
+    import benchmark_streams_report
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="one short round; no report files; fail on any error")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per path per round")
@@ -427,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--generator", choices=["auto", "wrk", "asyncio"], default="auto",
                         help="load generator: wrk if installed (auto), or the built-in asyncio client")
+    parser.add_argument("--skip-streams", action="store_true",
+                        help="leave out the streaming-capacity section (benchmark_streams.py runs it alone)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.rounds, args.concurrency = 2.0, 1, 8
@@ -470,20 +491,25 @@ def main(argv: list[str] | None = None) -> int:
                 {"business": bench.settings.business_api_key, "proxy": bench.settings.litellm_master_key},
                 repeats=3 if args.smoke else 20))
             capacity = capacity_check(bench, run, 3.0 if args.smoke else 8.0)
+            streams = None if args.skip_streams else benchmark_streams.measure(
+                bench, benchmark_streams.SMOKE if args.smoke else benchmark_streams.Plan())
         finally:
             bench.stop()
         text = report(results, titles, streaming, capacity, (rss_before, rss_after, measured), bench.settings,
                       generator, args)
-        print(text)
+        section = benchmark_streams_report.section(streams) if streams else None
+        print(text + "\n" + (section or ""))
         errors = sum(r.errors for key in results for r in results[key]) + capacity.errors
         if args.smoke:
-            return 1 if errors else 0
+            return 1 if errors or streams and benchmark_streams.failed_streams(streams) else 0
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
-        if chart(results, titles, args.output.with_suffix(".png")):
-            print(f"wrote {args.output} and {args.output.with_suffix('.png')}")
-        else:
-            print(f"wrote {args.output} (no chart: pip install -r scripts/requirements-benchmark.txt)")
+        old = args.output.read_text() if args.output.exists() else ""
+        args.output.write_text(text + "\n" + (section or benchmark_streams_report.old_section(old)))
+        pictures = [args.output.with_suffix(".png")] if chart(results, titles, args.output.with_suffix(".png")) else []
+        if streams and benchmark_streams_report.chart(streams, benchmark_streams_report.chart_path(args.output)):
+            pictures.append(benchmark_streams_report.chart_path(args.output))
+        print(f"wrote {args.output}" + "".join(f" and {picture}" for picture in pictures) +
+              ("" if pictures else " (no chart: pip install -r scripts/requirements-benchmark.txt)"))
         return 0
 
 

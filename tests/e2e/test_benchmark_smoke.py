@@ -19,3 +19,10 @@ def test_benchmark_smoke_run():
     assert len(rows) == 7, rows
     for cells in rows:  # the answering server's CPU per request was measured for every path
         assert float(cells[-1]) > 0, cells
+    streaming = result.stdout[result.stdout.index("## Streaming capacity"):]
+    for table in ("### Concurrency sweep", "### Token rate"):
+        rows = [line.split("|")[1:-1] for line in streaming[streaming.index(table):].split("\n\n")[1].splitlines()[2:]]
+        # every stream on every path came back complete with the right text (the load generator checks each one)
+        assert sorted(cells[1].strip() for cells in rows) == ["mock alone", "ours", "stock LiteLLM"], rows
+        assert all(cells[2].strip() == "0" for cells in rows), rows
+    assert "| unloaded TTFT overhead ≤ 25 ms p50 |" in streaming

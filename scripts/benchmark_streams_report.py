@@ -1,0 +1,253 @@
+"""The streaming-capacity section of docs/benchmarks.md: tables, side-by-side ratios, the issue's targets, a chart."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from benchmark_streams import Measurement, Run
+
+HEADING = "## Streaming capacity"
+SHORT = {"ours": "ours", "stock": "stock LiteLLM", "mock": "mock alone"}
+
+
+def ms(value: float | None) -> str:
+    return "—" if value is None else f"{value * 1000:.0f}"
+
+
+def times(value: float) -> str:
+    return "—" if math.isnan(value) else "∞ (open at the cap)" if math.isinf(value) else f"{value:.2f}×"
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def find(runs: list[Run], path: str, streams: int) -> Run | None:
+    return next((run for run in runs if run.path == path and run.streams == streams), None)
+
+
+def failures(run: Run) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in run.failures.most_common()) or "0"
+
+
+def kb_per_stream(run: Run, idle_mb: float, process: str) -> str:
+    if process not in run.rss_mb or not run.open_streams:
+        return "—"
+    return f"{(run.rss_mb[process] - idle_mb) * 1024 / run.open_streams:.0f}"
+
+
+def method(measurement: Measurement) -> list[str]:
+    plan = measurement.plan
+    titles = "; ".join(f"**{SHORT[key]}**: {title}" for key, title in measurement.titles.items())
+    return [
+        HEADING, "",
+        f"Every path in the same run, against the same mock: {titles}. Each stream asks for an answer of N pieces "
+        "(one word each) from the mock, `[mock:chunk_delay=MS]` apart; the load generator "
+        "(`scripts/benchmark_streamload.py`: asyncio + aiohttp + uvloop in its own process, two from 1,000 streams) "
+        f"opens the streams evenly over {plan.ramp:g} s (not all in the same millisecond: a burst of 2,000 connects "
+        "would measure the kernel's and the servers' accept queues, 2,048 deep here, and the generator's own connect "
+        "loop more than the gateways; 2,000 new streams a second is still far above a real arrival rate), reads "
+        "raw bytes and parses the events only after a stream ends, and checks every stream's text word for word. "
+        "Pieces are counted as words of the delivered text (our proxy merges pieces that are waiting into one "
+        "chunk, so chunks are not counted). Ideal completion = (pieces − 1) × delay. A run stops at its cap; "
+        "streams still open then are reported as incomplete, not dropped. Time to first content (TTFT) is from "
+        "sending the request to the first event with text.",
+        *measurement.notes, "",
+    ]
+
+
+def sweep_table(measurement: Measurement) -> list[str]:
+    plan, runs = measurement.plan, measurement.sweep
+    ideal = (plan.sweep_pieces - 1) * plan.sweep_delay_ms / 1000
+    lines = [f"### Concurrency sweep: {plan.sweep_pieces} pieces {plan.sweep_delay_ms} ms apart (ideal {ideal:g} s, "
+             f"cap {plan.sweep_cap:g} s)", "",
+             "| streams | path | errors | TTFT p50 ms | TTFT p99 ms | completion p50 / ideal | p99 / ideal "
+             "| slowest / ideal |", "|---:|---|---|---:|---:|---:|---:|---:|"]
+    for run in runs:
+        lines.append(f"| {run.streams} | {SHORT[run.path]} | {failures(run)} | {ms(run.ttft(0.5))} | "
+                     f"{ms(run.ttft(0.99))} | {times(run.completion(0.5))} | {times(run.completion(0.99))} | "
+                     f"{times(run.completion(1.0))} |")
+    lines += ["", "| streams | completion p50: ours / stock | TTFT p50: ours / stock | completion p50: ours / mock |",
+              "|---:|---:|---:|---:|"]
+    for streams in plan.sweep:
+        ours, stock, mock = (find(runs, key, streams) for key in ("ours", "stock", "mock"))
+        if ours and stock and mock:
+            lines.append(f"| {streams} | {ratio(ours.completion(0.5), stock.completion(0.5)):.2f} | "
+                         f"{ratio(ours.ttft(0.5) or 0, stock.ttft(0.5) or 0):.2f} | "
+                         f"{ratio(ours.completion(0.5), mock.completion(0.5)):.2f} |")
+    return lines + [""]
+
+
+def rate_table(measurement: Measurement) -> list[str]:
+    plan, runs = measurement.plan, measurement.rates
+    ideal = (plan.rate_pieces - 1) * plan.rate_delay_ms / 1000
+    lines = [f"### Token rate: {plan.rate_pieces} pieces {plan.rate_delay_ms} ms apart "
+             f"({1000 / plan.rate_delay_ms:g} pieces/s per stream, ideal {ideal:g} s, cap {plan.rate_cap:g} s)", "",
+             "| streams | path | errors | pieces/s delivered | TTFT p50 ms | completion p50 / ideal | p99 / ideal "
+             "| slowest / ideal |", "|---:|---|---|---:|---:|---:|---:|---:|"]
+    for run in runs:
+        lines.append(f"| {run.streams} | {SHORT[run.path]} | {failures(run)} | {run.pieces_per_second:.0f} | "
+                     f"{ms(run.ttft(0.5))} | {times(run.completion(0.5))} | {times(run.completion(0.99))} | "
+                     f"{times(run.completion(1.0))} |")
+    lines += ["", "| streams | text throughput: ours / stock | ours / mock | completion p50: stock / ours |",
+              "|---:|---:|---:|---:|"]
+    for streams in plan.rates:
+        ours, stock, mock = (find(runs, key, streams) for key in ("ours", "stock", "mock"))
+        if ours and stock and mock:
+            lines.append(f"| {streams} | {ratio(ours.pieces_per_second, stock.pieces_per_second):.2f} | "
+                         f"{ratio(ours.pieces_per_second, mock.pieces_per_second):.2f} | "
+                         f"{times(ratio(stock.completion(0.5), ours.completion(0.5)))} |")
+    return lines + [""]
+
+
+def memory_table(measurement: Measurement) -> list[str]:
+    idle = measurement.idle_mb
+    lines = ["### Memory per open stream", "",
+             f"Resident memory (VmRSS of the master and its workers) before the sweep: ours {idle['ours']:.0f} MB, "
+             f"stock LiteLLM {idle['stock']:.0f} MB, mock {idle['mock']:.0f} MB; sampled again in each sweep run once "
+             "every stream had sent text. KB per open stream = (loaded − idle before the sweep) / open streams.", "",
+             "| streams | ours proxy KB/stream | stock proxy KB/stream | mock KB/stream | ours proxy MB loaded |",
+             "|---:|---:|---:|---:|---:|"]
+    for streams in measurement.plan.sweep:
+        ours, stock, mock = (find(measurement.sweep, key, streams) for key in ("ours", "stock", "mock"))
+        if ours and stock and mock:
+            lines.append(f"| {streams} | {kb_per_stream(ours, idle['ours'], 'proxy')} | "
+                         f"{kb_per_stream(stock, idle['stock'], 'proxy')} | "
+                         f"{kb_per_stream(mock, idle['mock'], 'mock')} | "
+                         f"{ours.rss_mb.get('proxy', float('nan')):.0f} |")
+    return lines + [""]
+
+
+def unloaded_ttft(measurement: Measurement) -> float | None:
+    ours, mock = measurement.unloaded["ours"].ttft(0.5), measurement.unloaded["mock"].ttft(0.5)
+    return None if ours is None or mock is None else ours - mock
+
+
+def unloaded_table(measurement: Measurement) -> list[str]:
+    runs = measurement.unloaded
+    base = runs["mock"].ttft(0.5) or 0.0
+    lines = [f"### Unloaded time to first content ({measurement.plan.sequential} streams one after another)", "",
+             "| path | TTFT p50 ms | overhead over the mock, ms |", "|---|---:|---:|"]
+    for key, run in runs.items():
+        ttft = run.ttft(0.5)
+        lines.append(f"| {SHORT[key]} | {ttft * 1000:.1f} | {(ttft - base) * 1000:.1f} |" if ttft is not None
+                     else f"| {SHORT[key]} | — | — |")
+    return lines + [""]
+
+
+def targets(measurement: Measurement) -> list[str]:
+    rows = []
+    top = max(measurement.plan.sweep)
+    ours_sweep = [run for run in measurement.sweep if run.path == "ours"]
+    bad = sum(run.errors + run.incomplete for run in ours_sweep)
+    rows.append(("no errors up to 2,000 concurrent streams (ours)", f"{bad} errors or incomplete up to {top}",
+                 bad == 0 and top >= 2000))
+    ours, stock = find(measurement.rates, "ours", 300), find(measurement.rates, "stock", 300)
+    if ours and stock:
+        rows.append(("300 streams × 50 pieces/s: p50 completion ≤ 1.5 × ideal (ours)", times(ours.completion(0.5)),
+                     ours.completion(0.5) <= 1.5 and not ours.errors))
+        share = ratio(ours.pieces_per_second, stock.pieces_per_second)
+        rows.append(("300 streams × 50 pieces/s: ≥ 3 × stock LiteLLM's text throughput", f"{share:.2f}×",
+                     share >= 3))
+    else:
+        rows.append(("300 streams × 50 pieces/s (completion ≤ 1.5 × ideal, ≥ 3 × stock)", "not run", False))
+    overhead = unloaded_ttft(measurement)
+    rows.append(("unloaded TTFT overhead ≤ 25 ms p50", "—" if overhead is None else f"{overhead * 1000:.1f} ms",
+                 overhead is not None and overhead <= 0.025))
+    biggest = find(measurement.sweep, "ours", top)
+    kb = kb_per_stream(biggest, measurement.idle_mb["ours"], "proxy") if biggest else "—"
+    rows.append((f"proxy memory ≤ 64 KB per open stream (at {top} streams)", f"{kb} KB",
+                 kb != "—" and float(kb) <= 64))
+    lines = ["### Targets (issue 10)", "", "| target | measured | |", "|---|---:|---|"]
+    lines += [f"| {name} | {value} | {'met' if met else 'missed'} |" for name, value, met in rows]
+    return lines + [""]
+
+
+def section(measurement: Measurement) -> str:
+    cpu = sum(run.generator_cpu for run in [*measurement.sweep, *measurement.rates])
+    seconds = sum(run.seconds for run in [*measurement.sweep, *measurement.rates])
+    lines = [*method(measurement), *targets(measurement), *sweep_table(measurement), *rate_table(measurement),
+             *memory_table(measurement), *unloaded_table(measurement),
+             f"The load generator used {cpu:.0f} s of CPU over {seconds:.0f} s of runs "
+             f"({cpu / seconds if seconds else 0:.2f} of a core on average).", ""]
+    return "\n".join(lines)
+
+
+def replace_section(document: str, text: str) -> str:
+    """The document with its streaming section (to the next `## ` heading or the end) replaced or appended."""
+    start = document.find(HEADING)
+    if start < 0:
+        return document.rstrip("\n") + "\n\n" + text
+    end = document.find("\n## ", start + len(HEADING))
+    return document[:start] + text + (document[end + 1:] if end >= 0 else "")
+
+
+def old_section(document: str) -> str:
+    """The streaming section of an earlier report, kept when a run leaves it out."""
+    start = document.find(HEADING)
+    if start < 0:
+        return ""
+    end = document.find("\n## ", start + len(HEADING))
+    return document[start:end + 1] if end >= 0 else document[start:]
+
+
+def chart_path(report: Path) -> Path:
+    return report.with_name(report.stem + "-streams.png")
+
+
+def write(measurement: Measurement, text: str, target: Path) -> None:
+    """Put the section into `target` (replacing the old one) and the chart beside it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    document = target.read_text() if target.exists() else "# Benchmarks\n"
+    target.write_text(replace_section(document, text))
+    if chart(measurement, chart_path(target)):
+        print(f"wrote {target} and {chart_path(target)}")
+    else:
+        print(f"wrote {target} (no chart: pip install -r scripts/requirements-benchmark.txt)")
+
+
+def chart(measurement: Measurement, target: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    colors = {"ours": "#4c72b0", "stock": "#999999", "mock": "#55a868"}
+    figure, axes = plt.subplots(1, 3, figsize=(14, 4))
+    levels = measurement.plan.sweep
+    for key, color in colors.items():
+        runs = [run for run in measurement.sweep if run.path == key]
+        # a p50 still open at the cap is drawn at the cap
+        completion = [min(run.completion(0.5), (run.ramp + run.cap) / run.ideal) for run in runs]
+        axes[0].plot([run.streams for run in runs], completion, "o-", color=color, label=SHORT[key])
+        axes[1].plot([run.streams for run in runs], [(run.ttft(0.5) or math.nan) * 1000 for run in runs], "o-",
+                     color=color, label=SHORT[key])
+    for axis, label in ((axes[0], "completion p50 / ideal"), (axes[1], "time to first content p50, ms (log)")):
+        axis.set_xscale("log")
+        axis.set_xticks(levels, [str(n) for n in levels])
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.set_xlabel(f"open streams ({measurement.plan.sweep_delay_ms} ms between pieces)")
+        axis.set_ylabel(label)
+        axis.legend(fontsize=8)
+    axes[0].set_ylim(bottom=0.9)
+    axes[1].set_yscale("log")
+    axes[1].yaxis.set_major_formatter(ScalarFormatter())
+    rates = measurement.plan.rates
+    width = 0.8 / len(colors)
+    for offset, (key, color) in enumerate(colors.items()):
+        values = [(find(measurement.rates, key, n) or Run(key, n, 1, 1, 0, 0, [], 0)).pieces_per_second for n in rates]
+        bars = axes[2].bar([i + offset * width for i in range(len(rates))], values, width, color=color,
+                           label=SHORT[key])
+        axes[2].bar_label(bars, labels=[f"{v:.0f}" for v in values], fontsize=7, padding=2)
+    axes[2].set_xticks([i + width for i in range(len(rates))], [f"{n} streams" for n in rates])
+    axes[2].set_ylabel(f"pieces/s delivered ({1000 / measurement.plan.rate_delay_ms:g}/s per stream asked)")
+    axes[2].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    plt.close(figure)
+    return True
