@@ -125,6 +125,13 @@ class Run:
         return self.words / self.seconds if self.seconds else 0.0
 
     @property
+    def admitted_per_second(self) -> float:
+        """Streams that got their first text, per second from the first start to the last first text."""
+        firsts = [record[0] + record[1] for record in self.records if record[1] is not None]
+        span = max(firsts, default=0.0) - min((record[0] for record in self.records), default=0.0)
+        return len(firsts) / span if span > 0 else float("nan")
+
+    @property
     def open_streams(self) -> int:
         """Streams that had sent content, so were open, when memory was sampled."""
         return sum(record[1] is not None for record in self.records)
