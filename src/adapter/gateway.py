@@ -8,7 +8,8 @@ Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
   default-provider routes would otherwise call providers with whatever keys sit in the environment;
 - refuses bodies over MAX_REQUEST_BODY_MB with 413 (LiteLLM's own limit setting is enterprise-only);
 - refuses malformed bodies of the served POST routes, client-side credentials, server-owned fields and
-  models that are not configured with a 400 before LiteLLM sees them;
+  models that are not configured with a 400 before LiteLLM sees them, and hands LiteLLM the body it parsed
+  (where LiteLLM would parse it the same way) so that it is not parsed twice;
 - rewrites every error response LiteLLM produces into {"error": {message, type, param, code}} with the
   same status (gzipped or not), without tracebacks or secret values (without `prisma` installed, LiteLLM
   answers some errors with a plain-text 500).
@@ -20,9 +21,16 @@ import json
 import logging
 from typing import Awaitable, Callable
 
+import orjson
+
 # litellm is imported after adapter/__init__.py has handed it our environment.
 from litellm.proxy import proxy_server
 from litellm.proxy.auth.auth_utils import is_request_body_safe
+from litellm.proxy.common_utils.http_parsing_utils import (
+    _BINARY_CONTENT_TYPES,
+    _is_form_content_type,
+    _normalize_media_type,
+)
 
 import stack_settings
 
@@ -99,6 +107,31 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
         if key.lower() == name:
             return value
     return None
+
+
+def _parsed_as_litellm_would(scope: Scope, raw: bytes) -> dict | None:
+    """The body exactly as LiteLLM's read_request_body parses it, or None where it would take another path.
+
+    For a body that is neither a form nor binary (by content-type), LiteLLM parses with orjson.loads; what orjson
+    refuses (NaN, lone surrogates, a BOM, UTF-16, 1e400) goes through its lenient fallback, which we leave to
+    LiteLLM. The door's checks then see what LiteLLM sees (an integer past 64 bits is a float to both).
+    """
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"content-type":
+            media = value.decode("latin-1")
+            if _is_form_content_type(media) or _normalize_media_type(media) in _BINARY_CONTENT_TYPES:
+                return None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _hand_over(scope: Scope, body: dict) -> None:
+    """Give LiteLLM the parsed body: read_request_body reads its cache, scope["parsed_body"] = (keys, body), and
+    hands every reader its own copy of the top level. The scope, and so the dict, belongs to this request only."""
+    scope["parsed_body"] = (tuple(body.keys()), body)
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -191,15 +224,16 @@ class Gateway:
             return
         declared = _declared_length(scope)
         if route.body_kind or (declared is not None and declared > self.max_body_bytes):
-            receive = await self._checked_body(route, receive, send)
+            receive = await self._checked_body(scope, route, receive, send)
             if receive is None:
                 return
         # A health route's 503 is its report ("unhealthy" and why), which monitors read as LiteLLM wrote it.
         kept = HEALTH_REPORT_STATUS if route.monitoring else None
         await self._pass_on(scope, receive, ErrorNormalisingSend(send, self.secrets, kept))
 
-    async def _checked_body(self, route: routes.Route, receive: Receive, send: Send) -> Receive | None:
-        """The body read, checked and ready to replay to LiteLLM; None when the door has answered instead."""
+    async def _checked_body(self, scope: Scope, route: routes.Route, receive: Receive, send: Send) -> Receive | None:
+        """The body read, checked and ready to replay to LiteLLM (and handed over parsed when LiteLLM would parse
+        it the same way); None when the door has answered instead."""
         try:
             body = await _read_body(receive, self.max_body_bytes)
         except BodyTooLarge:
@@ -208,11 +242,14 @@ class Gateway:
         if body is None:
             return None
         if route.body_kind:
+            parsed = _parsed_as_litellm_would(scope, body)
             try:
-                self._check(route.body_kind, body)
+                self._check(route.body_kind, body, parsed)
             except RequestProblem as problem:
                 await _send_json(send, 400, error_body(400, problem.message, problem.param))
                 return None
+            if parsed is not None:
+                _hand_over(scope, parsed)
         return _replay(body, receive)
 
     async def _pass_on(self, scope: Scope, receive: Receive, send: ErrorNormalisingSend) -> None:
@@ -244,15 +281,16 @@ class Gateway:
         await _send_json(send, route.status, error_body(route.status, route.message), extra)
 
     @staticmethod
-    def _check(kind: str, raw: bytes) -> None:
+    def _check(kind: str, raw: bytes, parsed: dict | None = None) -> None:
         """Our shape checks, LiteLLM's own ban on client-side credentials and endpoints, then the model.
 
         LiteLLM runs the same ban inside its auth step, where a refusal becomes a 401 (or, without
         the prisma package, a plain-text 500); running it here first makes it the 400 it is.
         A model that is not configured never reaches LiteLLM: some of its routes would hand it to the
         provider the name implies (openai/…, gpt-4o) with the keys in the environment.
+        `parsed` is `raw` already parsed, if it was.
         """
-        body = parse_body(kind, raw)
+        body = parse_body(kind, raw, parsed)
         model, router = body["model"], proxy_server.llm_router
         try:
             is_request_body_safe(body, proxy_server.general_settings, router, model)

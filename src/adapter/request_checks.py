@@ -44,10 +44,11 @@ class RequestProblem(ValueError):
         self.message, self.param = message, param
 
 
-def parse_object(raw: bytes) -> dict:
-    """The body as a JSON object naming a model; RequestProblem (→ 400) otherwise."""
+def parse_object(raw: bytes, parsed: object = None) -> dict:
+    """The body (or `parsed`, the body already parsed) as a JSON object naming a model; RequestProblem (→ 400)
+    otherwise."""
     try:
-        body = json.loads(raw)
+        body = json.loads(raw) if parsed is None else parsed
     except (UnicodeDecodeError, ValueError):
         raise RequestProblem("request body is not valid JSON (UTF-8)") from None
     except RecursionError:
@@ -255,9 +256,10 @@ BODY_CHECKS: dict[str, Callable[[dict], None]] = {
 }
 
 
-def parse_body(kind: str, raw: bytes) -> dict:
-    """The request body of a served POST route if it is plausible; RequestProblem (→ 400) otherwise."""
-    body = parse_object(raw)
+def parse_body(kind: str, raw: bytes, parsed: object = None) -> dict:
+    """The request body (`parsed`: already parsed from `raw`) of a served POST route if it is plausible;
+    RequestProblem (→ 400) otherwise."""
+    body = parse_object(raw, parsed)
     BODY_CHECKS[kind](body)
     return body
 
