@@ -79,6 +79,7 @@ class Run:
     records: list  # per stream: [start s, first content s | None, end s | None, words, error | None]
     generator_cpu: float
     rss_mb: dict = field(default_factory=dict)  # sampled while the streams were open: "proxy", "mock"
+    sampled_at: float = 0.0  # when, in seconds from the first start
 
     @property
     def ideal(self) -> float:
@@ -133,8 +134,9 @@ class Run:
 
     @property
     def open_streams(self) -> int:
-        """Streams that had sent content, so were open, when memory was sampled."""
-        return sum(record[1] is not None for record in self.records)
+        """Streams started and not yet ended when memory was sampled."""
+        return sum(record[0] <= self.sampled_at and (record[2] is None or record[0] + record[2] > self.sampled_at)
+                   for record in self.records)
 
 
 @dataclass
@@ -198,8 +200,11 @@ def query(pieces: int, delay_ms: int) -> str:
     return " ".join(["s{i}", *(f"w{n}" for n in range(pieces - 6)), f"[mock:chunk_delay={delay_ms}]"])
 
 
-def generate(spec: dict, processes: int, on_peak: Callable[[], None]) -> tuple[list, float]:
-    """Run the load generator in `processes` processes (streams dealt out in turn); call on_peak when all peak."""
+def generate(spec: dict, processes: int, on_peak: Callable[[], None]) -> tuple[list, float, float]:
+    """Run the load generator in `processes` processes (streams dealt out in turn); call on_peak when all peak.
+
+    Returns the streams' records, the generators' CPU seconds, and when on_peak ran (seconds from the start).
+    """
     generators = [subprocess.Popen([sys.executable, str(GENERATOR)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    text=True) for _ in range(processes)]
     for generator in generators:
@@ -213,11 +218,12 @@ def generate(spec: dict, processes: int, on_peak: Callable[[], None]) -> tuple[l
     for generator in generators:
         generator.stdout.readline()  # PEAK
     on_peak()
+    peak = time.time() - start_at
     outputs = [json.loads(generator.stdout.readline()) for generator in generators]
     for generator in generators:
         generator.wait(timeout=30)
     records = sorted((record for output in outputs for record in output["records"]), key=lambda r: r[0])
-    return records, sum(output["cpu_s"] for output in outputs)
+    return records, sum(output["cpu_s"] for output in outputs), peak
 
 
 def run_streams(bench: benchmark.Bench, path: StreamPath, streams: int, pieces: int, delay_ms: int, cap: float,
@@ -233,8 +239,8 @@ def run_streams(bench: benchmark.Bench, path: StreamPath, streams: int, pieces: 
             rss["proxy"] = benchmark.rss_mb(path.server_pid)
         rss["mock"] = benchmark.rss_mb(bench.pid("business_api"))
 
-    records, cpu = generate(spec, 2 if streams >= 1000 and not sequential else 1, sample)
-    return Run(path.key, streams, pieces, delay_ms, spec["ramp"], cap, records, cpu, rss)
+    records, cpu, peak = generate(spec, 2 if streams >= 1000 and not sequential else 1, sample)
+    return Run(path.key, streams, pieces, delay_ms, spec["ramp"], cap, records, cpu, rss, peak)
 
 
 def wait_quiet(pids: list[int], most: float = 60.0) -> None:
