@@ -185,7 +185,7 @@ def replace_section(document: str, text: str) -> str:
     if start < 0:
         return document.rstrip("\n") + "\n\n" + text
     end = document.find("\n## ", start + len(HEADING))
-    return document[:start] + text + (document[end + 1:] if end >= 0 else "")
+    return document[:start] + (text.rstrip("\n") + "\n\n" + document[end + 1:] if end >= 0 else text)
 
 
 def old_section(document: str) -> str:
