@@ -16,10 +16,12 @@ def test_responses_answer_text(stack):
 
 
 def test_responses_stream_text_deltas(stack):
-    events = list(stack.client().responses.create(model="my-custom-model", input="stream me please", stream=True))
+    # Pieces 30 ms apart reach a client that keeps up one by one (pieces that arrive together are merged).
+    prompt = "stream me please [mock:chunk_delay=30]"
+    events = list(stack.client().responses.create(model="my-custom-model", input=prompt, stream=True))
     deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
     assert len(deltas) >= 2
-    assert "".join(deltas) == "Mock answer from my-custom-model: stream me please"
+    assert "".join(deltas) == f"Mock answer from my-custom-model: {prompt}"
     assert events[-1].type == "response.completed"
 
 
