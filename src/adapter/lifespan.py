@@ -1,4 +1,4 @@
-"""What the proxy does around LiteLLM's own start and stop: tune the garbage collector, close pooled sessions."""
+"""What the proxy does around LiteLLM's own start and stop: load lazy parts, tune the garbage collector, close sessions."""
 
 from __future__ import annotations
 
@@ -16,11 +16,21 @@ Send = Callable[[dict], Awaitable[None]]
 GC_THRESHOLDS = (50_000, 10, 10)
 
 
+def load_lazy_parts() -> None:
+    """Load now what LiteLLM would load on a worker's first request: its tokenizer (~0.2 s of CPU).
+
+    Loaded lazily, it stalls the first burst of requests behind one import lock; loaded here, it also lands in
+    the permanent generation frozen below.
+    """
+    from litellm.main import encoding  # noqa: F401  (the module's lazy attribute: importing it loads cl100k_base)
+
+
 def tuning_gc_after_startup(send: Send) -> Send:
     """Once LiteLLM has started, move everything alive into the permanent generation and collect less often."""
 
     async def wrapped(message: dict) -> None:
         if message["type"] == "lifespan.startup.complete":
+            load_lazy_parts()
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)

@@ -1,4 +1,4 @@
-"""adapter.lifespan: the garbage collector is tuned once LiteLLM has started, and only then."""
+"""adapter.lifespan: lazy parts loaded and the garbage collector tuned once LiteLLM has started, and only then."""
 
 import asyncio
 import gc
@@ -42,3 +42,11 @@ def test_other_messages_leave_the_collector_alone(restored_gc):
     assert _pass_through(message) == [message]
     assert gc.get_threshold() == (700, 10, 10)
     assert gc.get_freeze_count() == 0
+
+
+def test_startup_complete_loads_litellms_tokenizer_before_the_first_request(restored_gc):
+    import litellm.main
+
+    litellm.main.__dict__.pop("encoding", None)  # as in a fresh worker: loaded lazily on first use
+    _pass_through({"type": "lifespan.startup.complete"})
+    assert litellm.main.__dict__["encoding"].encode("hello world") == [15339, 1917]  # cl100k_base
