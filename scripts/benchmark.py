@@ -293,8 +293,11 @@ class Bench:
             wait_http(f"{url}/health/liveliness", 120)
 
     def start_untuned(self, url: str, runner: list[str], config: str = "untuned.yaml", workers: int = 1,
-                      loop: str = "asyncio") -> subprocess.Popen:
-        """A LiteLLM proxy without this project's adapter or tuning, with a config file written into tmp."""
+                      loop: str = "uvloop") -> subprocess.Popen:
+        """A LiteLLM proxy without this project's adapter or tuning, with a config file written into tmp.
+
+        h11 and uvloop, as the `litellm` command of a plain install runs it (uvloop comes with litellm[proxy]).
+        """
         env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / config),
                "LITELLM_MASTER_KEY": self.settings.litellm_master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
         port = url.rsplit(":", 1)[1]
@@ -319,8 +322,8 @@ class Bench:
         untuned, untuned_ours = (process.pid for process in self.untuned_processes)
         proxy, business = self.pid("litellm_proxy"), self.pid("business_api")
         return [
-            Path_("untuned", "0. untuned LiteLLM as `pip install 'litellm[proxy]'` has it, mock_response (1 worker, h11) "
-                  "— reference", f"{self.untuned}/v1/chat/completions", "litellm-floor", auth, untuned),
+            Path_("untuned", "0. untuned LiteLLM as `pip install 'litellm[proxy]'` has it, mock_response "
+                  "(1 worker, h11, uvloop) — reference", f"{self.untuned}/v1/chat/completions", "litellm-floor", auth, untuned),
             Path_("untuned_ours", "0b. the same untuned server with this project's packages (opentelemetry-sdk)",
                   f"{self.untuned_ours}/v1/chat/completions", "litellm-floor", auth, untuned_ours),
             Path_("direct", "1. business API directly", f"{self.business}/api/process", None,
