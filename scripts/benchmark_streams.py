@@ -266,6 +266,18 @@ def describe(run: Run) -> str:
 # ---------------------------------------------------------------- the section
 
 
+def run_levels(bench: benchmark.Bench, paths: list[StreamPath], servers: list[int], label: str, levels: tuple,
+               pieces: int, delay_ms: int, cap: float, ramp: float) -> list[Run]:
+    """Every path at every number of streams, one after another, letting the servers settle in between."""
+    runs = []
+    for streams in levels:
+        for path in paths:
+            runs.append(run_streams(bench, path, streams, pieces, delay_ms, cap, ramp))
+            print(f"{label}: {describe(runs[-1])}", flush=True)
+            wait_quiet(servers)
+    return runs
+
+
 def measure(bench: benchmark.Bench, plan: Plan) -> Measurement:
     with stock_proxy(bench) as (stock_url, stock_pid):
         paths = stream_paths(bench, stock_url, stock_pid)
@@ -277,19 +289,10 @@ def measure(bench: benchmark.Bench, plan: Plan) -> Measurement:
         wait_quiet(servers)
         idle = {"ours": benchmark.rss_mb(servers[0]), "stock": benchmark.rss_mb(stock_pid),
                 "mock": benchmark.rss_mb(servers[2])}
-        sweep, rates = [], []
-        for streams in plan.sweep:
-            for path in paths:
-                sweep.append(run_streams(bench, path, streams, plan.sweep_pieces, plan.sweep_delay_ms, plan.sweep_cap,
-                                         plan.ramp))
-                print(f"sweep: {describe(sweep[-1])}", flush=True)
-                wait_quiet(servers)
-        for streams in plan.rates:
-            for path in paths:
-                rates.append(run_streams(bench, path, streams, plan.rate_pieces, plan.rate_delay_ms, plan.rate_cap,
-                                         plan.ramp))
-                print(f"token rate: {describe(rates[-1])}", flush=True)
-                wait_quiet(servers)
+        sweep = run_levels(bench, paths, servers, "sweep", plan.sweep, plan.sweep_pieces, plan.sweep_delay_ms,
+                           plan.sweep_cap, plan.ramp)
+        rates = run_levels(bench, paths, servers, "token rate", plan.rates, plan.rate_pieces, plan.rate_delay_ms,
+                           plan.rate_cap, plan.ramp)
     setup = (f"Our proxy: {bench.settings.litellm_proxy_workers} uvicorn workers (httptools, uvloop); mock: "
              f"{benchmark.mock_server(bench.settings)}; {os.cpu_count()} cores shared by all, load generator included.")
     return Measurement(plan, {path.key: path.title for path in paths}, unloaded, idle, sweep, rates, [setup])
