@@ -80,6 +80,13 @@ class Run:
     generator_cpu: float
     rss_mb: dict = field(default_factory=dict)  # sampled while the streams were open: "proxy", "mock"
     sampled_at: float = 0.0  # when, in seconds from the first start
+    cpu_s: dict = field(default_factory=dict)  # CPU seconds the servers used during the run: "proxy", "mock"
+
+    def cpu_ms_per_stream(self, process: str) -> float:
+        """The server's CPU per stream; with pieces, a stream's whole cost: admission, relay, end."""
+        if not self.cpu_s.get(process) or not self.records:
+            return float("nan")
+        return 1000 * self.cpu_s[process] / len(self.records)
 
     @property
     def ideal(self) -> float:
@@ -239,8 +246,11 @@ def run_streams(bench: benchmark.Bench, path: StreamPath, streams: int, pieces: 
             rss["proxy"] = benchmark.rss_mb(path.server_pid)
         rss["mock"] = benchmark.rss_mb(bench.pid("business_api"))
 
+    servers = {"proxy": path.server_pid, "mock": bench.pid("business_api")}
+    before = {name: benchmark.cpu_seconds(pid) for name, pid in servers.items() if pid}
     records, cpu, peak = generate(spec, 2 if streams >= 1000 and not sequential else 1, sample)
-    return Run(path.key, streams, pieces, delay_ms, spec["ramp"], cap, records, cpu, rss, peak)
+    used = {name: benchmark.cpu_seconds(servers[name]) - start for name, start in before.items()}
+    return Run(path.key, streams, pieces, delay_ms, spec["ramp"], cap, records, cpu, rss, peak, used)
 
 
 def wait_quiet(pids: list[int], most: float = 60.0) -> None:

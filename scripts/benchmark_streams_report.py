@@ -23,6 +23,11 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
+def cpu(run: Run, process: str) -> str:
+    value = run.cpu_ms_per_stream(process)
+    return "—" if value != value else f"{value:.1f}"  # NaN: not measured (the mock path has no proxy)
+
+
 def find(runs: list[Run], path: str, streams: int) -> Run | None:
     return next((run for run in runs if run.path == path and run.streams == streams), None)
 
@@ -89,11 +94,15 @@ def rate_table(measurement: Measurement) -> list[str]:
     lines = [f"### Token rate: {plan.rate_pieces} pieces {plan.rate_delay_ms} ms apart "
              f"({1000 / plan.rate_delay_ms:g} pieces/s per stream, ideal {ideal:g} s, cap {plan.rate_cap:g} s)", "",
              "| streams | path | errors | pieces/s delivered | TTFT p50 ms | completion p50 / ideal | p99 / ideal "
-             "| slowest / ideal |", "|---:|---|---|---:|---:|---:|---:|---:|"]
+             "| slowest / ideal | proxy CPU ms per stream | mock CPU ms per stream |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for run in runs:
         lines.append(f"| {run.streams} | {SHORT[run.path]} | {failures(run)} | {run.pieces_per_second:.0f} | "
                      f"{ms(run.ttft(0.5))} | {times(run.completion(0.5))} | {times(run.completion(0.99))} | "
-                     f"{times(run.completion(1.0))} |")
+                     f"{times(run.completion(1.0))} | {cpu(run, 'proxy')} | {cpu(run, 'mock')} |")
+    lines += ["", "CPU per stream: the server's CPU time during the run (all its processes) over the streams, so a "
+              "stream's whole cost: its admission, every chunk relayed, its end. On 2 cores shared by all, a path "
+              "whose proxy needs more CPU per second than is left over is the one that falls behind."]
     lines += ["", "| streams | text throughput: ours / stock | ours / mock | completion p50: stock / ours |",
               "|---:|---:|---:|---:|"]
     for streams in plan.rates:
