@@ -144,3 +144,27 @@ def test_refused_bodies_are_not_handed_over(router):
     raw = json.dumps({**BODY, "model": "not-served"}).encode()
     seen, status = _through_the_door(raw)
     assert status == 400 and seen == []
+
+
+def test_replay_hands_the_body_over_once_and_then_lets_go_of_it():
+    body = json.dumps(BODY).encode() * 100
+    later = {"type": "http.disconnect"}
+
+    async def receive():
+        return later
+
+    replay = gateway._replay(body, receive)
+
+    def held() -> bool:  # a stream lives long: the door must not keep the request body for its whole life
+        return any(body in (cell.cell_contents if isinstance(cell.cell_contents, list) else [cell.cell_contents])
+                   for cell in replay.__closure__)
+
+    async def run():
+        assert held()
+        first = await replay()
+        assert not held()
+        return first, await replay()
+
+    first, second = asyncio.run(run())
+    assert first == {"type": "http.request", "body": body, "more_body": False}
+    assert second is later
