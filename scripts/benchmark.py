@@ -507,10 +507,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if errors or streams and benchmark_streams.failed_streams(streams) else 0
         args.output.parent.mkdir(parents=True, exist_ok=True)
         old = args.output.read_text() if args.output.exists() else ""
-        args.output.write_text(text + "\n" + (section or benchmark_streams_report.old_section(old)))
         pictures = [args.output.with_suffix(".png")] if chart(results, titles, args.output.with_suffix(".png")) else []
-        if streams and benchmark_streams_report.chart(streams, benchmark_streams_report.chart_path(args.output)):
-            pictures.append(benchmark_streams_report.chart_path(args.output))
+        if pictures:
+            text += f"\n![Requests per second and CPU per request, every path]({pictures[0].name})\n"
+        if streams:
+            section = benchmark_streams_report.with_chart(streams, section, args.output)
+        args.output.write_text(text + "\n" + (section or benchmark_streams_report.old_section(old)))
         print(f"wrote {args.output}" + "".join(f" and {picture}" for picture in pictures) +
               ("" if pictures else " (no chart: pip install -r scripts/requirements-benchmark.txt)"))
         return 0

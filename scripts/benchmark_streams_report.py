@@ -210,15 +210,21 @@ def chart_path(report: Path) -> Path:
     return report.with_name(report.stem + "-streams.png")
 
 
+def with_chart(measurement: Measurement, text: str, target: Path) -> str:
+    """Draw the chart beside `target` and show it at the end of the section (the section alone without matplotlib)."""
+    if not chart(measurement, chart_path(target)):
+        print("no streaming chart: pip install -r scripts/requirements-benchmark.txt")
+        return text
+    return text + (f"\n![Streaming capacity: completion over ideal and time to first content by open streams; "
+                   f"pieces delivered per second]({chart_path(target).name})\n")
+
+
 def write(measurement: Measurement, text: str, target: Path) -> None:
-    """Put the section into `target` (replacing the old one) and the chart beside it."""
+    """Put the section, with its chart beside it, into `target` in place of the old one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     document = target.read_text() if target.exists() else "# Benchmarks\n"
-    target.write_text(replace_section(document, text))
-    if chart(measurement, chart_path(target)):
-        print(f"wrote {target} and {chart_path(target)}")
-    else:
-        print(f"wrote {target} (no chart: pip install -r scripts/requirements-benchmark.txt)")
+    target.write_text(replace_section(document, with_chart(measurement, text, target)))
+    print(f"wrote {target}")
 
 
 def chart(measurement: Measurement, target: Path) -> bool:
