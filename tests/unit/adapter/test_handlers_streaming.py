@@ -3,6 +3,7 @@
 import asyncio
 import json
 
+import litellm
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -52,16 +53,24 @@ class Backend:
         return response
 
 
-async def relay(backend: Backend, consume) -> list[dict]:
-    """Stream one chat completion through BusinessHandler from `backend`; `consume` sees each chunk as it comes."""
+def handler() -> BusinessHandler:
+    return BusinessHandler(stack_settings.load({"ENV_FILE": "/nonexistent", "BUSINESS_API_KEY": "k"}))
+
+
+async def serving(backend: Backend) -> TestServer:
     app = web.Application()
     app.router.add_post("/api/process", backend.process)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    handler = BusinessHandler(stack_settings.load({"ENV_FILE": "/nonexistent", "BUSINESS_API_KEY": "k"}))
+    return server
+
+
+async def relay(backend: Backend, consume) -> list[dict]:
+    """Stream one chat completion through BusinessHandler from `backend`; `consume` sees each chunk as it comes."""
+    server = await serving(backend)
     chunks = []
     try:
-        stream = handler.astreaming("my-custom-model", [{"role": "user", "content": "hi"}], {},
+        stream = handler().astreaming("my-custom-model", [{"role": "user", "content": "hi"}], {},
                                     api_base=str(server.make_url("")))
         async for chunk in stream:
             chunks.append(chunk)
@@ -149,3 +158,50 @@ def test_an_error_event_after_waiting_pieces_comes_after_them():
     seen, error = asyncio.run(run())
     assert streamed_text(seen) == "partial text "
     assert getattr(error, "status_code", None) == 502 and "backend broke" in str(error)
+
+
+@pytest.fixture
+def registered():
+    """The business handler registered with LiteLLM, as the proxy registers it (and removed afterwards)."""
+    previous = litellm.custom_provider_map
+    litellm.custom_provider_map = [{"provider": "my-custom-llm", "custom_handler": handler()}]
+    litellm.utils.custom_llm_setup()
+    try:
+        yield
+    finally:
+        litellm.custom_provider_map = previous
+        litellm.utils.custom_llm_setup()
+
+
+def test_merged_text_and_tool_calls_become_openai_deltas_that_rebuild_to_the_same_answer(registered):
+    async def run():
+        backend = Backend([])
+
+        async def all_at_once(request):  # every event in one write: the handler reads them as one batch
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(b"".join(sse(event) for event in TOOL_EVENTS))
+            return response
+
+        backend.process = all_at_once
+        server = await serving(backend)
+        try:
+            stream = await litellm.acompletion(
+                model="my-custom-llm/my-custom-model", messages=[{"role": "user", "content": "x"}], stream=True,
+                api_base=str(server.make_url("")), stream_options={"include_usage": True})
+            return [chunk async for chunk in stream]
+        finally:
+            await client.aclose()
+            await server.close()
+
+    chunks = asyncio.run(run())
+    deltas = [chunk.choices[0].delta for chunk in chunks if chunk.choices and (chunk.choices[0].delta.content
+                                                                                or chunk.choices[0].delta.tool_calls)]
+    assert [(d.content or "", [(t.index, t.function.arguments) for t in d.tool_calls]) for d in deltas] == [
+        ("Checking. ", [(0, '{"city":"Paris"}')]), ("", [(1, '{"zone":"CET"}')])]  # merged: one delta per call
+    whole = litellm.stream_chunk_builder(chunks).choices[0].message
+    assert whole.content == "Checking. "
+    assert [(t.id, t.function.name, t.function.arguments) for t in whole.tool_calls] == [
+        ("call_a", "get_weather", '{"city":"Paris"}'), ("call_b", "get_time", '{"zone":"CET"}')]
+    assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason] \
+        == ["tool_calls"]
