@@ -11,23 +11,14 @@ from adapter import client
 from adapter.errors import AdapterError
 from adapter.handlers import BusinessHandler, LaasHandler
 
+from ..registration import registered_providers
 from .conftest import free_port
 
 
 @pytest.fixture()
 def registered(stack):
-    handlers = [
-        {"provider": "my-custom-llm", "custom_handler": BusinessHandler(stack.settings)},
-        {"provider": "laas", "custom_handler": LaasHandler(stack.settings)},
-    ]
-    previous = litellm.custom_provider_map
-    litellm.custom_provider_map = handlers
-    litellm.utils.custom_llm_setup()
-    try:
+    with registered_providers({"my-custom-llm": BusinessHandler(stack.settings), "laas": LaasHandler(stack.settings)}):
         yield
-    finally:
-        litellm.custom_provider_map = previous
-        litellm.utils.custom_llm_setup()
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ import stack_settings
 from adapter import client
 from adapter.handlers import BusinessHandler
 
+from ...registration import registered_providers
+
 USAGE = {"prompt_tokens": 5, "completion_tokens": 8, "total_tokens": 13}
 PIECES = ["Mock ", "answer ", "in ", "eight ", "pieces, ", "one ", "by ", "one."]
 
@@ -162,15 +164,8 @@ def test_an_error_event_after_waiting_pieces_comes_after_them():
 
 @pytest.fixture
 def registered():
-    """The business handler registered with LiteLLM, as the proxy registers it (and removed afterwards)."""
-    previous = litellm.custom_provider_map
-    litellm.custom_provider_map = [{"provider": "my-custom-llm", "custom_handler": handler()}]
-    litellm.utils.custom_llm_setup()
-    try:
+    with registered_providers({"my-custom-llm": handler()}):
         yield
-    finally:
-        litellm.custom_provider_map = previous
-        litellm.utils.custom_llm_setup()
 
 
 def test_merged_text_and_tool_calls_become_openai_deltas_that_rebuild_to_the_same_answer(registered):
