@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 from benchmark_streams import Measurement, Run
 
@@ -77,14 +78,11 @@ def sweep_table(measurement: Measurement) -> list[str]:
               f"last first text; the ramp alone allows streams / {plan.ramp:g} s. A proxy that starts fewer streams "
               "a second than they arrive queues the rest: their TTFT and completion grow with the number of streams, "
               "though each open stream is relayed in time."]
-    lines += ["", "| streams | completion p50: ours / stock | TTFT p50: ours / stock | completion p50: ours / mock |",
-              "|---:|---:|---:|---:|"]
-    for streams in plan.sweep:
-        ours, stock, mock = (find(runs, key, streams) for key in ("ours", "stock", "mock"))
-        if ours and stock and mock:
-            lines.append(f"| {streams} | {ratio(ours.completion(0.5), stock.completion(0.5)):.2f} | "
-                         f"{ratio(ours.ttft(0.5) or 0, stock.ttft(0.5) or 0):.2f} | "
-                         f"{ratio(ours.completion(0.5), mock.completion(0.5)):.2f} |")
+    lines += side_by_side(runs, plan.sweep, "| streams | completion p50: ours / stock | TTFT p50: ours / stock "
+                          "| completion p50: ours / mock |", lambda ours, stock, mock: [
+                              f"{ratio(ours.completion(0.5), stock.completion(0.5)):.2f}",
+                              f"{ratio(ours.ttft(0.5) or 0, stock.ttft(0.5) or 0):.2f}",
+                              f"{ratio(ours.completion(0.5), mock.completion(0.5)):.2f}"])
     return lines + [""]
 
 
@@ -103,15 +101,23 @@ def rate_table(measurement: Measurement) -> list[str]:
     lines += ["", "CPU per stream: the server's CPU time during the run (all its processes) over the streams, so a "
               "stream's whole cost: its admission, every chunk relayed, its end. On 2 cores shared by all, a path "
               "whose proxy needs more CPU per second than is left over is the one that falls behind."]
-    lines += ["", "| streams | text throughput: ours / stock | ours / mock | completion p50: stock / ours |",
-              "|---:|---:|---:|---:|"]
-    for streams in plan.rates:
+    lines += side_by_side(runs, plan.rates, "| streams | text throughput: ours / stock | ours / mock "
+                          "| completion p50: stock / ours |", lambda ours, stock, mock: [
+                              f"{ratio(ours.pieces_per_second, stock.pieces_per_second):.2f}",
+                              f"{ratio(ours.pieces_per_second, mock.pieces_per_second):.2f}",
+                              times(ratio(stock.completion(0.5), ours.completion(0.5)))])
+    return lines + [""]
+
+
+def side_by_side(runs: list[Run], levels: tuple, header: str,
+                 cells: Callable[[Run, Run, Run], list[str]]) -> list[str]:
+    """A table of ratios between the paths, one row per number of streams that every path ran."""
+    lines = ["", header, "|---:|" + "---:|" * (header.count("|") - 2)]
+    for streams in levels:
         ours, stock, mock = (find(runs, key, streams) for key in ("ours", "stock", "mock"))
         if ours and stock and mock:
-            lines.append(f"| {streams} | {ratio(ours.pieces_per_second, stock.pieces_per_second):.2f} | "
-                         f"{ratio(ours.pieces_per_second, mock.pieces_per_second):.2f} | "
-                         f"{times(ratio(stock.completion(0.5), ours.completion(0.5)))} |")
-    return lines + [""]
+            lines.append(f"| {streams} | " + " | ".join(cells(ours, stock, mock)) + " |")
+    return lines
 
 
 def memory_table(measurement: Measurement) -> list[str]:
