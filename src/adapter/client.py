@@ -136,7 +136,9 @@ async def _post_json(backend: str, url: str, headers: dict, body: dict, timeout:
         raise unreachable(backend, type(error).__name__) from error
 
 
-async def astream_event_batches(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[list[str]]:
+async def astream_event_batches(
+    backend: str, url: str, headers: dict, body: dict, timeout: float
+) -> AsyncIterator[list[str]]:
     """POST JSON and yield, per read, the data of every server-sent event that has arrived since the last one.
 
     A consumer that keeps up gets one event per batch, the moment it arrives; a slow one gets everything that
@@ -162,7 +164,9 @@ class _EventSplitter:
         return [data for line in lines if (data := _event_data(line.decode("utf-8").rstrip("\r"))) is not None]
 
 
-async def _stream_event_batches(backend: str, url: str, headers: dict, body: dict, timeout: float) -> AsyncIterator[list[str]]:
+async def _stream_event_batches(
+    backend: str, url: str, headers: dict, body: dict, timeout: float
+) -> AsyncIterator[list[str]]:
     started = False
     try:
         async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:

@@ -1,4 +1,4 @@
-"""What the proxy does around LiteLLM's own start and stop: load lazy parts, tune the garbage collector, close sessions."""
+"""What the proxy does around LiteLLM's start and stop: load lazy parts, tune the garbage collector, close sessions."""
 
 from __future__ import annotations
 
