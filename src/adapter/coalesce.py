@@ -1,6 +1,6 @@
 """Adaptive coalescing: stream chunks that waited together go out merged, so a busy proxy relays fewer, fuller chunks.
 
-LiteLLM spends about a millisecond of CPU per chunk it relays, whatever the chunk holds. When upstream pieces
+LiteLLM spends about half a millisecond of CPU per chunk it relays, whatever the chunk holds. When upstream pieces
 arrive faster than that, the ones that queued up in the meantime are merged here into one chunk. Nothing waits
 on purpose: a consumer that keeps up gets each piece alone, the moment it arrives (no timers, no added latency).
 """
