@@ -1,0 +1,116 @@
+"""The request document a mapping's expressions see: an OpenAI chat or embedding request as plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import invalid_request
+from ..transform_common import ROLE_ALIASES
+
+ROLES = ("system", "user", "assistant", "tool")
+# Always present in `params` (null when the client did not send them), so mappings can name them without guessing.
+NAMED_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "presence_penalty", "frequency_penalty", "seed",
+                "user", "reasoning_effort", "response_format")
+TOP_LEVEL_PARAMS = ("tools", "tool_choice")  # the document has them beside `params`, not inside
+
+
+def plain_text(content: Any, param: str) -> str:
+    """The text parts of a message's content, joined with newlines.
+
+    Non-text parts (images, documents, audio) are left out of the text rather than refused: the message's
+    `content` keeps them as sent, so a mapping for a backend that takes images can forward them, and one that
+    reads only `text` gets the words. Refusing them here would make images impossible through any mapping.
+    """
+    if content is None:
+        return ""  # an assistant turn that only calls tools
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise invalid_request(f"'{param}' must be a string or a list of content parts", param)
+    texts = []
+    for index, part in enumerate(content):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise invalid_request(f"'{param}[{index}]' must be a content part with a 'type'", f"{param}[{index}]")
+        if part["type"] == "text":
+            if not isinstance(part.get("text"), str):
+                raise invalid_request(f"'{param}[{index}].text' must be a string", f"{param}[{index}].text")
+            texts.append(part["text"])
+    return "\n".join(texts)
+
+
+def _message(message: Any, index: int) -> dict:
+    param = f"messages[{index}]"
+    if not isinstance(message, dict):
+        raise invalid_request(f"'{param}' must be an object with 'role' and 'content'", param)
+    role = message.get("role")
+    role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+    if role not in ROLES:
+        raise invalid_request(f"'{param}.role' must be system, developer, user, assistant or tool; got {role!r}",
+                              f"{param}.role")
+    tool_calls = message.get("tool_calls")
+    if tool_calls is not None and not isinstance(tool_calls, list):
+        raise invalid_request(f"'{param}.tool_calls' must be a list", f"{param}.tool_calls")
+    return {"role": role, "content": message.get("content"), "text": plain_text(message.get("content"), f"{param}.content"),
+            "tool_calls": tool_calls or None, "tool_call_id": message.get("tool_call_id")}
+
+
+def _turn(message: dict) -> dict:
+    """A history entry: the message without its raw content."""
+    return {"role": message["role"], "text": message["text"], "tool_calls": message["tool_calls"],
+            "tool_call_id": message["tool_call_id"]}
+
+
+def _split(conversation: list[dict]) -> tuple[str | None, list[dict]]:
+    """(last_user_text, history).
+
+    The last user message is the conversation's final message when a user sent it. A conversation that ends
+    otherwise (tool results, an assistant prefix) has no last user text and all of it is history: history plus
+    last_user_text then always hold the whole conversation, as the business API's query and history do, and a
+    backend is never asked an earlier question again as if it were new.
+    """
+    if conversation and conversation[-1]["role"] == "user":
+        return conversation[-1]["text"], [_turn(m) for m in conversation[:-1]]
+    return None, [_turn(m) for m in conversation]
+
+
+def _params(params: dict) -> dict:
+    """The named parameters (null when absent) plus every other key the caller passed; `stop` as a list."""
+    chosen = {name: params.get(name) for name in NAMED_PARAMS}
+    chosen.update({k: v for k, v in params.items() if k not in TOP_LEVEL_PARAMS})
+    if isinstance(chosen["stop"], str):
+        chosen["stop"] = [chosen["stop"]]
+    return chosen
+
+
+def chat_document(model: str, backend_model: str | None, messages: Any, params: dict, stream: bool) -> dict:
+    """OpenAI chat request → the request document (see issue 11 / CONFIGURATION_GUIDE.md)."""
+    if not isinstance(messages, list) or not messages:
+        raise invalid_request("'messages' must be a non-empty list", "messages")
+    read = [_message(message, index) for index, message in enumerate(messages)]
+    systems = [m["text"] for m in read if m["role"] == "system"]
+    conversation = [m for m in read if m["role"] != "system"]
+    last_user_text, history = _split(conversation)
+    return {
+        "model": model,
+        "backend_model": backend_model,
+        "messages": read,
+        "system": "\n\n".join(systems) if systems else None,
+        "conversation": conversation,
+        "last_user_text": last_user_text,
+        "history": history,
+        "params": _params(params),
+        "tools": params.get("tools"),
+        "tool_choice": params.get("tool_choice"),
+        "stream": bool(stream),
+    }
+
+
+def embedding_document(model: str, input: Any, dimensions: int | None) -> dict:
+    """OpenAI embedding request → {model, input (a list of texts), dimensions}.
+
+    Token-id inputs are decoded by the caller first (transform_embed.texts_of); here only texts are accepted.
+    """
+    texts = [input] if isinstance(input, str) else input
+    if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
+        raise invalid_request("'input' must be a string or a non-empty list of strings", "input")
+    return {"model": model, "input": texts, "dimensions": dimensions}
