@@ -242,7 +242,8 @@ def stream_chunks(fields: Fields, event: Any, backend: str = GENERIC_BACKEND) ->
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise bad_answer(backend, f"stream content ({fields.content.expression}) found {type(text).__name__}, not a string")
+        found = type(text).__name__
+        raise bad_answer(backend, f"stream content ({fields.content.expression}) found {found}, not a string")
     calls = [_tool_use(call, position, backend)
              for position, call in enumerate(_calls(_found(fields.tool_calls, event, backend), backend))]
     raw_finish = _found(fields.finish_reason, event, backend)
@@ -256,13 +257,17 @@ def stream_chunks(fields: Fields, event: Any, backend: str = GENERIC_BACKEND) ->
     return chunks
 
 
-def embeddings(spec: EmbeddingsSpec, answer: Any, backend: str = GENERIC_BACKEND) -> tuple[list[list[float]], int | None]:
+def _vector(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+
+
+def embeddings(spec: EmbeddingsSpec, answer: Any,
+               backend: str = GENERIC_BACKEND) -> tuple[list[list[float]], int | None]:
     """The embedding answer → (one vector per input text, prompt tokens or None)."""
     vectors = _found(spec.vectors, answer, backend)
-    if not isinstance(vectors, list) or not vectors or not all(
-        isinstance(vector, list) and vector and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vector)
-        for vector in vectors
-    ):
-        raise bad_answer(backend, f"embeddings.response.vectors ({spec.vectors.expression}) must find a list of number lists")
+    if not isinstance(vectors, list) or not vectors or not all(_vector(vector) for vector in vectors):
+        where = f"embeddings.response.vectors ({spec.vectors.expression})"
+        raise bad_answer(backend, f"{where} must find a list of number lists")
     tokens = _found(spec.prompt_tokens, answer, backend)
     return vectors, tokens if _count(tokens) else None

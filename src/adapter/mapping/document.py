@@ -50,7 +50,8 @@ def _message(message: Any, index: int) -> dict:
     tool_calls = message.get("tool_calls")
     if tool_calls is not None and not isinstance(tool_calls, list):
         raise invalid_request(f"'{param}.tool_calls' must be a list", f"{param}.tool_calls")
-    return {"role": role, "content": message.get("content"), "text": plain_text(message.get("content"), f"{param}.content"),
+    content = message.get("content")
+    return {"role": role, "content": content, "text": plain_text(content, f"{param}.content"),
             "tool_calls": tool_calls or None, "tool_call_id": message.get("tool_call_id")}
 
 

@@ -1,4 +1,4 @@
-"""Mappings applied to real answer shapes: the mock business API (served for real), Ollama's and TGI's documented ones."""
+"""Mappings applied to real answer shapes: the mock business API (served for real), Ollama's and TGI's documented."""
 
 import json
 
@@ -23,7 +23,8 @@ def fields(**expressions) -> Fields:
     """Fields as the loader compiles them from a file's response:/stream: keys."""
     unknown = set(expressions) - set(FIELD_NAMES)
     assert not unknown, unknown
-    return Fields(**{name: jmespath.compile(expressions[name]) if name in expressions else None for name in FIELD_NAMES})
+    return Fields(**{name: jmespath.compile(expressions[name]) if name in expressions else None
+                     for name in FIELD_NAMES})
 
 
 def mapping(request, response, stream=None, embeddings=None, name="test") -> Mapping:
@@ -44,8 +45,10 @@ EXAMPLE = mapping(
            **BUSINESS_USAGE),
     stream=sse_stream(request="merge(@, {stream: `true`})", done="[DONE]", content="delta",
                       finish_reason="finish_reason", tool_calls="tool_call", error="error.message", **BUSINESS_USAGE),
-    embeddings=EmbeddingsSpec(url="http://backend/api/embed", request=jmespath.compile("{model: model, texts: input, dimensions: dimensions}"),
-                              vectors=jmespath.compile("embeddings"), prompt_tokens=jmespath.compile("usage.prompt_tokens")),
+    embeddings=EmbeddingsSpec(url="http://backend/api/embed",
+                              request=jmespath.compile("{model: model, texts: input, dimensions: dimensions}"),
+                              vectors=jmespath.compile("embeddings"),
+                              prompt_tokens=jmespath.compile("usage.prompt_tokens")),
     name="business",
 )
 
@@ -131,8 +134,8 @@ def test_the_example_mapping_gets_a_completion_from_the_real_mock(business):
 @given(cuts=st.lists(st.integers(min_value=0), max_size=30))
 def test_the_example_mapping_streams_the_same_answer_from_the_real_mock(tmp_path_factory, cuts):
     ask = _business(tmp_path_factory.mktemp("s"))  # hypothesis reruns the test; function fixtures would be shared
-    document = chat_document("my-custom-model", None, [{"role": "user", "content": "Tell me about ünïcode 🌍 please"}],
-                             {}, True)
+    question = [{"role": "user", "content": "Tell me about ünïcode 🌍 please"}]
+    document = chat_document("my-custom-model", None, question, {}, True)
     body = request_body(EXAMPLE, document)
     whole = ask("/api/process", body).get_json()
     streamed = ask("/api/process", stream_body(EXAMPLE, body))
@@ -259,7 +262,8 @@ def test_an_ollama_stream_without_its_last_newline_is_read_at_close():
 def test_an_ollama_answer_with_tool_calls_gets_ids_and_json_arguments():
     answer = {"model": "llama3.2", "created_at": "2024-07-22T20:33:28.123648Z",
               "message": {"role": "assistant", "content": "", "tool_calls": [
-                  {"function": {"name": "get_current_weather", "arguments": {"format": "celsius", "location": "Paris, FR"}}}]},
+                  {"function": {"name": "get_current_weather",
+                                "arguments": {"format": "celsius", "location": "Paris, FR"}}}]},
               "done_reason": "stop", "done": True, "prompt_eval_count": 217, "eval_count": 22}
     result = completion(OLLAMA, answer, "local", 5)
     [call] = result["choices"][0]["message"]["tool_calls"]
@@ -271,7 +275,8 @@ def test_an_ollama_answer_with_tool_calls_gets_ids_and_json_arguments():
 
 def test_ollama_streamed_whole_tool_calls_take_their_position_as_index():
     event = {"message": {"role": "assistant", "content": "", "tool_calls": [
-        {"function": {"name": "a", "arguments": {}}}, {"function": {"name": "b", "arguments": {"x": 1}}}]}, "done": False}
+        {"function": {"name": "a", "arguments": {}}}, {"function": {"name": "b", "arguments": {"x": 1}}}]},
+        "done": False}
     uses = [chunk["tool_use"] for chunk in stream_chunks(OLLAMA.stream.fields, event)]
     assert [(u["index"], u["function"]["name"], u["function"]["arguments"]) for u in uses] == [
         (0, "a", "{}"), (1, "b", '{"x":1}')]
@@ -299,7 +304,8 @@ TGI = mapping(
 TGI_TOKENS = [(" Deep", False), (" learning", False), (" is", False), (" ∂eep", False), ("</s>", True)]
 TGI_STREAM = "".join(
     "data:" + json.dumps({"index": i + 1, "token": {"id": 100 + i, "text": text, "logprob": -0.5, "special": special},
-                          "top_tokens": None, "generated_text": None if i < len(TGI_TOKENS) - 1 else "Deep learning is ∂eep",
+                          "top_tokens": None,
+                          "generated_text": None if i < len(TGI_TOKENS) - 1 else "Deep learning is ∂eep",
                           "details": None if i < len(TGI_TOKENS) - 1 else
                           {"finish_reason": "eos_token", "generated_tokens": len(TGI_TOKENS), "seed": None}},
                          ensure_ascii=False) + "\n\n"

@@ -8,7 +8,8 @@ from adapter.mapping.document import chat_document, embedding_document
 CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}}
 CONVERSATION = [
     {"role": "system", "content": "You are terse."},
-    {"role": "developer", "content": [{"type": "text", "text": "Answer in English."}, {"type": "text", "text": "No emoji."}]},
+    {"role": "developer", "content": [{"type": "text", "text": "Answer in English."},
+                                      {"type": "text", "text": "No emoji."}]},
     {"role": "user", "content": "Weather in Oslo?"},
     {"role": "assistant", "content": None, "tool_calls": [CALL]},
     {"role": "tool", "tool_call_id": "call_1", "content": "{\"celsius\": 4}"},
