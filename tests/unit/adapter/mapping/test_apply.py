@@ -420,3 +420,21 @@ def test_an_event_with_text_a_tool_call_and_a_finish_ends_on_its_last_chunk():
     assert [chunk["is_finished"] for chunk in chunks] == [False, True]
     assert chunks[1]["tool_use"]["id"] == "c1" and chunks[1]["finish_reason"] == "tool_calls"
     assert stream_chunks(stream, {"t": ""}) == []  # an empty event is no chunk at all
+
+
+def test_the_issue_example_file_as_the_loader_compiles_it_serves_the_real_mock(tmp_path, business):
+    from adapter.mapping.load import load_file
+
+    from .test_load import EXAMPLE as EXAMPLE_FILE, VARIABLES
+    path = tmp_path / "business.yaml"
+    path.write_text(EXAMPLE_FILE, encoding="utf-8")
+    loaded = load_file(path, VARIABLES)
+    document = chat_document("my-custom-model", None, [{"role": "user", "content": "Hello"}], {"temperature": 1}, True)
+    body = request_body(loaded, document)
+    answer = business("/api/process", body).get_json()
+    assert completion(loaded, answer, "my-custom-model", 0)["choices"][0]["message"]["content"] == answer["answer"]
+    reader = EventReader(loaded.stream.format, loaded.stream.done)
+    streamed = business("/api/process", stream_body(loaded, body)).get_data()
+    chunks = chunks_of(loaded.stream.fields, read_all(reader, [streamed]))
+    assert reader.done and "".join(chunk["text"] for chunk in chunks) == answer["answer"]
+    assert chunks[-1]["usage"]["prompt_tokens"] == answer["usage"]["prompt_tokens"]
