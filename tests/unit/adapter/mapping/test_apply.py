@@ -438,3 +438,29 @@ def test_the_issue_example_file_as_the_loader_compiles_it_serves_the_real_mock(t
     chunks = chunks_of(loaded.stream.fields, read_all(reader, [streamed]))
     assert reader.done and "".join(chunk["text"] for chunk in chunks) == answer["answer"]
     assert chunks[-1]["usage"]["prompt_tokens"] == answer["usage"]["prompt_tokens"]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=st.lists(st.dictionaries(st.text(max_size=5), JSON, max_size=3), max_size=5),
+       format=st.sampled_from(["sse", "ndjson"]), cuts=st.lists(st.integers(min_value=0), max_size=20))
+def test_any_events_cut_anywhere_come_back_whole(events, format, cuts):
+    lines = [json.dumps(event, ensure_ascii=False) for event in events]
+    wire = "".join(f"data: {line}\n\n" if format == "sse" else f"{line}\n" for line in lines).encode()
+    assert read_all(EventReader(format), cut(wire, cuts)) == events
+
+
+def _has_null_key(value) -> bool:
+    if isinstance(value, dict):
+        return any(item is None or _has_null_key(item) for item in value.values())
+    return isinstance(value, list) and any(_has_null_key(item) for item in value)
+
+
+@given(value=JSON)
+def test_without_nulls_leaves_no_null_valued_key_and_keeps_the_rest(value):
+    cleaned = without_nulls(value)
+    assert not _has_null_key(cleaned) and without_nulls(cleaned) == cleaned
