@@ -8,7 +8,7 @@ from typing import Any
 
 from . import params
 from .errors import AdapterError, bad_answer, invalid_request
-from .transform_common import ROLE_ALIASES, finish_reason_from, openai_completion, stream_chunk, text_of, usage_from
+from .transform_common import finish_reason_from, message_role, openai_completion, stream_chunk, text_of, usage_from
 
 BACKEND = "the business API"
 # Sent inside model_info; the tool and output-format parameters travel at the top level of the body.
@@ -99,10 +99,7 @@ def _tool_call(call: Any, param: str) -> dict:
 def _turn(message: Any, index: int) -> dict:
     """One OpenAI message → one /api/process turn; nothing a backend could use is dropped."""
     param = f"messages[{index}]"
-    if not isinstance(message, dict):
-        raise invalid_request(f"'{param}' must be an object with 'role' and 'content'", param)
-    role = message.get("role")
-    role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+    role = message_role(message, param)
     if role == "function" or message.get("function_call"):
         raise invalid_request(f"'{param}': legacy function messages are not supported; use tools and 'tool' messages", param)
     if role not in ("system", "user", "assistant", "tool"):

@@ -17,10 +17,7 @@ def check_messages(messages: Any, backend: str) -> list[dict]:
     checked = []
     for index, message in enumerate(messages):
         param = f"messages[{index}]"
-        if not isinstance(message, dict):
-            raise invalid_request(f"'{param}' must be an object with 'role' and 'content'", param)
-        role = message.get("role")
-        role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+        role = message_role(message, param)
         if role in ("tool", "function") or message.get("tool_calls") or message.get("function_call"):
             raise invalid_request(f"'{param}': tool and function calls are not supported by {backend}", param)
         if role not in ("system", "user", "assistant"):
@@ -29,8 +26,20 @@ def check_messages(messages: Any, backend: str) -> list[dict]:
     return checked
 
 
-def text_of(content: Any, param: str, backend: str) -> str:
-    """Plain text of an OpenAI message content; text parts are joined with newlines."""
+def message_role(message: Any, param: str) -> Any:
+    """The role of an OpenAI message (`developer` read as `system`); the caller decides which roles it takes."""
+    if not isinstance(message, dict):
+        raise invalid_request(f"'{param}' must be an object with 'role' and 'content'", param)
+    role = message.get("role")
+    return ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+
+
+def text_of(content: Any, param: str, backend: str | None) -> str:
+    """Plain text of an OpenAI message content; text parts are joined with newlines.
+
+    Other parts are refused as ones `backend` cannot take; with `backend` None they are left out of the text
+    instead (a caller that keeps the content as sent, like a mapping's request document).
+    """
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
@@ -38,9 +47,14 @@ def text_of(content: Any, param: str, backend: str) -> str:
     texts = []
     for index, part in enumerate(content):
         part_param = f"{param}[{index}]"
-        if not isinstance(part, dict) or part.get("type") != "text":
-            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-            raise invalid_request(f"'{part_param}' is a {kind!r} part, but {backend} accepts text only", part_param)
+        kind = part.get("type") if isinstance(part, dict) else None
+        if backend is None and not isinstance(kind, str):
+            raise invalid_request(f"'{part_param}' must be a content part with a 'type'", part_param)
+        if kind != "text":
+            if backend is None:
+                continue
+            shown = kind if isinstance(part, dict) else type(part).__name__
+            raise invalid_request(f"'{part_param}' is a {shown!r} part, but {backend} accepts text only", part_param)
         if not isinstance(part.get("text"), str):
             raise invalid_request(f"'{part_param}.text' must be a string", f"{part_param}.text")
         texts.append(part["text"])

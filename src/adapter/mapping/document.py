@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import invalid_request
-from ..transform_common import ROLE_ALIASES
+from ..transform_common import message_role, text_of
 
 ROLES = ("system", "user", "assistant", "tool")
 # Always present in `params` (null when the client did not send them), so mappings can name them without guessing.
@@ -23,27 +23,12 @@ def plain_text(content: Any, param: str) -> str:
     """
     if content is None:
         return ""  # an assistant turn that only calls tools
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        raise invalid_request(f"'{param}' must be a string or a list of content parts", param)
-    texts = []
-    for index, part in enumerate(content):
-        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            raise invalid_request(f"'{param}[{index}]' must be a content part with a 'type'", f"{param}[{index}]")
-        if part["type"] == "text":
-            if not isinstance(part.get("text"), str):
-                raise invalid_request(f"'{param}[{index}].text' must be a string", f"{param}[{index}].text")
-            texts.append(part["text"])
-    return "\n".join(texts)
+    return text_of(content, param, None)
 
 
 def _message(message: Any, index: int) -> dict:
     param = f"messages[{index}]"
-    if not isinstance(message, dict):
-        raise invalid_request(f"'{param}' must be an object with 'role' and 'content'", param)
-    role = message.get("role")
-    role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+    role = message_role(message, param)
     if role not in ROLES:
         raise invalid_request(f"'{param}.role' must be system, developer, user, assistant or tool; got {role!r}",
                               f"{param}.role")
