@@ -15,6 +15,7 @@ from pathlib import Path
 
 import openai
 import pytest
+import yaml
 
 import stack_settings
 
@@ -149,9 +150,24 @@ def proxy_command(settings: stack_settings.Settings) -> list[str]:
     ]
 
 
+def config_with_models(tmp: Path, models: list[dict]) -> Path:
+    """A copy of src/config.yaml with `models` added to its model_list (e.g. mapped example backends)."""
+    config = yaml.safe_load((SRC / "config.yaml").read_text(encoding="utf-8"))
+    config["model_list"] = config["model_list"] + models
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
 @contextmanager
-def extra_proxy(tmp: Path, **overrides: str):
-    """Another proxy (only) with its own settings, e.g. another timeout or a dead backend; yields its client."""
+def extra_proxy(tmp: Path, models: list[dict] | None = None, **overrides: str):
+    """Another proxy (only) with its own settings, e.g. another timeout or a dead backend; yields its client.
+
+    `models` are added to src/config.yaml's model_list in a copy the proxy reads (CONFIG_FILE_PATH).
+    """
+    tmp.mkdir(parents=True, exist_ok=True)
+    if models:
+        overrides = {**overrides, "CONFIG_FILE_PATH": str(config_with_models(tmp, models))}
     env = stack_environment(tmp, **overrides)
     settings = stack_settings.load(env)
     proxy = start("litellm_proxy", proxy_command(settings), env, tmp / "logs")
