@@ -1,20 +1,43 @@
-"""`python -m adapter.mapping check FILE`: validate one mapping file the way the proxy will at start-up."""
+"""`python -m adapter.mapping check|render`: validate a mapping file, or show what it sends and what comes back."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
+import time
+import uuid
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import stack_settings
+import yaml
+from jmespath.exceptions import JMESPathError
+
+from adapter.errors import AdapterError, from_backend_status
+from adapter.mapping.apply import (EventReader, backend_of, completion, embeddings, error_message, request_body,
+                                   stream_body, stream_chunks, without_nulls)
+from adapter.mapping.document import chat_document, embedding_document
 from adapter.mapping.load import MappingError, load_file
+from adapter.mapping.spec import Mapping
+
+# Request keys that are not parameters of the document: they have their own places in it, or only shape the stream.
+NOT_PARAMS = ("model", "messages", "stream", "stream_options")
+
+
+class Refused(Exception):
+    """A render input that cannot be used; the message is the one line the user sees."""
 
 
 def variables() -> dict[str, str]:
-    """What ${VAR} may name: src/.env (or ENV_FILE) overridden by the environment, as the proxy reads them."""
+    """What ${VAR} may name: src/.env (or ENV_FILE) overridden by the environment, plus the settings derived from
+    them (BUSINESS_API_BASE, BUSINESS_API_KEY_HEADER, LAAS_API_BASE, …) as the proxy resolves them."""
     env_file = Path(os.environ.get("ENV_FILE") or stack_settings.DEFAULT_ENV_FILE)
-    return stack_settings._merged(os.environ, env_file)
+    derived = {name.upper(): str(value) for name, value in asdict(stack_settings.load()).items() if value != ""}
+    return {**stack_settings._merged(os.environ, env_file), **derived}
 
 
 def check(path: str) -> int:
@@ -31,13 +54,235 @@ def check(path: str) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- render
+
+
+def render(path: str, request_path: str, answer_path: str | None, backend_model: str | None = None,
+           status: int = 200, show_document: bool = False) -> int:
+    """Print the request that would be sent and, given an answer, what the OpenAI client would get back."""
+    _output.clear()
+    try:
+        mapping = load_file(path, variables())
+        request = _json_object(_read(request_path, "request"), request_path, "request")
+        answer = None if answer_path is None else _read(answer_path, "answer")
+        if "input" in request:
+            _render_embeddings(mapping, path, request, answer, status, show_document)
+        else:
+            _render_chat(mapping, path, request, answer, backend_model, status, show_document)
+    except (MappingError, Refused) as error:
+        print(error, file=sys.stderr)
+        return 1
+    except AdapterError as error:
+        print(f"{_stage(error)} (HTTP {error.status_code}): {error.message}", file=sys.stderr)
+        return 1
+    print("\n".join(_output))
+    return 0
+
+
+def _stage(error: AdapterError) -> str:
+    """Who is at fault: the client's request (4xx), the backend's answer (502) or the mapping itself."""
+    if error.status_code < 500:
+        return "the proxy would refuse this request"
+    return "the answer does not map" if error.status_code == 502 else "the mapping failed"
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise Refused(f"{path}: cannot read the {what} file: {error.strerror or error}") from None
+
+
+def _json(data: bytes, path: str, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as error:  # UnicodeDecodeError is one
+        raise Refused(f"{path}: the {what} is not JSON: {error}") from None
+
+
+def _json_object(data: bytes, path: str, what: str) -> dict:
+    value = _json(data, path, what)
+    if not isinstance(value, dict):
+        raise Refused(f"{path}: the {what} must be a JSON object, like the body of an OpenAI request")
+    if not isinstance(value.get("model"), str) or not value["model"]:
+        raise Refused(f"{path}: the {what} needs a \"model\": the model name the client asks for")
+    return value
+
+
+def _as_written(path: str) -> dict:
+    """The file's own text for url, headers and embeddings.url: ${VAR} names, never their (secret) values."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+# What render prints, collected first so that a failure half-way prints nothing but its one line on stderr.
+_output: list[str] = []
+
+# A list of numbers (an embedding vector) on one line rather than one number per line.
+NUMBER_LIST = re.compile(r"\[\s*(-?\d[\d.eE+-]*(?:,\s*-?\d[\d.eE+-]*)*)\s*\]")
+
+
+def _heading(text: str) -> None:
+    _output.append(f"# {text}")
+
+
+def _show(value: Any) -> None:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    _output.append(NUMBER_LIST.sub(lambda match: "[" + " ".join(match.group(1).split()) + "]", text))
+
+
+def _target(url: str, headers: Any, timeout: float | None) -> None:
+    _heading(f"POST {url}")
+    names = ", ".join(str(name) for name in headers) if isinstance(headers, dict) and headers else "none"
+    seconds = f"{timeout:g} s" if timeout else "BUSINESS_API_TIMEOUT"
+    _heading(f"headers: {names} (values not shown); timeout: {seconds}")
+
+
+def _render_chat(mapping: Mapping, path: str, request: dict, answer: bytes | None, backend_model: str | None,
+                 status: int, show_document: bool) -> None:
+    params = {key: value for key, value in request.items() if key not in NOT_PARAMS}
+    streaming = request.get("stream") is True
+    document = chat_document(request["model"], backend_model, request.get("messages"), params, streaming)
+    if show_document:
+        _heading("the request document the expressions see")
+        _show(document)
+    body = request_body(mapping, document)
+    written = _as_written(path)
+    if streaming and mapping.stream:
+        _heading(f"stream request ({mapping.stream.format}): the body of stream.request over the request body")
+        body = stream_body(mapping, body)
+    elif streaming:
+        _heading("stream request, but the file has no stream: the normal request; the whole answer is one chunk")
+    else:
+        _heading("request")
+    _target(written.get("url"), written.get("headers"), mapping.timeout)
+    _show(body)
+    if answer is None:
+        return
+    if not 200 <= status < 300:
+        _render_error(mapping, answer, status)
+    elif streaming and mapping.stream:
+        _heading(f"the answer's {mapping.stream.format} events → OpenAI chat.completion.chunk, one per line")
+        _print_chunks(_streamed(mapping, answer), request["model"])
+    elif streaming:
+        _heading("the answer → OpenAI chat.completion.chunk")
+        _print_chunks(_one_chunk(completion(mapping, _json(answer, "answer", "answer"), request["model"], 0)),
+                      request["model"])
+    else:
+        _heading("the answer → OpenAI chat.completion")
+        _show(completion(mapping, _json(answer, "answer", "answer"), request["model"], int(time.time())))
+
+
+def _render_error(mapping: Mapping, answer: bytes, status: int) -> None:
+    """A non-2xx answer: the status and message the client gets (before the router's retries of a 503)."""
+    text = answer.decode("utf-8", errors="replace")
+    try:
+        message = error_message(mapping.response, json.loads(answer)) or text
+    except ValueError:
+        message = text
+    error = from_backend_status(backend_of(mapping), status, message, None)
+    _heading(f"the backend's HTTP {status} → the client gets HTTP {error.status_code}")
+    _show({"error": {"message": error.message}})
+
+
+def _streamed(mapping: Mapping, answer: bytes) -> list[dict]:
+    """The answer file read as the backend's stream body, with the closing chunk the proxy adds when none ends it."""
+    spec, backend = mapping.stream, backend_of(mapping)
+    reader = EventReader(spec.format, spec.done, backend)
+    chunks = [chunk for event in reader.feed(answer) + reader.close()
+              for chunk in stream_chunks(spec.fields, event, backend)]
+    if not any(chunk["is_finished"] for chunk in chunks):
+        finish = "tool_calls" if any(chunk["tool_use"] for chunk in chunks) else "stop"
+        chunks.append({"text": "", "tool_use": None, "is_finished": True, "finish_reason": finish, "usage": None})
+    return chunks
+
+
+def _one_chunk(answer: dict) -> list[dict]:
+    """A whole chat.completion as the single chunk a stream gets from a file without stream:."""
+    choice = answer["choices"][0]
+    calls = choice["message"].get("tool_calls") or []
+    chunks = [{"text": choice["message"]["content"] or "", "tool_use": None}]
+    chunks += [{"text": "", "tool_use": {**call, "index": index}} for index, call in enumerate(calls)]
+    chunks[-1].update(is_finished=True, finish_reason=choice["finish_reason"], usage=answer["usage"])
+    return [{"is_finished": False, "finish_reason": "", "usage": None, **chunk} for chunk in chunks]
+
+
+def _print_chunks(chunks: list[dict], model: str) -> None:
+    """LiteLLM's stream chunks as the OpenAI chunks the client reads (the proxy may merge ones that arrive together)."""
+    chunk_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    for position, chunk in enumerate(chunks):
+        delta: dict = {"role": "assistant"} if position == 0 else {}
+        if chunk["text"]:
+            delta["content"] = chunk["text"]
+        if chunk["tool_use"]:
+            delta["tool_calls"] = [without_nulls(chunk["tool_use"])]
+        openai = {"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                  "choices": [{"index": 0, "delta": delta,
+                               "finish_reason": chunk["finish_reason"] if chunk["is_finished"] else None}]}
+        if chunk["is_finished"] and chunk["usage"]:
+            openai["usage"] = chunk["usage"]
+        _output.append(json.dumps(openai, ensure_ascii=False))
+
+
+def _render_embeddings(mapping: Mapping, path: str, request: dict, answer: bytes | None, status: int,
+                       show_document: bool) -> None:
+    spec = mapping.embeddings
+    if spec is None:
+        raise Refused(f"{path}: embeddings: the request has \"input\" (an embedding request) but the file has no "
+                      "embeddings: section")
+    document = embedding_document(request["model"], request.get("input"), request.get("dimensions"))
+    if show_document:
+        _heading("the request document the expressions see")
+        _show(document)
+    try:
+        body = without_nulls(spec.request.search(document))
+    except JMESPathError as error:
+        raise AdapterError(500, f"{path}: embeddings.request ({spec.request.expression}) failed: {error}") from None
+    _heading("embeddings request")
+    written = _as_written(path)
+    _target(written["embeddings"]["url"], written.get("headers"), mapping.timeout)
+    _show(body)
+    if answer is None:
+        return
+    if not 200 <= status < 300:
+        _render_error(mapping, answer, status)
+        return
+    vectors, tokens = embeddings(spec, _json(answer, "answer", "answer"), backend_of(mapping))
+    _heading("the answer → OpenAI embedding list (float vectors; the proxy encodes base64 when asked)")
+    usage = None if tokens is None else {"prompt_tokens": tokens, "total_tokens": tokens}
+    _show({"object": "list", "model": request["model"], "usage": usage,
+           "data": [{"object": "embedding", "index": index, "embedding": vector}
+                    for index, vector in enumerate(vectors)]})
+
+
+# ---------------------------------------------------------------- command line
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adapter.mapping", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     check_command = commands.add_parser("check", help="validate a mapping file; exit 1 with the reason")
     check_command.add_argument("file")
+    render_command = commands.add_parser(
+        "render", help="print the body a request would send and, given a sample answer, what the client gets")
+    render_command.add_argument("file", help="the mapping file, e.g. src/backends/business.yaml")
+    render_command.add_argument("request", help="an OpenAI chat (or embeddings) request body, as JSON")
+    render_command.add_argument("answer", nargs="?",
+                                help="a sample backend answer: JSON, or the raw stream body for a stream request")
+    render_command.add_argument("--backend-model", metavar="NAME",
+                                help="the <backend model> of mapped/<name>/<backend model> (document: backend_model)")
+    render_command.add_argument("--status", type=int, default=200, metavar="CODE",
+                                help="the HTTP status the sample answer came with (default 200)")
+    render_command.add_argument("--document", action="store_true",
+                                help="also print the request document the file's expressions read")
     args = parser.parse_args(argv)
-    return check(args.file)
+    try:
+        if args.command == "check":
+            return check(args.file)
+        return render(args.file, args.request, args.answer, args.backend_model, args.status, args.document)
+    except stack_settings.SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
