@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import re
 
-from aiohttp import web
-
 PIECE = re.compile(r"\s*\S+")
 FAIL = re.compile(r"\[fail:(\d{3}|stream)\]")
+# A real model takes time per token; without a pause, pieces written at once may reach a client merged.
+TOKEN_SECONDS = 0.02
 
 
 def pieces(text: str) -> list[str]:
@@ -29,8 +29,13 @@ def failure(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def serve(app: web.Application, description: str) -> None:
-    """`python -m tests.backends.<server> --port N`: serve on loopback until killed."""
+def serve(app, description: str) -> None:
+    """`python -m tests.backends.<server> --port N`: serve an aiohttp app on loopback until killed.
+
+    aiohttp is imported here, not at the top: kserve_echo.py runs under another interpreter without it.
+    """
+    from aiohttp import web
+
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")

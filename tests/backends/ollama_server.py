@@ -13,13 +13,14 @@ string arguments are the text's last word; after a tool result it answers "The t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import datetime, timezone
 
 from aiohttp import web
 
-from tests.backends import failure, pieces, serve
+from tests.backends import TOKEN_SECONDS, failure, pieces, serve
 
 MODELS = ("llama3.2:1b", "llama3.2:latest")
 ROLES = ("system", "user", "assistant", "tool")
@@ -162,6 +163,7 @@ async def stream(request: web.Request, body: dict, words: list[str], calls: list
 
     for word in words[:2] if fails else words:
         await send(response(body, word))
+        await asyncio.sleep(TOKEN_SECONDS)
     if fails:  # after content was sent: one error line, the status stays 200
         await send({"error": STREAM_FAILURE})
         return reply

@@ -18,11 +18,12 @@ prompt with itself, word by word, then the `</s>` end-of-sequence token (special
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import web
 
-from tests.backends import failure, pieces, serve
+from tests.backends import TOKEN_SECONDS, failure, pieces, serve
 
 MAX_STOP_SEQUENCES = 4
 MAX_NEW_TOKENS = 1024
@@ -175,6 +176,7 @@ async def sse(request: web.Request, inputs: str, parameters: dict) -> web.Stream
         tokens, finish_reason = generation(inputs, validated(parameters, inputs, streaming=True))
         for index, token in enumerate(tokens[:2] if fail else tokens[:-1], start=1):
             await send({"index": index, "token": token, "generated_text": None, "details": None})
+            await asyncio.sleep(TOKEN_SECONDS)
         if fail:  # a generation error after some tokens: one error event, the status stays 200
             raise Failed(*FAILURES["stream"])
         details = None
