@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke check of the running services: health, model list, two chat completions, an embedding, an image, and auth.
+# Smoke check of the running services: health, the model list, every configured model by its mode, and auth.
 # Exit 0 only if every check passed.
 set -euo pipefail
 
@@ -11,14 +11,20 @@ usage() {
 Usage: ./verify_system.sh [--help]
 
 Checks the services started by ./start_services.sh, using the same settings (env file and
-environment): business API health, proxy liveliness, the model list, a chat completion with
-my-custom-model and with claude-3.5-sonnet, an embedding from my-embedding-model, an image from
-my-image-model, and that a wrong key is refused with 401.
-A chat request may take up to VERIFY_TIMEOUT seconds (default 60).
+environment): business API health, proxy liveliness, that the model list has every model of the
+proxy's config (CONFIG_FILE_PATH, default src/config.yaml), then each of those models by its
+model_info.mode: chat (the default) must answer, with the mock's answer when its backend is the
+local mock; embedding must return a vector; image_generation a PNG. Last, that a wrong key is
+refused with 401. A request may take up to VERIFY_TIMEOUT seconds (default 60).
 USAGE
 }
 
-expected_models=(my-custom-model my-embedding-model my-image-model claude-3.5-sonnet claude-3.7-sonnet claude-4-sonnet)
+config_file=''
+models=()  # model_name of every model in the proxy's config, in its order
+modes=()   # each one's model_info.mode: chat (when unset), embedding, image_generation, ...
+sites=()   # where each is served: business (the business API's handlers or mapped/business), laas, other
+business_mock=no  # yes when the business API / LaaS settings point at the local mock
+laas_mock=no
 passed_steps=0
 failed_steps=0
 work_dir=''
@@ -52,6 +58,44 @@ with open(sys.argv[1], encoding="utf-8") as f:
 print(eval(sys.argv[2], {"body": body}))' "$work_dir/body" "$1" 2>/dev/null
 }
 
+read_config() {
+  # Fill models, modes and sites from the proxy's config: the file the proxy reads (CONFIG_FILE_PATH).
+  local listing name mode site
+  config_file="${CONFIG_FILE:-${CONFIG_FILE_PATH:-$root_dir/src/config.yaml}}"
+  [[ $config_file == /* ]] || config_file="$PWD/$config_file"
+  listing="$("$json_py" - "$config_file" <<'PY'
+import sys
+try:
+    import yaml
+    with open(sys.argv[1], encoding="utf-8") as f:
+        entries = yaml.safe_load(f)["model_list"]
+    names = [str(entry["model_name"]) for entry in entries]
+except Exception as error:  # whatever the reason, the message names it and the script stops
+    sys.exit(f"cannot read its model_list: {type(error).__name__}: {error}")
+seen = set()
+for name, entry in zip(names, entries):
+    if name in seen:  # several deployments of one model: check the model once
+        continue
+    seen.add(name)
+    target = str((entry.get("litellm_params") or {}).get("model", ""))
+    provider = target.split("/", 1)[0]
+    if provider in ("my-custom-llm", "business-embedding", "business-image") or target.split("/")[:2] == [
+            "mapped", "business"]:
+        site = "business"
+    else:
+        site = "laas" if provider == "laas" else "other"
+    print(f"{name}\t{(entry.get('model_info') or {}).get('mode') or 'chat'}\t{site}")
+PY
+)" || die "$(display_path "$config_file"): could not read the models to check (see the message above)"
+  while IFS=$'\t' read -r name mode site; do
+    [[ -n $name ]] || continue
+    models+=("$name")
+    modes+=("$mode")
+    sites+=("$site")
+  done <<<"$listing"
+  ((${#models[@]})) || die "$(display_path "$config_file") has no models in its model_list"
+}
+
 check_health() {  # check_health LABEL URL EXPECT_STATUS_OK
   local label=$1 url=$2
   request 10 "$url"
@@ -72,20 +116,24 @@ check_models() {
     return
   fi
   ids=" $(json '" ".join(sorted(m["id"] for m in body["data"]))') " || ids='  '
-  for model in "${expected_models[@]}"; do
+  for model in "${models[@]}"; do
     [[ $ids == *" $model "* ]] || missing+=("$model")
   done
   if ((${#missing[@]})); then
     fail "model list: missing ${missing[*]} (got:${ids% })"
   else
-    pass "model list has ${expected_models[*]}"
+    pass "model list has ${models[*]}"
   fi
+}
+
+as_json() {  # as_json TEXT: TEXT as a JSON string (model names may hold any character)
+  "$json_py" -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"
 }
 
 check_chat() {  # check_chat MODEL LOCAL_MOCK(yes/no)
   local model=$1 local_mock=$2 answer
   request "${VERIFY_TIMEOUT:-60}" -H "Authorization: Bearer $LITELLM_MASTER_KEY" -H 'Content-Type: application/json' \
-    -d "{\"model\": \"$model\", \"messages\": [{\"role\": \"user\", \"content\": \"verify_system ping\"}]}" \
+    -d "{\"model\": $(as_json "$model"), \"messages\": [{\"role\": \"user\", \"content\": \"verify_system ping\"}]}" \
     "$proxy_url/v1/chat/completions"
   if [[ $http_status != 200 ]]; then
     fail "chat with $model: $(why)"
@@ -109,10 +157,10 @@ post_ok() {  # post_ok LABEL PATH JSON: POST JSON to the proxy; false (after a f
   return 1
 }
 
-check_embedding() {
-  local label='embedding with my-embedding-model' dimensions
+check_embedding() {  # check_embedding MODEL
+  local label="embedding with $1" dimensions
   post_ok "$label" /v1/embeddings \
-    '{"model": "my-embedding-model", "input": "verify_system ping", "encoding_format": "float"}' || return 0
+    "{\"model\": $(as_json "$1"), \"input\": \"verify_system ping\", \"encoding_format\": \"float\"}" || return 0
   dimensions="$(json 'len(body["data"][0]["embedding"])')" || dimensions=0
   if ((dimensions > 0)); then
     pass "$label: $dimensions dimensions"
@@ -121,10 +169,10 @@ check_embedding() {
   fi
 }
 
-check_image() {
-  local label='image with my-image-model' png
-  post_ok "$label" /v1/images/generations \
-    '{"model": "my-image-model", "prompt": "verify_system ping", "size": "256x256", "response_format": "b64_json"}' || return 0
+check_image() {  # check_image MODEL
+  local label="image with $1" png
+  post_ok "$label" /v1/images/generations "{\"model\": $(as_json "$1"), \"prompt\": \"verify_system ping\", \
+\"size\": \"256x256\", \"response_format\": \"b64_json\"}" || return 0
   png="$(json '__import__("base64").b64decode(body["data"][0]["b64_json"])[:8] == b"\x89PNG\r\n\x1a\n"')" || png=False
   if [[ $png == True ]]; then
     pass "$label: a PNG"
@@ -133,9 +181,20 @@ check_image() {
   fi
 }
 
+check_model() {  # check_model INDEX: the check for the mode of models[INDEX]
+  local model=${models[$1]} mode=${modes[$1]} site=${sites[$1]} mock=no
+  if [[ $site == business && $business_mock == yes ]] || [[ $site == laas && $laas_mock == yes ]]; then mock=yes; fi
+  case $mode in
+    chat) check_chat "$model" "$mock" ;;
+    embedding) check_embedding "$model" ;;
+    image_generation) check_image "$model" ;;
+    *) info "$model: mode $mode has no check here; not checked" ;;
+  esac
+}
+
 check_wrong_key() {
   request 15 -H "Authorization: Bearer sk-verify-system-wrong-key" -H 'Content-Type: application/json' \
-    -d '{"model": "my-custom-model", "messages": [{"role": "user", "content": "hi"}]}' \
+    -d "{\"model\": $(as_json "${models[0]}"), \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}" \
     "$proxy_url/v1/chat/completions"
   if [[ $http_status != 401 ]]; then
     fail "wrong key: expected 401, got $(why)"
@@ -147,7 +206,7 @@ check_wrong_key() {
 }
 
 main() {
-  local arg business_mock=no laas_mock=no
+  local arg index
   for arg in "$@"; do
     case $arg in
       -h | --help) usage; exit 0 ;;
@@ -161,15 +220,16 @@ main() {
   trap 'rm -rf "$work_dir"' EXIT
   [[ $BUSINESS_API_BASE == "$business_url" ]] && business_mock=yes
   [[ $LAAS_API_BASE == "$business_url/api/preset/v2" ]] && laas_mock=yes
+  read_config
 
   info "checking the business API at $business_url and the proxy at $proxy_url"
+  info "the models of $(display_path "$config_file"): ${models[*]}"
   check_health "business API health" "$business_url/health" yes
   check_health "proxy liveliness" "$proxy_url/health/liveliness" no
   check_models
-  check_chat my-custom-model "$business_mock"
-  check_chat claude-3.5-sonnet "$laas_mock"
-  check_embedding
-  check_image
+  for index in "${!models[@]}"; do
+    check_model "$index"
+  done
   check_wrong_key
 
   if ((failed_steps)); then

@@ -14,9 +14,11 @@ import stat
 import subprocess
 
 import pytest
+import yaml
 
 from .script_stack import (
     MARKERS,
+    ROOT,
     START,
     STOP,
     VERIFY,
@@ -135,6 +137,39 @@ def test_start_refuses_a_port_held_by_another_process(stack: Stack) -> None:
     assert f"port {stack.business_port} is in use by another process" in result.stderr
     assert not stack.pid_file("business_api").exists()
     assert not stack.pid_file("litellm_proxy").exists()
+
+
+def test_verify_checks_every_model_of_the_proxys_config_by_its_mode(stack: Stack, tmp_path) -> None:
+    # A copy of src/config.yaml (CONFIG_FILE_PATH) with three more models, served like the shipped ones; one
+    # claims a mode its backend cannot serve, so its check must fail and name it.
+    config = yaml.safe_load((ROOT / "src" / "config.yaml").read_text(encoding="utf-8"))
+    shipped = {entry["model_name"]: entry for entry in config["model_list"]}
+    config["model_list"] += [
+        {**shipped["my-custom-model"], "model_name": "verify-extra-chat"},
+        {**shipped["my-embedding-model"], "model_name": "verify-extra-embedding"},
+        {**shipped["my-custom-model"], "model_name": "verify-chat-as-image",
+         "model_info": {"mode": "image_generation"}},
+    ]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    stack.env["CONFIG_FILE_PATH"] = str(tmp_path / "config.yaml")
+    result = stack.run(START, timeout=180)
+    assert result.returncode == 0, explain(result)
+
+    result = stack.run(VERIFY, timeout=180)
+
+    assert result.returncode == 1, explain(result)
+    lines = result.stdout.splitlines()
+    every = " ".join(shipped) + " verify-extra-chat verify-extra-embedding verify-chat-as-image"
+    assert f"✓ model list has {every}" in lines, explain(result)
+    assert any(line.startswith("✓ chat with verify-extra-chat: Mock answer from") for line in lines), explain(result)
+    assert "✓ embedding with verify-extra-embedding: 1536 dimensions" in lines, explain(result)
+    for name, entry in shipped.items():  # the shipped models are still checked, each by its own mode
+        mode = (entry.get("model_info") or {}).get("mode", "chat")
+        check = {"embedding": "embedding", "image_generation": "image"}.get(mode, "chat")
+        assert any(line.startswith(f"✓ {check} with {name}: ") for line in lines), explain(result)
+    failed = [line for line in lines if line.startswith("✗")]
+    assert len(failed) == 1 and failed[0].startswith("✗ image with verify-chat-as-image: HTTP "), explain(result)
+    assert lines[-1].startswith("1 of ") and lines[-1].endswith(" checks failed")
 
 
 def test_verify_fails_when_nothing_runs(stack: Stack) -> None:
