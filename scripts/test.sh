@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
-# pins and the AI SDK's node packages, run pytest.
+# pins, the AI SDK's node packages and the KServe model server's venv (.venv-kserve), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and tests/clients (the real
 #                                  OpenAI clients) in a second one at the same time; the clients' output is
@@ -17,6 +17,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 clients_dir=tests/clients
 main_suites=(tests/unit tests/e2e)
+kserve_test=tests/e2e/test_mapped_kserve.py
+KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
 
 test_paths() {  # print the arguments that select tests by path (tests/unit, f.py::test), one a line
   local arg skip=0
@@ -41,6 +43,57 @@ selects_clients() {  # true if one of the paths PATH... is tests/clients, lies b
     [[ $path == "$clients" || $path == "$clients"/* || $clients == "$path"/* ]] && return 0
   done
   return 1
+}
+
+selects_path() {  # selects_path TARGET PATH...: true if a PATH is TARGET, lies below it, or contains it
+  local path target
+  target="$(realpath "$1")"
+  shift
+  for path in "$@"; do
+    path="$(realpath "$path")"
+    [[ $path == "$target" || $path == "$target"/* || $target == "$path"/* ]] && return 0
+  done
+  return 1
+}
+
+needs_kserve() {  # needs_kserve ARGS...: the run may select the KServe test (no path given, or one that holds it)
+  local paths=()
+  mapfile -t paths < <(test_paths "$@")
+  (( ${#paths[@]} == 0 )) || selects_path "$kserve_test" "${paths[@]}"
+}
+
+ensure_kserve_venv() {
+  # Create $KSERVE_VENV and install tests/backends/requirements-kserve.txt (KServe's model server, which serves
+  # the echo model of $kserve_test) when the venv is new or the file changed since the last successful install
+  # (sha256 kept in $KSERVE_VENV/.requirements.sha256). A venv of its own: KServe pins its own fastapi, uvicorn,
+  # pydantic and numpy, which must not move the proxy's.
+  local req="$root_dir/tests/backends/requirements-kserve.txt" stamp="$KSERVE_VENV/.requirements.sha256" want
+  [[ -f $req ]] || die "missing $req"
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  [[ -x $KSERVE_VENV/bin/python && $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
+  info "installing KServe's model server ($(display_path "$req")) into $KSERVE_VENV"
+  if [[ ! -x $KSERVE_VENV/bin/python ]]; then
+    python3 -m venv "$KSERVE_VENV" || die "could not create $KSERVE_VENV"
+  fi
+  "$KSERVE_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$req" \
+    || die "installing $(display_path "$req") failed; fix the problem above and run again"
+  printf '%s\n' "$want" >"$stamp"
+  ok "KServe model server installed"
+}
+
+kserve_venv_in_background() {  # start ensure_kserve_venv alongside the other installs; sets kserve_pid, kserve_log
+  kserve_log="$(mktemp "${TMPDIR:-/tmp}/kserve-venv.XXXXXX")"
+  ensure_kserve_venv >"$kserve_log" 2>&1 &
+  kserve_pid=$!
+}
+
+kserve_venv_ready() {  # wait for kserve_venv_in_background, show its output, export KSERVE_PYTHON for the tests
+  local status=0
+  wait "$kserve_pid" || status=$?
+  cat "$kserve_log"
+  rm -f "$kserve_log"
+  (( status == 0 )) || die "the KServe model server's venv is not ready"
+  export KSERVE_PYTHON="$KSERVE_VENV/bin/python"
 }
 
 summary_line() {  # the last line of a pytest output file that reports counts ("3 passed, 1 failed in 2.1s")
@@ -129,9 +182,13 @@ run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS...
 }
 
 main() {
+  local kserve=0
+  # The KServe venv (about 30 s to install) is made while the other installs and checks run.
+  if (cd "$root_dir" && needs_kserve "$@"); then kserve=1; kserve_venv_in_background; fi
   ensure_venv
   ensure_client_requirements
   cd "$root_dir"
+  if (( kserve )); then kserve_venv_ready; fi
   local paths=()
   mapfile -t paths < <(test_paths "$@")
   if (( ${#paths[@]} )); then
