@@ -3,9 +3,10 @@
     python tests/backends/kserve_echo.py --http_port 8080 --model_name echo     (with the kserve venv's python)
 
 `POST /v2/models/<model_name>/infer` with a BYTES input `text_input` answers a BYTES output `text_output` holding
-the same text, so a test can see exactly the prompt the mapping built. A prompt line `raise 400: MESSAGE` or
-`raise 500: MESSAGE` makes the model raise KServe's own InvalidInput or InferenceError, which KServe answers with
-its error body `{"error": "MESSAGE"}` and that status: error mapping is tested against KServe's real errors.
+the same text, so a test can see exactly the prompt the mapping built. `raise 400: MESSAGE` or `raise 500: MESSAGE`
+in the prompt (MESSAGE runs to the end of its line) makes the model raise KServe's own InvalidInput or
+InferenceError, which KServe answers with its error body `{"error": "MESSAGE"}` and that status: error mapping is
+tested against KServe's real errors.
 Readiness: `GET /v2/health/ready`. No gRPC server.
 """
 
@@ -21,7 +22,7 @@ from kserve.protocol.rest.server import RESTServer
 
 INPUT = "text_input"
 OUTPUT = "text_output"
-FAILURE = re.compile(r"^raise (?P<status>400|500): (?P<message>.+)$", re.MULTILINE)
+FAILURE = re.compile(r"raise (?P<status>400|500): (?P<message>[^\n]+)")  # anywhere: the prompt has "user: " first
 ERRORS = {"400": InvalidInput, "500": InferenceError}
 
 
