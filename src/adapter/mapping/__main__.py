@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 import uuid
@@ -118,8 +117,22 @@ def _as_written(path: str) -> dict:
 # What render prints, collected first so that a failure half-way prints nothing but its one line on stderr.
 _output: list[str] = []
 
-# A list of numbers (an embedding vector) on one line rather than one number per line.
-NUMBER_LIST = re.compile(r"\[\s*(-?\d[\d.eE+-]*(?:,\s*-?\d[\d.eE+-]*)*)\s*\]")
+WIDTH = 116  # what fits on a line of output: a value that fits is printed on one line
+
+
+def _pretty(value: Any, indent: int = 0) -> str:
+    """JSON, one value per line only where it does not fit; a list of numbers (a vector) always on one line."""
+    flat = json.dumps(value, ensure_ascii=False)
+    vector = isinstance(value, list) and all(isinstance(x, (int, float)) for x in value)
+    if len(flat) + indent <= WIDTH or vector or not value or not isinstance(value, (dict, list)):
+        return flat
+    inner = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {_pretty(item, indent + 2)}"
+                 for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [inner + _pretty(item, indent + 2) for item in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
 
 
 def _heading(text: str) -> None:
@@ -127,8 +140,7 @@ def _heading(text: str) -> None:
 
 
 def _show(value: Any) -> None:
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    _output.append(NUMBER_LIST.sub(lambda match: "[" + " ".join(match.group(1).split()) + "]", text))
+    _output.append(_pretty(value))
 
 
 def _target(url: str, headers: Any, timeout: float | None) -> None:
