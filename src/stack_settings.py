@@ -62,6 +62,8 @@ class Settings:
     log_level: str
     log_dir: str
     max_request_body_mb: float
+    config_file: str  # the proxy's config.yaml (CONFIG_FILE_PATH)
+    backends_dir: str  # where mapped/<name> finds <name>.yaml (BACKENDS_DIR)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -169,7 +171,21 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_log_level(get("LOG_LEVEL", "INFO")),
         log_dir=get("LOG_DIR", str(SRC_DIR / "logs")),
         max_request_body_mb=_float(values, "MAX_REQUEST_BODY_MB", 50.0),
+        config_file=get("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml")),
+        backends_dir=get("BACKENDS_DIR", str(SRC_DIR / "backends")),
     )
+
+
+def variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What a backend file's ${VAR} may name: src/.env and the environment, plus every setting as resolved.
+
+    Resolved settings win for their own names, so ${BUSINESS_API_BASE} has its default (and no trailing slash)
+    even when neither the file nor the environment sets it.
+    """
+    environ = os.environ if environ is None else environ
+    settings = load(environ)
+    resolved = {name.upper(): str(value) for name, value in asdict(settings).items()}
+    return {**_merged(environ, Path(settings.env_file)), **resolved}
 
 
 def prepare_litellm_environment(settings: Settings) -> None:
@@ -183,7 +199,7 @@ def prepare_litellm_environment(settings: Settings) -> None:
     os.environ.setdefault("JITTER", "0.1")
     os.environ.setdefault("LITELLM_LOG", settings.log_level)
     os.environ.setdefault("LITELLM_MASTER_KEY", settings.litellm_master_key)
-    os.environ.setdefault("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml"))
+    os.environ.setdefault("CONFIG_FILE_PATH", settings.config_file)
 
 
 def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import weakref
-from typing import Any, AsyncIterator, Iterator, Mapping
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping
 
 import aiohttp
 import httpx
@@ -68,7 +68,7 @@ def _sync() -> httpx.Client:
     return _sync_client
 
 
-def _error_message(body: bytes) -> str:
+def error_text(body: bytes) -> str:
     """The backend's own error message when it sent one in OpenAI shape, else its raw text."""
     text = body.decode("utf-8", errors="replace")
     try:
@@ -81,31 +81,35 @@ def _error_message(body: bytes) -> str:
     return text
 
 
-def _refuse_error_status(backend: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
+# How a backend's error body becomes the message of the error raised: the mapped provider passes one that runs
+# the mapping's `error` expression.
+Describe = Callable[[bytes], str]
+
+
+def _refuse_error_status(backend: str, status: int, headers: Mapping[str, str], body: bytes, describe: Describe) -> None:
     if status >= 400:
-        raise from_backend_status(backend, status, _error_message(body), headers.get("retry-after"))
+        raise from_backend_status(backend, status, describe(body), headers.get("retry-after"))
 
 
-def _decode(backend: str, status: int, headers: Mapping[str, str], body: bytes) -> Any:
-    _refuse_error_status(backend, status, headers, body)
+def _decode(backend: str, status: int, headers: Mapping[str, str], body: bytes, describe: Describe) -> Any:
+    _refuse_error_status(backend, status, headers, body, describe)
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise bad_answer(backend, f"the body is not JSON (content-type {headers.get('content-type')!r})") from None
 
 
-def _refuse_non_stream(backend: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
-    """A stream that did not start as server-sent events: an error status or another content type."""
-    _refuse_error_status(backend, status, headers, body)
+def _refuse_non_stream(backend: str, status: int, headers: Mapping[str, str], body: bytes, describe: Describe) -> None:
+    """A stream that did not start as it should: an error status, or not server-sent events when they were asked for."""
+    _refuse_error_status(backend, status, headers, body, describe)
     raise bad_answer(backend, f"asked for a stream, got content-type {headers.get('content-type', '')!r}")
 
 
-def _is_event_stream(status: int, headers: Mapping[str, str]) -> bool:
-    return status < 400 and headers.get("content-type", "").startswith("text/event-stream")
-
-
-def _event_data(line: str) -> str | None:
-    return line[5:].lstrip() if line.startswith("data:") else None
+def _is_stream(status: int, headers: Mapping[str, str], event_stream: bool) -> bool:
+    """Any 2xx body streams for NDJSON (backends label it variously); SSE must say text/event-stream."""
+    if status >= 400:
+        return False
+    return not event_stream or headers.get("content-type", "").startswith("text/event-stream")
 
 
 def _aiohttp_timeout(seconds: float) -> aiohttp.ClientTimeout:
@@ -116,68 +120,59 @@ def _httpx_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
 
-async def apost_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
+async def apost_json(
+    backend: str, url: str, headers: dict, body: Any, timeout: float, describe: Describe = error_text
+) -> Any:
     """POST JSON and return the decoded answer; the whole exchange is bounded by `timeout` seconds.
 
     The wait for a free connection comes first and is not counted (backpressure, see _slots).
     """
     async with _slot():
-        return await _post_json(backend, url, headers, body, timeout)
+        return await _post_json(backend, url, headers, body, timeout, describe)
 
 
-async def _post_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
+async def _post_json(backend: str, url: str, headers: dict, body: Any, timeout: float, describe: Describe) -> Any:
     try:
         async with asyncio.timeout(timeout):
             async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:
-                return _decode(backend, response.status, response.headers, await response.read())
+                return _decode(backend, response.status, response.headers, await response.read(), describe)
     except TimeoutError as error:  # asyncio.timeout, and aiohttp's own timeouts, are TimeoutErrors
         raise timed_out(backend, timeout) from error
     except aiohttp.ClientError as error:
         raise unreachable(backend, type(error).__name__) from error
 
 
-async def astream_event_batches(
-    backend: str, url: str, headers: dict, body: dict, timeout: float
-) -> AsyncIterator[list[str]]:
-    """POST JSON and yield, per read, the data of every server-sent event that has arrived since the last one.
+async def astream_reads(
+    backend: str, url: str, headers: dict, body: Any, timeout: float, event_stream: bool = True,
+    describe: Describe = error_text,
+) -> AsyncIterator[bytes]:
+    """POST JSON and yield the streamed body as it arrives: per read, every byte buffered since the last one.
 
-    A consumer that keeps up gets one event per batch, the moment it arrives; a slow one gets everything that
-    waited in the buffer (adaptive coalescing: the handlers merge a batch into one chunk, see coalesce.py).
-    `timeout` bounds the connect, the wait for the first byte and every gap between reads, not the wait for a
-    free connection (backpressure, see _slots). Closing the generator early (the client went away) closes the
-    upstream connection and frees its slot.
+    A consumer that keeps up gets each event the moment it arrives; a slow one gets everything that waited
+    (adaptive coalescing: the handler merges what one read holds into one chunk, see coalesce.py).
+    `event_stream`: the answer must be server-sent events (text/event-stream). `timeout` bounds the connect,
+    the wait for the first byte and every gap between reads, not the wait for a free connection (backpressure,
+    see _slots). Closing the generator early (the client went away) closes the upstream connection and frees
+    its slot.
     """
-    async with _slot(), contextlib.aclosing(_stream_event_batches(backend, url, headers, body, timeout)) as batches:
-        async for batch in batches:  # aclosing: a client that leaves closes the upstream stream now, not at GC
-            yield batch
+    reads = _stream_reads(backend, url, headers, body, timeout, event_stream, describe)
+    async with _slot(), contextlib.aclosing(reads) as chunks:  # aclosing: a client that leaves closes upstream now
+        async for chunk in chunks:
+            yield chunk
 
 
-class _EventSplitter:
-    """Bytes as they arrive → the data of the complete server-sent event lines among them."""
-
-    def __init__(self):
-        self._pending = b""
-
-    def feed(self, chunk: bytes) -> list[str]:
-        # Split lines ourselves: aiohttp's line reader refuses lines over 64 KB.
-        *lines, self._pending = (self._pending + chunk).split(b"\n")
-        return [data for line in lines if (data := _event_data(line.decode("utf-8").rstrip("\r"))) is not None]
-
-
-async def _stream_event_batches(
-    backend: str, url: str, headers: dict, body: dict, timeout: float
-) -> AsyncIterator[list[str]]:
+async def _stream_reads(
+    backend: str, url: str, headers: dict, body: Any, timeout: float, event_stream: bool, describe: Describe
+) -> AsyncIterator[bytes]:
     started = False
     try:
         async with _session().post(url, json=body, headers=headers, timeout=_aiohttp_timeout(timeout)) as response:
-            if not _is_event_stream(response.status, response.headers):
-                _refuse_non_stream(backend, response.status, response.headers, await response.read())
-            splitter = _EventSplitter()
+            if not _is_stream(response.status, response.headers, event_stream):
+                _refuse_non_stream(backend, response.status, response.headers, await response.read(), describe)
             # iter_any hands over everything buffered since the last read, however many events that is.
             async for chunk in response.content.iter_any():
-                if batch := splitter.feed(chunk):
-                    started = True
-                    yield batch
+                started = True
+                yield chunk
     except TimeoutError as error:
         raise timed_out(backend, timeout) from error
     except aiohttp.ClientError as error:
@@ -186,7 +181,9 @@ async def _stream_event_batches(
         raise unreachable(backend, type(error).__name__) from error
 
 
-def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Any:
+def post_json(
+    backend: str, url: str, headers: dict, body: Any, timeout: float, describe: Describe = error_text
+) -> Any:
     """Blocking twin of apost_json for in-process litellm.completion(); never used by the proxy."""
     try:
         response = _sync().post(url, json=body, headers=headers, timeout=_httpx_timeout(timeout))
@@ -194,21 +191,22 @@ def post_json(backend: str, url: str, headers: dict, body: dict, timeout: float)
         raise timed_out(backend, timeout) from error
     except httpx.TransportError as error:
         raise unreachable(backend, type(error).__name__) from error
-    return _decode(backend, response.status_code, response.headers, response.content)
+    return _decode(backend, response.status_code, response.headers, response.content, describe)
 
 
-def stream_event_batches(backend: str, url: str, headers: dict, body: dict, timeout: float) -> Iterator[list[str]]:
-    """Blocking twin of astream_event_batches for in-process litellm.completion(stream=True)."""
+def stream_reads(
+    backend: str, url: str, headers: dict, body: Any, timeout: float, event_stream: bool = True,
+    describe: Describe = error_text,
+) -> Iterator[bytes]:
+    """Blocking twin of astream_reads for in-process litellm.completion(stream=True)."""
     started = False
     try:
         with _sync().stream("POST", url, json=body, headers=headers, timeout=_httpx_timeout(timeout)) as response:
-            if not _is_event_stream(response.status_code, response.headers):
-                _refuse_non_stream(backend, response.status_code, response.headers, response.read())
-            splitter = _EventSplitter()
+            if not _is_stream(response.status_code, response.headers, event_stream):
+                _refuse_non_stream(backend, response.status_code, response.headers, response.read(), describe)
             for chunk in response.iter_bytes():
-                if batch := splitter.feed(chunk):
-                    started = True
-                    yield batch
+                started = True
+                yield chunk
     except httpx.TimeoutException as error:
         raise timed_out(backend, timeout) from error
     except httpx.TransportError as error:

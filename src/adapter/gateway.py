@@ -34,6 +34,7 @@ from litellm.proxy.common_utils.http_parsing_utils import (
 
 import stack_settings
 
+from . import hooks  # noqa: F401  (loads the backend files now: a bad one stops the proxy before it starts)
 from . import lifespan, model_kinds, routes
 from .error_shape import database_missing_error, decoded, error_body, normalise_error, normalise_stream_errors
 from .request_checks import RequestProblem, client_side_credentials, parse_body

@@ -1,4 +1,5 @@
-"""The chat handlers (business API and LaaS): thin glue between the pure transforms and the HTTP client."""
+"""The LaaS chat handler: thin glue between the pure transform and the HTTP client (it checks images and PDFs,
+which a mapping file cannot)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from typing import Any, AsyncIterator, Iterator
 import litellm
 from litellm import ModelResponse
 
-from . import client, transform_business, transform_laas
+from . import client, transform_laas
 from .errors import AdapterError
-from .coalesce import coalesce
 from .handler_base import AdapterHandler
 from .transform_common import has_attachments, pseudo_stream
 
@@ -96,42 +96,6 @@ class _JsonBackendHandler(AdapterHandler):
             yield from self._chunks(args, model)
         except AdapterError as error:
             raise self._failed(model, error) from error
-
-
-class BusinessHandler(_JsonBackendHandler):
-    """Provider `my-custom-llm`: OpenAI chat → POST {BUSINESS_API_BASE}/api/process."""
-
-    transform = transform_business
-    provider, backend = "my-custom-llm", transform_business.BACKEND
-
-    def _prepare(
-        self, model: str, messages: list, params: dict, drop_unknown: bool, stream: bool, api_base: str | None
-    ) -> tuple[str, dict, dict]:
-        body = transform_business.transform_request(model, messages, params, drop_unknown, stream)
-        headers = {self.settings.business_api_key_header: self.settings.business_api_key}
-        base = (api_base or self.settings.business_api_base).rstrip("/")
-        return f"{base}/api/process", headers, body
-
-    async def _achunks(self, args: tuple, model: str) -> AsyncIterator[dict]:
-        # Relay: the events that arrived since the last chunk was taken go out merged (coalesce.py); when the
-        # proxy keeps up, that is one event per chunk, sent the moment it arrives.
-        async for events in client.astream_event_batches(*args):
-            batch = transform_business.transform_stream_batch(events)
-            for chunk in coalesce(batch.chunks):
-                yield chunk
-            if batch.error:
-                raise batch.error
-            if batch.done:
-                return
-
-    def _chunks(self, args: tuple, model: str) -> Iterator[dict]:
-        for events in client.stream_event_batches(*args):
-            batch = transform_business.transform_stream_batch(events)
-            yield from coalesce(batch.chunks)
-            if batch.error:
-                raise batch.error
-            if batch.done:
-                return
 
 
 class LaasHandler(_JsonBackendHandler):

@@ -1,4 +1,4 @@
-"""The embedding and image handlers: business API POST /api/embed and POST /api/image, thin glue around the transforms."""
+"""The image handler: business API POST /api/image, thin glue around the transform."""
 
 from __future__ import annotations
 
@@ -6,57 +6,19 @@ import time
 from typing import Any
 
 import litellm
-from litellm.types.utils import EmbeddingResponse, ImageResponse
+from litellm.types.utils import ImageResponse
 
-from . import client, transform_embed, transform_image
+from . import client, transform_image
 from .errors import AdapterError
 from .handler_base import AdapterHandler, proxy_request
 
-TOKENIZER_MODEL = "gpt-3.5-turbo"  # cl100k_base, the encoding the OpenAI SDK and LangChain tokenize with
-
-
-def _decode_tokens(tokens: list[int]) -> str:
-    return litellm.decode(model=TOKENIZER_MODEL, tokens=tokens)
-
-
 class _BusinessMediaHandler(AdapterHandler):
-    backend = transform_embed.BACKEND
+    backend = transform_image.BACKEND
 
     def _post_args(self, path: str, body: dict, api_base: str | None) -> tuple:
         base = (api_base or self.settings.business_api_base).rstrip("/")
         headers = {self.settings.business_api_key_header: self.settings.business_api_key}
         return self.backend, f"{base}{path}", headers, body, self.settings.business_api_timeout
-
-
-class EmbeddingHandler(_BusinessMediaHandler):
-    """Provider `business-embedding`: OpenAI embeddings → POST {BUSINESS_API_BASE}/api/embed."""
-
-    provider, kind = "business-embedding", "embedding"
-
-    def _prepare(self, model: str, input: Any, optional_params: dict | None, litellm_params: Any, api_base: str | None):
-        request = proxy_request(litellm_params) or optional_params or {}
-        encoding, dimensions = transform_embed.options_of(request)
-        texts = transform_embed.texts_of(input, _decode_tokens)
-        return self._post_args("/api/embed", transform_embed.transform_request(model, texts, dimensions), api_base), \
-            len(texts), encoding
-
-    async def aembedding(self, model: str, input: Any = None, optional_params: dict | None = None,
-                         litellm_params: Any = None, api_base: str | None = None, **_: Any) -> EmbeddingResponse:
-        try:
-            args, count, encoding = self._prepare(model, input, optional_params, litellm_params, api_base)
-            answer = await client.apost_json(*args)
-            return EmbeddingResponse(**transform_embed.transform_response(answer, model, count, encoding))
-        except AdapterError as error:
-            raise self._failed(model, error) from error
-
-    def embedding(self, model: str, input: Any = None, optional_params: dict | None = None,
-                  litellm_params: Any = None, api_base: str | None = None, **_: Any) -> EmbeddingResponse:
-        try:
-            args, count, encoding = self._prepare(model, input, optional_params, litellm_params, api_base)
-            answer = client.post_json(*args)
-            return EmbeddingResponse(**transform_embed.transform_response(answer, model, count, encoding))
-        except AdapterError as error:
-            raise self._failed(model, error) from error
 
 
 class ImageHandler(_BusinessMediaHandler):

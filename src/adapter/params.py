@@ -114,6 +114,7 @@ class ParamPolicy:
     forward: frozenset
     ignore: frozenset = frozenset()
     defaults: dict = field(default_factory=dict)  # name → the one accepted (and ignored) value
+    forward_others: bool = False  # forward every other parameter too (a mapping that reads all of `params`)
 
 
 def _refusal(name: str, value: Any, policy: ParamPolicy) -> str:
@@ -144,6 +145,8 @@ def split_params(optional_params: dict, policy: ParamPolicy, drop_unknown: bool 
             forwarded[name] = CHECKS.get(name, lambda v: v)(value)
         elif name in policy.defaults and _is_default(name, value, policy.defaults[name]):
             continue
+        elif policy.forward_others and name not in policy.defaults and name not in NEVER_DROPPED:
+            forwarded[name] = CHECKS.get(name, lambda v: v)(value)
         elif not drop_unknown or name in NEVER_DROPPED:
             raise invalid_request(_refusal(name, value, policy), key)
     return forwarded

@@ -117,10 +117,16 @@ def stream_chunk(text: str, finish_reason: str | None = None, usage: dict | None
 
 
 def pseudo_stream(completion: dict) -> list[dict]:
-    """A finished chat.completion as a stream: its text, finish reason and usage in one chunk.
+    """A finished chat.completion as a stream: its text, finish reason and usage in one chunk (one per tool call).
 
     Every piece of an answer that arrives whole is ready at once, so by the coalescing rule (coalesce.py) they go
     out together; split, they would reach the client within a millisecond anyway, at LiteLLM's CPU cost per chunk.
     """
     choice = completion["choices"][0]
-    return [stream_chunk(choice["message"]["content"], choice["finish_reason"], completion["usage"])]
+    message = choice["message"]
+    calls = [{"id": call["id"], "type": "function", "function": call["function"], "index": index}
+             for index, call in enumerate(message.get("tool_calls") or [])]
+    chunks = [{**stream_chunk(""), "tool_use": call} for call in calls] or [stream_chunk("")]
+    chunks[0]["text"] = message["content"] or ""  # the text rides on the first, as coalesce.py merges a batch
+    chunks[-1].update(is_finished=True, finish_reason=choice["finish_reason"], usage=completion["usage"])
+    return chunks

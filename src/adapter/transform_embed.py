@@ -1,4 +1,4 @@
-"""Pure translation between OpenAI embedding requests and the business API's /api/embed contract."""
+"""OpenAI embedding requests and answers as plain data: inputs read, options checked, vectors encoded."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import base64
 import struct
 from typing import Any, Callable
 
-from .errors import bad_answer, invalid_request
+from .errors import invalid_request
 
-BACKEND = "the business API"
 ENCODINGS = ("float", "base64")
 
 
@@ -49,41 +48,17 @@ def options_of(request: dict) -> tuple[str, int | None]:
     return encoding, dimensions
 
 
-def transform_request(model: str, texts: list[str], dimensions: int | None) -> dict:
-    body: dict = {"model": model, "texts": texts}
-    if dimensions is not None:
-        body["dimensions"] = dimensions
-    return body
-
-
 def encode_base64(vector: list[float]) -> str:
     """OpenAI's base64 encoding: the vector as little-endian float32, base64-encoded."""
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
-def _vectors(body: Any, count: int) -> list[list[float]]:
-    vectors = body.get("embeddings") if isinstance(body, dict) else None
-    if not isinstance(vectors, list) or len(vectors) != count:
-        raise bad_answer(BACKEND, f"'embeddings' must be a list of {count} vectors")
-    for vector in vectors:
-        if not isinstance(vector, list) or not vector or not all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) for x in vector
-        ):
-            raise bad_answer(BACKEND, "each embedding must be a non-empty list of numbers")
-    return vectors
-
-
-def transform_response(body: Any, model: str, count: int, encoding: str) -> dict:
-    """/api/embed answer → an OpenAI embedding list (plain data), in the encoding the client asked for."""
-    vectors = _vectors(body, count)
-    usage = body.get("usage")
-    prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
-    if not _is_int(prompt) or prompt < 0:
-        raise bad_answer(BACKEND, "'usage.prompt_tokens' must be a non-negative integer")
+def embedding_list(vectors: list[list[float]], model: str, prompt_tokens: int, encoding: str) -> dict:
+    """Vectors → an OpenAI embedding list (plain data), in the encoding the client asked for."""
     encode = encode_base64 if encoding == "base64" else (lambda vector: [float(x) for x in vector])
     return {
         "object": "list",
         "model": model,
         "data": [{"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(vectors)],
-        "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
     }

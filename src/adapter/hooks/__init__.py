@@ -2,19 +2,28 @@
 
 A package, not a module file: LiteLLM execs a module *file* next to config.yaml afresh for every
 name it resolves, but imports a package normally, so these objects exist once per process.
+Importing it loads every backend file the config's models name (mapped/<name>): a bad one stops the proxy
+here, with a message naming the file and the key, before it serves anything.
 """
 
 import stack_settings
 from adapter import client
 from adapter.auth import make_auth
-from adapter.handlers import BusinessHandler, LaasHandler
-from adapter.media_handlers import EmbeddingHandler, ImageHandler
+from adapter.handlers import LaasHandler
+from adapter.mapped import MappedHandler
+from adapter.mapping.load import MappingError
+from adapter.mapping.registry import load_backends
+from adapter.media_handlers import ImageHandler
 
 _settings = stack_settings.load()
 client.configure(_settings.business_api_max_connections)
 
-business_handler = BusinessHandler(_settings)
+try:
+    _backends = load_backends(_settings.config_file, _settings.backends_dir, stack_settings.variables())
+except MappingError as error:
+    raise SystemExit(f"configuration error: {error}") from None
+
+mapped_handler = MappedHandler(_settings, _backends)
 laas_handler = LaasHandler(_settings)
-embedding_handler = EmbeddingHandler(_settings)
 image_handler = ImageHandler(_settings)
 user_api_key_auth = make_auth(_settings.litellm_master_key)

@@ -54,6 +54,11 @@ def request_body(mapping: Mapping, document: dict) -> Any:
     return without_nulls(_built(mapping.request, document, f"{mapping.path}: request"))
 
 
+def embedding_body(mapping: Mapping, document: dict) -> Any:
+    """The JSON body of an embedding call: `embeddings.request` over the embedding document, nulls removed."""
+    return without_nulls(_built(mapping.embeddings.request, document, f"{mapping.path}: embeddings.request"))
+
+
 def stream_body(mapping: Mapping, body: Any) -> Any:
     """The body sent for a stream: `stream.request` over the built body, or that body unchanged."""
     stream = mapping.stream
@@ -162,6 +167,7 @@ class EventReader:
             raise ValueError(f"stream format must be sse or ndjson, not {format!r}")
         self.format, self.sentinel, self.backend = format, done, backend
         self.done = False
+        self.failure: AdapterError | None = None  # an unreadable event that came after events returned with it
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._line = ""  # text after the last newline
         self._data: list[str] = []  # sse: the data lines of the event being read
@@ -187,6 +193,16 @@ class EventReader:
 
     def _read(self, lines: list[str]) -> list:
         events: list = []
+        try:
+            self._read_into(events, lines)
+        except AdapterError as error:
+            if not events:
+                raise
+            # The events before the broken one are handed over first; the failure waits in `failure`.
+            self.failure, self.done = error, True
+        return events
+
+    def _read_into(self, events: list, lines: list[str]) -> None:
         for line in lines:
             line = line.rstrip("\r")
             if self.format == "ndjson":
@@ -199,9 +215,8 @@ class EventReader:
                 data, self._data = "\n".join(self._data), []
                 if self.sentinel is not None and data.strip() == self.sentinel:
                     self.done = True
-                    return events
+                    return
                 events.append(self._decoded(data))
-        return events
 
     def _decoded(self, text: str) -> Any:
         try:
@@ -252,7 +267,8 @@ def stream_chunks(fields: Fields, event: Any, backend: str = GENERIC_BACKEND) ->
     chunks += [{**stream_chunk(""), "tool_use": call} for call in calls]
     if raw_finish in (None, "") and usage is None:
         return [chunk for chunk in chunks if chunk["text"] or chunk["tool_use"]]
-    finish = "tool_calls" if calls else finish_reason_from(raw_finish)
+    # An event with usage but no finish reason leaves the reason to the events around it (MappedStream keeps it).
+    finish = "tool_calls" if calls else (finish_reason_from(raw_finish) if raw_finish not in (None, "") else "")
     chunks[-1] = {**chunks[-1], "is_finished": True, "finish_reason": finish, "usage": usage}
     return chunks
 

@@ -14,19 +14,20 @@ NAMED_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "presence_penalty"
 TOP_LEVEL_PARAMS = ("tools", "tool_choice")  # the document has them beside `params`, not inside
 
 
-def plain_text(content: Any, param: str) -> str:
+def plain_text(content: Any, param: str, text_only_backend: str | None = None) -> str:
     """The text parts of a message's content, joined with newlines.
 
     Non-text parts (images, documents, audio) are left out of the text rather than refused: the message's
     `content` keeps them as sent, so a mapping for a backend that takes images can forward them, and one that
-    reads only `text` gets the words. Refusing them here would make images impossible through any mapping.
+    reads only `text` gets the words. A backend whose mapping never sends `content` (`text_only_backend`, named
+    in the message) refuses them instead: it would answer as if they were not there.
     """
     if content is None:
         return ""  # an assistant turn that only calls tools
-    return text_of(content, param, None)
+    return text_of(content, param, text_only_backend)
 
 
-def _message(message: Any, index: int) -> dict:
+def _message(message: Any, index: int, text_only_backend: str | None) -> dict:
     param = f"messages[{index}]"
     role = message_role(message, param)
     if role not in ROLES:
@@ -35,9 +36,25 @@ def _message(message: Any, index: int) -> dict:
     tool_calls = message.get("tool_calls")
     if tool_calls is not None and not isinstance(tool_calls, list):
         raise invalid_request(f"'{param}.tool_calls' must be a list", f"{param}.tool_calls")
+    for position, call in enumerate(tool_calls or ()):
+        _check_tool_call(call, f"{param}.tool_calls[{position}]")
+    call_id = message.get("tool_call_id")
+    if role == "tool" and (not isinstance(call_id, str) or not call_id):
+        raise invalid_request(f"'{param}.tool_call_id' must name the tool call this result answers",
+                              f"{param}.tool_call_id")
     content = message.get("content")
-    return {"role": role, "content": content, "text": plain_text(content, f"{param}.content"),
-            "tool_calls": tool_calls or None, "tool_call_id": message.get("tool_call_id")}
+    return {"role": role, "content": content, "text": plain_text(content, f"{param}.content", text_only_backend),
+            "tool_calls": tool_calls or None, "tool_call_id": call_id}
+
+
+def _check_tool_call(call: Any, param: str) -> None:
+    """An assistant turn's tool call, as OpenAI defines it: a backend gets the same id, name and argument text."""
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not isinstance(call.get("id"), str) or not isinstance(function.get("name"), str):
+        raise invalid_request(
+            f"'{param}' must be {{\"id\", \"type\": \"function\", \"function\": {{\"name\", \"arguments\"}}}}", param)
+    if not isinstance(function.get("arguments", ""), str):
+        raise invalid_request(f"'{param}.function.arguments' must be a string of JSON", f"{param}.function.arguments")
 
 
 def _turn(message: dict) -> dict:
@@ -68,11 +85,12 @@ def _params(params: dict) -> dict:
     return chosen
 
 
-def chat_document(model: str, backend_model: str | None, messages: Any, params: dict, stream: bool) -> dict:
-    """OpenAI chat request → the request document (see issue 11 / CONFIGURATION_GUIDE.md)."""
+def chat_document(model: str, backend_model: str | None, messages: Any, params: dict, stream: bool,
+                  text_only_backend: str | None = None) -> dict:
+    """OpenAI chat request → the request document (CONFIGURATION_GUIDE.md, "Bring your own API")."""
     if not isinstance(messages, list) or not messages:
         raise invalid_request("'messages' must be a non-empty list", "messages")
-    read = [_message(message, index) for index, message in enumerate(messages)]
+    read = [_message(message, index, text_only_backend) for index, message in enumerate(messages)]
     systems = [m["text"] for m in read if m["role"] == "system"]
     conversation = [m for m in read if m["role"] != "system"]
     last_user_text, history = _split(conversation)

@@ -127,7 +127,11 @@ def _headers(value: Any, variables: StrMap[str], where: _Where) -> dict[str, str
         key = _dotted("headers", str(name))
         if not isinstance(name, str) or not name:
             raise where.error(key, "a header name must be text")
-        headers[name] = _expand(_text(raw, key, where, hint=" (quote numbers)"), key, variables, where)
+        # Names expand too: the business API's key header is itself a setting (BUSINESS_API_KEY_HEADER).
+        header = _expand(name, key, variables, where)
+        if header in headers:
+            raise where.error(key, f"names the header {header!r} twice")
+        headers[header] = _expand(_text(raw, key, where, hint=" (quote numbers)"), key, variables, where)
     return headers
 
 
@@ -209,7 +213,8 @@ def _expression(value: Any, key: str, where: _Where) -> ParsedResult:
 def _function_names(node: dict) -> set[str]:
     names = {node["value"]} if node.get("type") == "function_expression" else set()
     for child in node.get("children", ()):
-        names |= _function_names(child)
+        if isinstance(child, dict):  # a slice's children are its numbers (or None)
+            names |= _function_names(child)
     return names
 
 

@@ -1,4 +1,5 @@
-"""adapter.handlers relaying a real event stream: merged chunks for a slow consumer, one per event for a fast one."""
+"""adapter.mapped relaying a real event stream (business.yaml): merged chunks for a slow consumer, one per event for a
+fast one."""
 
 import asyncio
 import json
@@ -10,7 +11,9 @@ from aiohttp.test_utils import TestServer
 
 import stack_settings
 from adapter import client
-from adapter.handlers import BusinessHandler
+from adapter.mapped import MappedHandler
+from adapter.mapping.load import load_file
+from adapter.mapping.registry import backend_for
 
 from ...registration import registered_providers
 
@@ -55,8 +58,14 @@ class Backend:
         return response
 
 
-def handler() -> BusinessHandler:
-    return BusinessHandler(stack_settings.load({"ENV_FILE": "/nonexistent", "BUSINESS_API_KEY": "k"}))
+ENVIRONMENT = {"ENV_FILE": "/nonexistent", "BUSINESS_API_KEY": "k"}
+BUSINESS_FILE = stack_settings.SRC_DIR / "backends" / "business.yaml"
+
+
+def handler() -> MappedHandler:
+    """The mapped provider serving the shipped business.yaml; each test points it at its server with api_base."""
+    mapping = load_file(BUSINESS_FILE, stack_settings.variables(ENVIRONMENT))
+    return MappedHandler(stack_settings.load(ENVIRONMENT), {"business": backend_for(mapping)})
 
 
 async def serving(backend: Backend) -> TestServer:
@@ -68,12 +77,12 @@ async def serving(backend: Backend) -> TestServer:
 
 
 async def relay(backend: Backend, consume) -> list[dict]:
-    """Stream one chat completion through BusinessHandler from `backend`; `consume` sees each chunk as it comes."""
+    """Stream one chat completion through the mapped handler from `backend`; `consume` sees each chunk as it comes."""
     server = await serving(backend)
     chunks = []
     try:
-        stream = handler().astreaming("my-custom-model", [{"role": "user", "content": "hi"}], {},
-                                    api_base=str(server.make_url("")))
+        stream = handler().astreaming("business", [{"role": "user", "content": "hi"}], {},
+                                      api_base=str(server.make_url("")))
         async for chunk in stream:
             chunks.append(chunk)
             await consume(chunk)
@@ -92,7 +101,8 @@ def test_a_consumer_that_keeps_up_gets_every_piece_alone():
         taken = asyncio.Queue()
 
         async def next_when_taken(number):  # the backend sends a piece only after the last one was relayed
-            await taken.get()
+            if number <= len(PIECES):  # the end of the answer (finish event, [DONE]) follows right away
+                await taken.get()
 
         async def consume(chunk):
             taken.put_nowait(chunk)
@@ -164,7 +174,7 @@ def test_an_error_event_after_waiting_pieces_comes_after_them():
 
 @pytest.fixture
 def registered():
-    with registered_providers({"my-custom-llm": handler()}):
+    with registered_providers({"mapped": handler()}):
         yield
 
 
@@ -182,7 +192,7 @@ def test_merged_text_and_tool_calls_become_openai_deltas_that_rebuild_to_the_sam
         server = await serving(backend)
         try:
             stream = await litellm.acompletion(
-                model="my-custom-llm/my-custom-model", messages=[{"role": "user", "content": "x"}], stream=True,
+                model="mapped/business", messages=[{"role": "user", "content": "x"}], stream=True,
                 api_base=str(server.make_url("")), stream_options={"include_usage": True})
             return [chunk async for chunk in stream]
         finally:

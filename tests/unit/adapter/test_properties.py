@@ -5,9 +5,12 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapter import transform_business, transform_laas
+from adapter import transform_laas
 from adapter.errors import AdapterError
+from adapter.mapped import chat_request
 from adapter.request_checks import RequestProblem, parse_chat_body
+
+from ..backends.test_business_file import BUSINESS
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
@@ -47,11 +50,11 @@ def assert_request_or_4xx(call):
 @SETTINGS
 @given(messages=messages, params=params, drop=st.booleans())
 def test_business_translation_is_total(messages, params, drop):
-    body = assert_request_or_4xx(lambda: transform_business.transform_request("m", messages, params, drop))
+    body = assert_request_or_4xx(lambda: chat_request(BUSINESS, "m", None, messages, params, False, drop))
     if body is not None:
-        assert isinstance(body["query"], str)
+        assert isinstance(body.get("query", ""), str)
         assert body["model_info"]["name"] == "m"
-        assert all(turn["role"] in ("system", "user", "assistant") for turn in body["history"])
+        assert all(turn["role"] in ("system", "user", "assistant", "tool") for turn in body["history"])
         assert "hash" not in body and "api_key" not in body["model_info"]
 
 

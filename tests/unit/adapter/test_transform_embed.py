@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from adapter.errors import AdapterError
-from adapter.transform_embed import encode_base64, options_of, texts_of, transform_request, transform_response
+from adapter.transform_embed import embedding_list, encode_base64, options_of, texts_of
 
 
 def fake_decode(tokens):
@@ -39,31 +39,18 @@ def test_options_default_to_float_and_are_checked():
             options_of(bad)
 
 
-def test_request_carries_dimensions_only_when_asked():
-    assert transform_request("e", ["x"], None) == {"model": "e", "texts": ["x"]}
-    assert transform_request("e", ["x"], 4)["dimensions"] == 4
-
-
-ANSWER = {"embeddings": [[0.6, 0.8], [1.0, 0.0]], "usage": {"prompt_tokens": 3, "total_tokens": 3}}
+VECTORS = [[0.6, 0.8], [1.0, 0.0]]
 
 
 def test_float_and_base64_encode_the_same_vectors():
-    floats = transform_response(ANSWER, "e", 2, "float")
-    encoded = transform_response(ANSWER, "e", 2, "base64")
+    floats = embedding_list(VECTORS, "e", 3, "float")
+    encoded = embedding_list(VECTORS, "e", 3, "base64")
     assert floats["data"][0] == {"object": "embedding", "index": 0, "embedding": [0.6, 0.8]}
     decoded = [x for item in encoded["data"] for x in struct.unpack("<2f", base64.b64decode(item["embedding"]))]
     assert decoded == pytest.approx([0.6, 0.8, 1.0, 0.0], abs=1e-7)
     assert floats["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
+    assert (floats["object"], floats["model"]) == ("list", "e")
 
 
 def test_base64_is_little_endian_float32():
     assert base64.b64decode(encode_base64([1.0])) == b"\x00\x00\x80\x3f"
-
-
-@pytest.mark.parametrize("answer", [{}, {"embeddings": [[1.0]], "usage": {"prompt_tokens": 1}},
-                                    {"embeddings": [[1.0], ["x"]], "usage": {"prompt_tokens": 1}},
-                                    {"embeddings": [[1.0], [2.0]], "usage": {}}])
-def test_unusable_answers_are_502(answer):
-    with pytest.raises(AdapterError) as caught:
-        transform_response(answer, "e", 2, "float")
-    assert caught.value.status_code == 502

@@ -237,7 +237,7 @@ def test_nothing_outside_url_and_headers_is_expanded(tmp_path):
 
     mapping = load_file(write(tmp_path, data), {"NAME": "X", "VALUE": "v"})
 
-    assert mapping.headers == {"${NAME}": "v"}  # header names are not expanded, values are
+    assert mapping.headers == {"X": "v"}  # header names and values are expanded, expressions are not
     assert mapping.request.search({}) == {"q": "${VALUE}"}
     assert mapping.response.error.search({}) == "${VALUE}"
 
@@ -312,3 +312,10 @@ def test_check_without_a_file_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert "usage" in result.stderr
 
+
+
+def test_two_header_names_that_expand_alike_are_refused(tmp_path):
+    path = write(tmp_path, {**MINIMAL, "headers": {"${NAME}": "a", "X-Key": "b"}})
+
+    with pytest.raises(MappingError, match=r"headers.X-Key: names the header 'X-Key' twice"):
+        load_file(path, {"NAME": "X-Key"})

@@ -1,0 +1,141 @@
+"""The backends the proxy's models name (`mapped/<name>…`), loaded and checked once at start-up.
+
+Only the files a model names are loaded: an example nobody uses cannot stop the proxy (check it with
+`python -m adapter.mapping check FILE`). Each comes with the parameter policy its expressions imply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping as StrMap
+
+import yaml
+
+from .. import params
+from ..errors import AdapterError
+from .apply import request_body
+from .document import NAMED_PARAMS, chat_document
+from .load import MappingError, load_file
+from .reads import EVERYTHING, Reads, reads, reads_field
+from .spec import Mapping
+
+PROVIDER = "mapped"
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# Hints that cannot change what a backend answers: accepted and ignored when a mapping does not read them.
+IGNORED_UNLESS_READ = frozenset({"user", "parallel_tool_calls"})
+
+
+@dataclass(frozen=True)
+class Backend:
+    mapping: Mapping
+    label: str  # how messages name it: "the <name> backend" (never a path or URL: clients see it)
+    policy: params.ParamPolicy  # which client parameters reach the document's `params`
+    reads_dimensions: bool  # embeddings: whether `dimensions` reaches the backend
+    text_only: bool  # no expression reads a message's `content`: images or documents could never reach it
+
+
+def policy_for(label: str, found: Reads) -> params.ParamPolicy:
+    """Forward what the expressions read; accept harmless defaults; refuse (or drop) the rest."""
+    whole = EVERYTHING in found or ("params" in found and found["params"] is None)
+    named = set(NAMED_PARAMS) if whole else set(found.get("params") or ())
+    forward = named | ({"parallel_tool_calls"} if whole else set())
+    defaults = {**params.HARMLESS_DEFAULTS, "response_format": {"type": "text"}}
+    if reads_field(found, "tools"):
+        forward.add("tools")
+        if reads_field(found, "tool_choice"):
+            forward.add("tool_choice")
+        else:
+            defaults["tool_choice"] = "auto"
+    else:
+        defaults.update(params.TOOLLESS_DEFAULTS)
+    return params.ParamPolicy(backend=label, forward=frozenset(forward),
+                              ignore=frozenset(IGNORED_UNLESS_READ - forward), defaults=defaults,
+                              forward_others=whole)
+
+
+def backend_for(mapping: Mapping) -> Backend:
+    label = f"the {mapping.name} backend"
+    embeddings = mapping.embeddings
+    return Backend(
+        mapping=mapping,
+        label=label,
+        policy=policy_for(label, reads(mapping.request)),
+        reads_dimensions=embeddings is not None and reads_field(reads(embeddings.request), "dimensions"),
+        text_only=_text_only(mapping),
+    )
+
+
+def _text_only(mapping: Mapping) -> bool:
+    """No request the mapping builds carries a message's raw `content` (where images and documents are): such a
+    backend gets words only, so a request with an image is refused rather than answered as if it were not there.
+
+    Found by running the expression on sample conversations whose content holds a marker part (a question about
+    the expression's syntax could not follow it through conditions and projections).
+    """
+    for messages in _PROBES:
+        try:
+            body = request_body(mapping, chat_document("probe", None, messages, {}, False))
+        except AdapterError:
+            continue
+        if _PROBE_URL in json.dumps(body):
+            return False
+    return True
+
+
+_PROBE_URL = "data:image/png;base64,cHJvYmU="
+_IMAGE = [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": _PROBE_URL}}]
+_CALL = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+_PROBES = (
+    [{"role": "user", "content": _IMAGE}],
+    [{"role": "system", "content": "s"}, {"role": "user", "content": _IMAGE}, {"role": "assistant", "content": "a"},
+     {"role": "user", "content": _IMAGE}],
+    [{"role": "user", "content": _IMAGE}, {"role": "assistant", "content": None, "tool_calls": [_CALL]},
+     {"role": "tool", "tool_call_id": "c", "content": "r"}],
+)
+
+
+def split_model(model: str) -> tuple[str, str | None]:
+    """`<name>` or `<name>/<backend model>` (what LiteLLM passes after `mapped/`) → (name, backend model)."""
+    name, _, backend_model = model.partition("/")
+    return name, backend_model or None
+
+
+def _model_entries(config_file: Path) -> list[tuple[str, str, str | None]]:
+    """(where, model, mode) for every model_list entry using the mapped provider."""
+    try:
+        config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise MappingError(f"{config_file}: cannot be read: {error}") from None
+    entries = []
+    for index, entry in enumerate(config.get("model_list") or []):
+        model = ((entry or {}).get("litellm_params") or {}).get("model")
+        if isinstance(model, str) and model.startswith(f"{PROVIDER}/"):
+            mode = ((entry.get("model_info") or {}).get("mode"))
+            entries.append((f"{config_file}: model_list[{index}].litellm_params.model", model, mode))
+    return entries
+
+
+def _checked_name(where: str, model: str) -> str:
+    name = split_model(model[len(PROVIDER) + 1:])[0]
+    if not NAME.fullmatch(name):
+        raise MappingError(f"{where}: {model!r} must be {PROVIDER}/<name> or {PROVIDER}/<name>/<backend model>, "
+                           "where <name> is a file name in the backends directory (without .yaml)")
+    return name
+
+
+def load_backends(config_file: str | Path, backends_dir: str | Path, variables: StrMap[str]) -> dict[str, Backend]:
+    """Every backend a model of `config_file` names, from `backends_dir`/<name>.yaml; MappingError on the first fault."""
+    backends: dict[str, Backend] = {}
+    for where, model, mode in _model_entries(Path(config_file)):
+        name = _checked_name(where, model)
+        path = Path(backends_dir) / f"{name}.yaml"
+        if name not in backends:
+            if not path.is_file():
+                raise MappingError(f"{where}: {model!r} needs the backend file {path}, which does not exist")
+            backends[name] = backend_for(load_file(path, variables))
+        if mode == "embedding" and backends[name].mapping.embeddings is None:
+            raise MappingError(f"{where}: an embedding model, but {path} has no embeddings: section")
+    return backends
