@@ -4,44 +4,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import stack_settings
 import yaml
-from jmespath.exceptions import JMESPathError
 
-from adapter.errors import AdapterError, from_backend_status
-from adapter.mapping.apply import (EventReader, backend_of, completion, embeddings, error_message, request_body,
-                                   stream_body, stream_chunks, without_nulls)
+from adapter import openai_checks
+from adapter.errors import AdapterError, bad_answer, from_backend_status, invalid_request
+from adapter.mapping.apply import (completion, embedding_body, embeddings, error_message, request_body, stream_body,
+                                   without_nulls)
 from adapter.mapping.document import chat_document, embedding_document
 from adapter.mapping.load import MappingError, load_file
-from adapter.mapping.spec import Mapping
-
-# Request keys that are not parameters of the document: they have their own places in it, or only shape the stream.
-NOT_PARAMS = ("model", "messages", "stream", "stream_options")
+from adapter.mapping.registry import Backend, backend_for
+from adapter.mapping.stream import MappedStream
+from adapter.params import split_params
+from adapter.transform_common import pseudo_stream
 
 
 class Refused(Exception):
     """A render input that cannot be used; the message is the one line the user sees."""
 
 
-def variables() -> dict[str, str]:
-    """What ${VAR} may name: src/.env (or ENV_FILE) overridden by the environment, plus the settings derived from
-    them (BUSINESS_API_BASE, BUSINESS_API_KEY_HEADER, LAAS_API_BASE, …) as the proxy resolves them."""
-    env_file = Path(os.environ.get("ENV_FILE") or stack_settings.DEFAULT_ENV_FILE)
-    derived = {name.upper(): str(value) for name, value in asdict(stack_settings.load()).items() if value != ""}
-    return {**stack_settings._merged(os.environ, env_file), **derived}
-
-
 def check(path: str) -> int:
     try:
-        mapping = load_file(path, variables())
+        mapping = load_file(path, stack_settings.variables())
     except MappingError as error:
         print(error, file=sys.stderr)
         return 1
@@ -61,13 +51,13 @@ def render(path: str, request_path: str, answer_path: str | None, backend_model:
     """Print the request that would be sent and, given an answer, what the OpenAI client would get back."""
     _output.clear()
     try:
-        mapping = load_file(path, variables())
+        backend = backend_for(load_file(path, stack_settings.variables()))
         request = _json_object(_read(request_path, "request"), request_path, "request")
         answer = None if answer_path is None else _read(answer_path, "answer")
         if "input" in request:
-            _render_embeddings(mapping, path, request, answer, status, show_document)
+            _render_embeddings(backend, path, request, answer, status, show_document)
         else:
-            _render_chat(mapping, path, request, answer, backend_model, status, show_document)
+            _render_chat(backend, path, request, answer, backend_model, status, show_document)
     except (MappingError, Refused) as error:
         print(error, file=sys.stderr)
         return 1
@@ -150,11 +140,16 @@ def _target(url: str, headers: Any, timeout: float | None) -> None:
     _heading(f"headers: {names} (values not shown); timeout: {seconds}")
 
 
-def _render_chat(mapping: Mapping, path: str, request: dict, answer: bytes | None, backend_model: str | None,
+def _render_chat(backend: Backend, path: str, request: dict, answer: bytes | None, backend_model: str | None,
                  status: int, show_document: bool) -> None:
-    params = {key: value for key, value in request.items() if key not in NOT_PARAMS}
+    """As the proxy does (adapter.mapped.chat_request, kept in step): the parameter policy the file implies, the
+    document, the body; here the document is kept, for --document."""
+    mapping = backend.mapping
+    sent = {key: value for key, value in request.items() if key not in ("model", "messages")}
+    forwarded = openai_checks.checked_options(split_params(sent, backend.policy, sent.get("drop_params") is True))
     streaming = request.get("stream") is True
-    document = chat_document(request["model"], backend_model, request.get("messages"), params, streaming)
+    document = chat_document(request["model"], backend_model, request.get("messages"), forwarded, streaming,
+                             backend.label if backend.text_only else None)
     if show_document:
         _heading("the request document the expressions see")
         _show(document)
@@ -172,51 +167,38 @@ def _render_chat(mapping: Mapping, path: str, request: dict, answer: bytes | Non
     if answer is None:
         return
     if not 200 <= status < 300:
-        _render_error(mapping, answer, status)
+        _render_error(backend, answer, status)
     elif streaming and mapping.stream:
         _heading(f"the answer's {mapping.stream.format} events → OpenAI chat.completion.chunk, one per line")
-        _print_chunks(_streamed(mapping, answer), request["model"])
+        _print_chunks(_streamed(backend, answer), request["model"])
     elif streaming:
         _heading("the answer → OpenAI chat.completion.chunk")
-        _print_chunks(_one_chunk(completion(mapping, _json(answer, "answer", "answer"), request["model"], 0)),
+        _print_chunks(pseudo_stream(completion(mapping, _json(answer, "answer", "answer"), request["model"], 0)),
                       request["model"])
     else:
         _heading("the answer → OpenAI chat.completion")
         _show(completion(mapping, _json(answer, "answer", "answer"), request["model"], int(time.time())))
 
 
-def _render_error(mapping: Mapping, answer: bytes, status: int) -> None:
+def _render_error(backend: Backend, answer: bytes, status: int) -> None:
     """A non-2xx answer: the status and message the client gets (before the router's retries of a 503)."""
     text = answer.decode("utf-8", errors="replace")
     try:
-        message = error_message(mapping.response, json.loads(answer)) or text
+        message = error_message(backend.mapping.response, json.loads(answer)) or text
     except ValueError:
         message = text
-    error = from_backend_status(backend_of(mapping), status, message, None)
+    error = from_backend_status(backend.label, status, message, None)
     _heading(f"the backend's HTTP {status} → the client gets HTTP {error.status_code}")
     _show({"error": {"message": error.message}})
 
 
-def _streamed(mapping: Mapping, answer: bytes) -> list[dict]:
-    """The answer file read as the backend's stream body, with the closing chunk the proxy adds when none ends it."""
-    spec, backend = mapping.stream, backend_of(mapping)
-    reader = EventReader(spec.format, spec.done, backend)
-    chunks = [chunk for event in reader.feed(answer) + reader.close()
-              for chunk in stream_chunks(spec.fields, event, backend)]
-    if not any(chunk["is_finished"] for chunk in chunks):
-        finish = "tool_calls" if any(chunk["tool_use"] for chunk in chunks) else "stop"
-        chunks.append({"text": "", "tool_use": None, "is_finished": True, "finish_reason": finish, "usage": None})
+def _streamed(backend: Backend, answer: bytes) -> list[dict]:
+    """The answer file read as the backend's stream body, as the proxy relays it (MappedStream)."""
+    stream = MappedStream(backend.mapping.stream, backend.label)
+    chunks = stream.feed(answer) + stream.close()
+    if stream.error is not None:
+        raise stream.error
     return chunks
-
-
-def _one_chunk(answer: dict) -> list[dict]:
-    """A whole chat.completion as the single chunk a stream gets from a file without stream:."""
-    choice = answer["choices"][0]
-    calls = choice["message"].get("tool_calls") or []
-    chunks = [{"text": choice["message"]["content"] or "", "tool_use": None}]
-    chunks += [{"text": "", "tool_use": {**call, "index": index}} for index, call in enumerate(calls)]
-    chunks[-1].update(is_finished=True, finish_reason=choice["finish_reason"], usage=answer["usage"])
-    return [{"is_finished": False, "finish_reason": "", "usage": None, **chunk} for chunk in chunks]
 
 
 def _print_chunks(chunks: list[dict], model: str) -> None:
@@ -236,20 +218,21 @@ def _print_chunks(chunks: list[dict], model: str) -> None:
         _output.append(json.dumps(openai, ensure_ascii=False))
 
 
-def _render_embeddings(mapping: Mapping, path: str, request: dict, answer: bytes | None, status: int,
+def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes | None, status: int,
                        show_document: bool) -> None:
+    mapping = backend.mapping
     spec = mapping.embeddings
     if spec is None:
         raise Refused(f"{path}: embeddings: the request has \"input\" (an embedding request) but the file has no "
                       "embeddings: section")
-    document = embedding_document(request["model"], request.get("input"), request.get("dimensions"))
+    dimensions = request.get("dimensions")
+    if dimensions is not None and not backend.reads_dimensions:
+        raise invalid_request(f"'dimensions' is not supported by {backend.label}", "dimensions")
+    document = embedding_document(request["model"], request.get("input"), dimensions)
     if show_document:
         _heading("the request document the expressions see")
         _show(document)
-    try:
-        body = without_nulls(spec.request.search(document))
-    except JMESPathError as error:
-        raise AdapterError(500, f"{path}: embeddings.request ({spec.request.expression}) failed: {error}") from None
+    body = embedding_body(mapping, document)
     _heading("embeddings request")
     written = _as_written(path)
     _target(written["embeddings"]["url"], written.get("headers"), mapping.timeout)
@@ -257,9 +240,11 @@ def _render_embeddings(mapping: Mapping, path: str, request: dict, answer: bytes
     if answer is None:
         return
     if not 200 <= status < 300:
-        _render_error(mapping, answer, status)
+        _render_error(backend, answer, status)
         return
-    vectors, tokens = embeddings(spec, _json(answer, "answer", "answer"), backend_of(mapping))
+    vectors, tokens = embeddings(spec, _json(answer, "answer", "answer"), backend.label)
+    if len(vectors) != len(document["input"]):
+        raise bad_answer(backend.label, f"{len(vectors)} vectors for {len(document['input'])} input texts")
     _heading("the answer → OpenAI embedding list (float vectors; the proxy encodes base64 when asked)")
     usage = None if tokens is None else {"prompt_tokens": tokens, "total_tokens": tokens}
     _show({"object": "list", "model": request["model"], "usage": usage,

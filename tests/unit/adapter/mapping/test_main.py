@@ -20,6 +20,7 @@ KEY = "render-secret-key-51c9"
 BASE = "http://127.0.0.1:8002"
 CHAT = {"model": "my-custom-model", "temperature": 0.2,
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is JMESPath?"}]}
+PLAIN_CHAT = {key: value for key, value in CHAT.items() if key != "temperature"}  # for files that read no params
 
 
 @pytest.fixture()
@@ -128,7 +129,7 @@ NDJSON_TOOLS = {"url": "http://backend/chat", "request": "{prompt: last_user_tex
 def test_an_ndjson_stream_without_a_finish_gets_the_closing_chunk_the_proxy_adds(files, capsys):
     mapping = put(files, "ollama.yaml", b"")
     Path(mapping).write_text(yaml.safe_dump(NDJSON_TOOLS), encoding="utf-8")
-    request = put(files, "stream.json", {**CHAT, "stream": True})
+    request = put(files, "stream.json", {**PLAIN_CHAT, "stream": True})
     events = [{"message": {"content": "Let me look."}},
               {"message": {"content": "", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]}}]
     answer = put(files, "answer.ndjson", "".join(json.dumps(event) + "\n" for event in events).encode())
@@ -149,7 +150,7 @@ def test_an_ndjson_stream_without_a_finish_gets_the_closing_chunk_the_proxy_adds
 def test_a_stream_through_a_file_without_stream_is_the_normal_request_and_one_chunk(files, capsys):
     mapping = put(files, "plain.yaml", b"")
     Path(mapping).write_text(yaml.safe_dump(MINIMAL), encoding="utf-8")
-    request = put(files, "stream.json", {**CHAT, "stream": True})
+    request = put(files, "stream.json", {**PLAIN_CHAT, "stream": True})
 
     code, out, err = run(capsys, "render", mapping, request, put(files, "answer.json", {"answer": "Hi there"}))
 
@@ -210,7 +211,7 @@ def test_an_error_answer_renders_the_status_and_message_the_client_gets(files, c
     assert code == 0, err
     heading, body = sections(out)[1]
     assert heading == [f"the backend's HTTP {status} → the client gets HTTP {client_status}"]
-    assert json.loads(body) == {"error": {"message": f"the backend of {files / 'business.yaml'} {message}"}}
+    assert json.loads(body) == {"error": {"message": f"the business backend {message}"}}
 
 
 def failure(capsys, *argv) -> str:
@@ -241,6 +242,42 @@ def test_a_request_the_document_refuses_is_a_400_line(files, capsys):
     assert failure(capsys, "render", files / "business.yaml", request) == (
         "the proxy would refuse this request (HTTP 400): 'messages[0].role' must be system, developer, user, "
         "assistant or tool; got 'robot'")
+
+
+def test_a_parameter_the_file_does_not_read_is_refused_as_the_proxy_would(files, capsys):
+    request = put(files, "r.json", {**CHAT, "seed": 7})  # the issue's example reads params.temperature only
+
+    assert failure(capsys, "render", files / "business.yaml", request) == (
+        "the proxy would refuse this request (HTTP 400): parameter 'seed' is not supported by the business backend; "
+        "remove it, or set litellm_settings.drop_params: true to drop unsupported parameters")
+
+
+def test_a_parameter_the_file_does_not_read_is_dropped_when_the_request_says_drop_params(files, capsys):
+    request = put(files, "r.json", {**CHAT, "seed": 7, "drop_params": True})
+
+    code, out, err = run(capsys, "render", "--document", files / "business.yaml", request)
+
+    assert code == 0, err
+    document = json.loads(sections(out)[0][1])
+    assert document["params"]["seed"] is None and document["params"]["temperature"] == 0.2
+
+
+def test_dimensions_the_embeddings_request_does_not_read_are_refused(files, capsys):
+    request = put(files, "e.json", {"model": "my-embedding-model", "input": "x", "dimensions": 8})
+    (files / "business.yaml").write_text(EXAMPLE.replace(", dimensions: dimensions}", "}"), encoding="utf-8")
+
+    assert failure(capsys, "render", files / "business.yaml", request) == (
+        "the proxy would refuse this request (HTTP 400): 'dimensions' is not supported by the business backend")
+
+
+def test_an_image_for_a_file_that_never_reads_content_is_refused_as_the_proxy_would(files, capsys):
+    parts = [{"type": "text", "text": "What is this?"},
+             {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]
+    request = put(files, "r.json", {"model": "m", "messages": [{"role": "user", "content": parts}]})
+
+    assert failure(capsys, "render", files / "business.yaml", request) == (
+        "the proxy would refuse this request (HTTP 400): 'messages[0].content[1]' is a 'image_url' part, but the "
+        "business backend accepts text only")
 
 
 def test_an_answer_that_does_not_map_is_a_502_line(files, capsys):
