@@ -342,3 +342,41 @@ def test_the_command_line_end_to_end(files):
     assert rendered.returncode == 0, rendered.stderr
     assert json.loads(sections(rendered.stdout)[0][1])["query"] == "What is JMESPath?"
     assert usage.returncode == 2 and "usage:" in usage.stderr and "request" in usage.stderr
+
+
+# --- the worked example of CONFIGURATION_GUIDE.md ("Bring your own API"), as printed there --------------------------
+
+GUIDE = (REPO / "CONFIGURATION_GUIDE.md").read_text(encoding="utf-8")
+
+
+def block_after(marker: str) -> str:
+    """The first fenced block after `marker` in the guide, without its fences."""
+    start = GUIDE.index("```", GUIDE.index(marker))
+    return GUIDE[GUIDE.index("\n", start) + 1:GUIDE.index("\n```", start)]
+
+
+def test_the_guides_format_sample_and_worked_example_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACME_URL", "http://127.0.0.1:8765")
+    monkeypatch.setenv("ACME_TOKEN", "s3cr3t-acme")
+    for marker in ("### The format", "**2. The file**"):
+        path = tmp_path / "acme.yaml"
+        path.write_text(block_after(marker), encoding="utf-8")
+        assert main(["check", str(path)]) == 0, marker
+
+
+def test_the_guides_render_output_is_what_render_prints(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ACME_URL", "http://127.0.0.1:8765")
+    monkeypatch.setenv("ACME_TOKEN", "s3cr3t-acme")
+    (tmp_path / "acme.yaml").write_text(block_after("**2. The file**"), encoding="utf-8")
+    start = GUIDE.index("$ cat request.json")
+    # cat request.json and its output, then render's command and its output, up to the end of the console block
+    session = GUIDE[start:GUIDE.index("\n```", start)].split("\n$ ")
+    request = session[0].split("\n", 1)[1]
+    (tmp_path / "request.json").write_text(request, encoding="utf-8")
+    command, shown = session[1].split("\n", 1)
+    assert command.endswith("render src/backends/acme.yaml request.json")
+
+    code, out, err = run(capsys, "render", tmp_path / "acme.yaml", tmp_path / "request.json")
+
+    assert code == 0, err
+    assert out.rstrip("\n") == shown
