@@ -19,8 +19,8 @@ from stack_settings import Settings
 
 from . import client, openai_checks, params, transform_embed
 from .coalesce import coalesce
-from .errors import AdapterError, bad_answer, invalid_request
-from .handler_base import AdapterHandler, proxy_request
+from .errors import AdapterError, as_litellm_error, bad_answer, invalid_request
+from .handler_base import AdapterHandler, log, proxy_request
 from .mapping import apply
 from .mapping.document import chat_document, embedding_document
 from .mapping.registry import Backend, split_model
@@ -44,13 +44,16 @@ def chat_request(backend: Backend, model: str, backend_model: str | None, messag
 
 
 def _requested_model(litellm_params: Any, model: str) -> str:
-    """The model name the client asked for (the document's `model`): the proxy's request, else the router's group."""
+    """The document's `model`: the model group the router is serving (the fallback's, when it falls back), else
+    the model the client's request named, else (in-process) the name the caller used."""
+    metadata = litellm_params.get("metadata") if isinstance(litellm_params, dict) else None
+    group = metadata.get("model_group") if isinstance(metadata, dict) else None
+    if isinstance(group, str) and group:
+        return group
     body = proxy_request(litellm_params)
     if body and isinstance(body.get("model"), str):
         return body["model"]
-    metadata = litellm_params.get("metadata") if isinstance(litellm_params, dict) else None
-    group = metadata.get("model_group") if isinstance(metadata, dict) else None
-    return group if isinstance(group, str) and group else model
+    return f"mapped/{model}"
 
 
 def _with_base(url: str, api_base: str | None) -> str:
@@ -83,6 +86,14 @@ class MappedHandler(AdapterHandler):
         super().__init__(settings)
         self.backends = backends
         self._describers = {name: _describer(backend) for name, backend in backends.items()}
+
+    def _failed(self, model: str, error: AdapterError, requested: str | None = None) -> Exception:
+        """As AdapterHandler._failed, naming the backend file and the model the client asked for in the log."""
+        name = split_model(model)[0]
+        label = self.backends[name].label if name in self.backends else f"the {name} backend"
+        log.warning("%s call for model %s failed: %s %s", label, requested or f"mapped/{model}", error.status_code,
+                    error.message)
+        return as_litellm_error(error, model, self.provider)
 
     def _backend(self, model: str) -> tuple[Backend, str | None]:
         name, backend_model = split_model(model)
@@ -118,7 +129,7 @@ class MappedHandler(AdapterHandler):
             answer = await client.apost_json(*args, describe=self._describers[backend.mapping.name])
             return ModelResponse(**self._answer(backend, answer, requested))
         except AdapterError as error:
-            raise self._failed(model, error) from error
+            raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
     def completion(self, model: str, messages: list, optional_params: dict | None = None,
                    litellm_params: Any = None, api_base: str | None = None, **_: Any) -> ModelResponse:
@@ -128,7 +139,7 @@ class MappedHandler(AdapterHandler):
             answer = client.post_json(*args, describe=self._describers[backend.mapping.name])
             return ModelResponse(**self._answer(backend, answer, requested))
         except AdapterError as error:
-            raise self._failed(model, error) from error
+            raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
     async def astreaming(self, model: str, messages: list, optional_params: dict | None = None,
                          litellm_params: Any = None, api_base: str | None = None, **_: Any):
@@ -140,7 +151,7 @@ class MappedHandler(AdapterHandler):
             async for chunk in self._arelay(backend, args, requested):
                 yield chunk
         except AdapterError as error:
-            raise self._failed(model, error) from error
+            raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
     def streaming(self, model: str, messages: list, optional_params: dict | None = None,
                   litellm_params: Any = None, api_base: str | None = None, **_: Any):
@@ -149,7 +160,7 @@ class MappedHandler(AdapterHandler):
                                                        True)
             yield from self._relay(backend, args, requested)
         except AdapterError as error:
-            raise self._failed(model, error) from error
+            raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
     async def _arelay(self, backend: Backend, args: tuple, requested: str) -> AsyncIterator[dict]:
         describe, spec = self._describers[backend.mapping.name], backend.mapping.stream
@@ -224,7 +235,7 @@ class MappedHandler(AdapterHandler):
             answer = await client.apost_json(*args, describe=self._describers[backend.mapping.name])
             return self._embedding_answer(backend, answer, texts, encoding, requested)
         except AdapterError as error:
-            raise self._failed(model, error) from error
+            raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
     def embedding(self, model: str, input: Any = None, optional_params: dict | None = None,
                   litellm_params: Any = None, api_base: str | None = None, **_: Any) -> EmbeddingResponse:
@@ -234,7 +245,7 @@ class MappedHandler(AdapterHandler):
             answer = client.post_json(*args, describe=self._describers[backend.mapping.name])
             return self._embedding_answer(backend, answer, texts, encoding, requested)
         except AdapterError as error:
-            raise self._failed(model, error) from error
+            raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
 
 def _decode_tokens(tokens: list[int]) -> str:

@@ -6,24 +6,33 @@ import dataclasses
 import litellm
 import pytest
 
+import stack_settings
 from adapter import client
-
 from adapter.errors import AdapterError
-from adapter.handlers import BusinessHandler, LaasHandler
+from adapter.handlers import LaasHandler
+from adapter.mapped import MappedHandler
+from adapter.mapping.registry import load_backends
 
 from ..registration import registered_providers
 from .conftest import free_port
 
 
+def mapped_handler(environ: dict) -> MappedHandler:
+    """The mapped provider as the proxy builds it: the backend files the stack's config names."""
+    settings = stack_settings.load(environ)
+    return MappedHandler(settings, load_backends(settings.config_file, settings.backends_dir,
+                                                 stack_settings.variables(environ)))
+
+
 @pytest.fixture()
 def registered(stack):
-    with registered_providers({"my-custom-llm": BusinessHandler(stack.settings), "laas": LaasHandler(stack.settings)}):
+    with registered_providers({"mapped": mapped_handler(stack.env), "laas": LaasHandler(stack.settings)}):
         yield
 
 
 @pytest.mark.parametrize(
     "model, expected",
-    [("my-custom-llm/my-custom-model", "Mock answer from my-custom-model: sync"),
+    [("mapped/business", "Mock answer from mapped/business: sync"),
      ("laas/claude-3.5-sonnet", "Mock answer from laas-preset: sync")],
 )
 def test_sync_completion(registered, model, expected):
@@ -36,26 +45,26 @@ def test_async_completion_across_event_loops(registered):
     async def ask(text):
         try:
             response = await litellm.acompletion(
-                model="my-custom-llm/my-custom-model", messages=[{"role": "user", "content": text}]
+                model="mapped/business", messages=[{"role": "user", "content": text}]
             )
             return response.choices[0].message.content
         finally:
             await client.aclose()
 
     # Two asyncio.run calls: the pooled client must not reuse connections from a closed loop.
-    assert asyncio.run(ask("first")) == "Mock answer from my-custom-model: first"
-    assert asyncio.run(ask("second")) == "Mock answer from my-custom-model: second"
+    assert asyncio.run(ask("first")) == "Mock answer from mapped/business: first"
+    assert asyncio.run(ask("second")) == "Mock answer from mapped/business: second"
 
 
 def test_handler_reports_unreachable_backend_as_503(stack):
-    settings = dataclasses.replace(stack.settings, business_api_base=f"http://127.0.0.1:{free_port()}")
+    handler = mapped_handler({**stack.env, "BUSINESS_API_BASE": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(litellm.ServiceUnavailableError) as caught:  # the class the router's retry policy retries
-        BusinessHandler(settings).completion(model="m", messages=[{"role": "user", "content": "x"}], optional_params={})
+        handler.completion(model="business", messages=[{"role": "user", "content": "x"}], optional_params={})
     assert caught.value.status_code == 503
     assert isinstance(caught.value.__cause__, AdapterError)
     async def ask():
         try:
-            await BusinessHandler(settings).acompletion(model="m", messages=[{"role": "user", "content": "x"}])
+            await handler.acompletion(model="business", messages=[{"role": "user", "content": "x"}])
         finally:
             await client.aclose()
 
@@ -75,7 +84,7 @@ def test_sync_handler_enforces_the_timeout(stack):
 # answers whole, so its one text chunk comes before the finish chunk.
 @pytest.mark.parametrize(
     "model, expected, text_chunks",
-    [("my-custom-llm/my-custom-model", "Mock answer from my-custom-model: stream me [mock:chunk_delay=30]", 7),
+    [("mapped/business", "Mock answer from mapped/business: stream me [mock:chunk_delay=30]", 7),
      ("laas/claude-3.5-sonnet", "Mock answer from laas-preset: stream me [mock:chunk_delay=30]", 1)],
 )
 def test_sync_and_async_streaming_in_process(registered, model, expected, text_chunks):

@@ -77,5 +77,5 @@ def test_responses_stream_failure_reads_cleanly(stack):
     failed = events[-1]
     assert failed.type == "response.failed"
     message = failed.response.error.message
-    assert message.startswith("the business API sent an answer the adapter cannot use: the stream failed")
+    assert message.startswith("the business backend sent an answer the adapter cannot use: the stream failed")
     assert "litellm." not in message

@@ -6,7 +6,7 @@ import yaml
 
 from .conftest import SRC, extra_proxy, free_port
 
-FAILED_503 = "call for model my-custom-model failed: 503"
+FAILED_503 = "the business backend call for model my-custom-model failed: 503"
 
 
 def ask(client, text, model="my-custom-model"):
@@ -59,7 +59,7 @@ def proxy_with_fallback(stack, tmp_path_factory):
     config = yaml.safe_load((SRC / "config.yaml").read_text())
     config["model_list"].append({
         "model_name": "my-custom-model-ha",
-        "litellm_params": {"model": "my-custom-llm/my-custom-model-ha", "api_base": f"http://127.0.0.1:{free_port()}"},
+        "litellm_params": {"model": "mapped/business", "api_base": f"http://127.0.0.1:{free_port()}"},
     })
     config["router_settings"]["fallbacks"] = [{"my-custom-model-ha": ["my-custom-model"]}]
     (tmp / "config.yaml").write_text(yaml.safe_dump(config))
@@ -80,5 +80,5 @@ def test_fallback_answers_when_the_primary_deployment_is_down(proxy_with_fallbac
 def test_no_fallback_for_client_errors(proxy_with_fallback):
     with pytest.raises(openai.BadRequestError):
         proxy_with_fallback.chat.completions.create(
-            model="my-custom-model-ha", messages=[{"role": "assistant", "content": "not a user turn"}]
+            model="my-custom-model-ha", messages=[{"role": "tool", "content": "a tool result that answers no call"}]
         )

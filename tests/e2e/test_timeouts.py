@@ -34,7 +34,7 @@ def test_slow_backend_is_504_at_the_timeout_without_retries(impatient, model):
         impatient.chat.completions.create(model=model, messages=[{"role": "user", "content": "[mock:sleep=6000]"}])
     elapsed = time.monotonic() - started
     assert caught.value.status_code == 504
-    backend = {"my-custom-model": "the business API", "claude-3.5-sonnet": "LaaS"}[model]
+    backend = {"my-custom-model": "the business backend", "claude-3.5-sonnet": "LaaS"}[model]
     assert caught.value.body["message"] == f"{backend} did not answer within {TIMEOUT} s (BUSINESS_API_TIMEOUT)"
     assert TIMEOUT - 0.5 < elapsed < TIMEOUT + 1  # one attempt: a retry would double it
 

@@ -124,5 +124,12 @@ def test_laas_refuses_tools_with_the_param_named(stack):
 
 def test_handler_400s_carry_param(stack):
     with pytest.raises(openai.BadRequestError) as caught:
+        chat(stack, [{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}])
+    assert caught.value.body["param"] == "messages[1].tool_call_id"
+
+
+def test_a_conversation_the_backend_cannot_answer_gets_its_400(stack):
+    # business.yaml sends no query when the conversation ends with the assistant; the business API says why.
+    with pytest.raises(openai.BadRequestError) as caught:
         chat(stack, [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}])
-    assert caught.value.body["param"] == "messages[1].role"
+    assert caught.value.body["message"].startswith("the business backend refused the request: 'query' must be")
