@@ -22,7 +22,7 @@ USAGE
 config_file=''
 models=()  # model_name of every model in the proxy's config, in its order
 modes=()   # each one's model_info.mode: chat (when unset), embedding, image_generation, ...
-sites=()   # where each is served: business (the business API's handlers or mapped/business), laas, other
+sites=()   # where each is served: business (mapped/business or business-image/), laas, other
 business_mock=no  # yes when the business API / LaaS settings point at the local mock
 laas_mock=no
 passed_steps=0
@@ -79,8 +79,8 @@ for name, entry in zip(names, entries):
     seen.add(name)
     target = str((entry.get("litellm_params") or {}).get("model", ""))
     provider = target.split("/", 1)[0]
-    if provider in ("my-custom-llm", "business-embedding", "business-image") or target.split("/")[:2] == [
-            "mapped", "business"]:
+    # The business API serves mapped/business (src/backends/business.yaml) and the image handler.
+    if provider == "business-image" or target.split("/")[:2] == ["mapped", "business"]:
         site = "business"
     else:
         site = "laas" if provider == "laas" else "other"
