@@ -1,0 +1,146 @@
+"""This checkout's proxy against another revision's, side by side on one mock: is a change cheaper or dearer?
+
+    .venv/bin/python scripts/benchmark_revisions.py --baseline f6aaa7e          # business path, chat and stream
+    .venv/bin/python scripts/benchmark_revisions.py --baseline HEAD --smoke     # A/A: what noise looks like
+
+The baseline is checked out into a temporary git worktree; both proxies run from this checkout's .venv with the
+same settings and src/.env-style secrets, against one business API mock started from this checkout. Load (wrk) goes
+to each proxy in turn, in interleaved rounds, so drift of the machine hits both alike. Printed: requests/s, p50,
+the proxies' CPU per request, and the ratios this/baseline (> 1: this checkout is faster / cheaper).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchmark  # noqa: E402  (the load generator, CPU accounting and process helpers)
+from benchmark import ROOT, Path_, Result, cpu_seconds, free_ports, stop_process, wait_http, wrk_load  # noqa: E402
+
+import stack_settings  # noqa: E402
+
+BIN = Path(sys.executable).parent
+STREAM_TEXT = " ".join(["piece"] * 50)  # 50 pieces with no delay: the relay's cost per chunk dominates
+
+
+def worktree(revision: str, where: Path) -> Path:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), revision], check=True,
+                   capture_output=True)
+    return where
+
+
+def start(command: list[str], env: dict, cwd: Path, log: Path) -> subprocess.Popen:
+    with log.open("ab") as handle:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def proxy_command(src: Path, port: int, workers: int) -> list[str]:
+    return [str(BIN / "uvicorn"), "adapter.gateway:app", "--app-dir", str(src), "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--http", "httptools", "--loop", "uvloop",
+            "--timeout-keep-alive", "75", "--log-level", "warning"]
+
+
+def measured(path: Path_, tmp: Path, seconds: float, concurrency: int) -> Result:
+    before = cpu_seconds(path.server_pid)
+    result = wrk_load(shutil.which("wrk"), tmp, path, seconds, concurrency)
+    result.cpu_ms = (cpu_seconds(path.server_pid) - before) * 1000 / max(result.requests, 1)
+    return result
+
+
+def paths_for(name: str, url: str, pid: int, key: str) -> list[Path_]:
+    auth = {"Authorization": f"Bearer {key}"}
+    chat = Path_(f"{name}-chat", f"{name}: chat", f"{url}/v1/chat/completions", "my-custom-model", auth, pid)
+    stream = Path_(f"{name}-stream", f"{name}: stream of 50 pieces", f"{url}/v1/chat/completions", "my-custom-model",
+                   auth, pid)
+    stream.body = lambda text: {"model": "my-custom-model", "stream": True,
+                                "messages": [{"role": "user", "content": STREAM_TEXT}]}
+    return [chat, stream]
+
+
+def report(results: dict[str, list[Result]], baseline: str) -> str:
+    def median(key: str, attribute: str) -> float:
+        return statistics.median(getattr(result, attribute) for result in results[key])
+
+    lines = ["| path | requests/s | p50 ms | proxy CPU ms per request | errors |", "|---|---:|---:|---:|---:|"]
+    for key in results:
+        errors = sum(result.errors for result in results[key])
+        lines.append(f"| {key} | {median(key, 'rps'):.0f} | {median(key, 'p50') * 1000:.1f} | "
+                     f"{median(key, 'cpu_ms'):.2f} | {errors} |")
+    lines += ["", f"| ratio (this checkout / {baseline}) | requests/s | CPU per request |", "|---|---:|---:|"]
+    for kind in ("chat", "stream"):
+        this, base = f"this-{kind}", f"baseline-{kind}"
+        lines.append(f"| {kind} | {median(this, 'rps') / median(base, 'rps'):.3f} | "
+                     f"{median(this, 'cpu_ms') / median(base, 'cpu_ms'):.3f} |")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> str:
+    env_file = tmp / ".env"
+    stack_settings.create_env_file(env_file)
+    business_port, this_port, base_port = free_ports(3)
+    env = {**benchmark.os.environ, "ENV_FILE": str(env_file), "LOG_DIR": str(tmp / "logs"), "LOG_LEVEL": "WARNING",
+           "BUSINESS_API_PORT": str(business_port), "LITELLM_PROXY_WORKERS": str(args.workers),
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    for name in ("BUSINESS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY", "CONFIG_FILE_PATH", "BACKENDS_DIR"):
+        env.pop(name, None)
+    settings = stack_settings.load(env)
+    (tmp / "logs").mkdir()
+    base_src = worktree(args.baseline, tmp / "baseline") / "src"
+    processes = [start([str(BIN / "gunicorn"), "-c", "business_api/gunicorn_conf.py"],
+                       {**env, "PYTHONPATH": str(ROOT / "src")}, ROOT / "src", tmp / "logs" / "business.log")]
+    try:
+        wait_http(f"http://127.0.0.1:{business_port}/health", 60)
+        proxies = {}
+        for name, src, port in (("this", ROOT / "src", this_port), ("baseline", base_src, base_port)):
+            proxy_env = {**env, "PYTHONPATH": str(src), "CONFIG_FILE_PATH": str(src / "config.yaml"),
+                         "BACKENDS_DIR": str(src / "backends")}
+            process = start(proxy_command(src, port, args.workers), proxy_env, src, tmp / "logs" / f"{name}.log")
+            processes.append(process)
+            proxies[name] = (f"http://127.0.0.1:{port}", process.pid)
+        for url, _ in proxies.values():
+            wait_http(f"{url}/health/liveliness", 120)
+        paths = [path for name, (url, pid) in proxies.items()
+                 for path in paths_for(name, url, pid, settings.litellm_master_key)]
+        results: dict[str, list[Result]] = {path.key: [] for path in paths}
+        for path in paths:  # warm-up: first requests load lazy parts
+            wrk_load(shutil.which("wrk"), tmp, path, 2, args.concurrency)
+        for round_number in range(args.rounds):
+            order = paths if round_number % 2 == 0 else [*paths[2:], *paths[:2]]
+            for path in order:
+                results[path.key].append(measured(path, tmp, args.duration, args.concurrency))
+        return report(results, args.baseline)
+    finally:
+        for process in reversed(processes):
+            stop_process(process)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tmp / "baseline")],
+                       capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", required=True, help="git revision to compare against (e.g. a commit or tag)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per path per round")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="workers per proxy")
+    parser.add_argument("--smoke", action="store_true", help="one short round")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.rounds = 2.0, 1
+    if shutil.which("wrk") is None:
+        raise SystemExit("benchmark_revisions: needs wrk (apt-get install wrk)")
+    with tempfile.TemporaryDirectory(prefix="bench-revisions-") as tmp:
+        print(run(args, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
