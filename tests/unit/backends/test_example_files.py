@@ -11,6 +11,7 @@ from adapter.mapping.apply import (EventReader, completion, error_message, reque
                                    stream_chunks)
 from adapter.mapping.document import chat_document
 from adapter.mapping.load import MappingError, load_file
+from adapter.mapping.registry import backend_for
 
 BACKENDS = Path(__file__).resolve().parents[3] / "src" / "backends"
 VARIABLES = {"OLLAMA_API_BASE": "http://127.0.0.1:11434", "TGI_API_BASE": "http://127.0.0.1:8080"}
@@ -42,6 +43,16 @@ def test_each_example_loads_and_names_its_variable_when_unset(name, variable):
     assert mapping.name == name and mapping.url.startswith(VARIABLES[variable])
     with pytest.raises(MappingError, match=rf"{name}.yaml: url: \$\{{{variable}\}} is not set"):
         load_file(BACKENDS / f"{name}.yaml", {})
+
+
+@pytest.mark.parametrize("mapping, forwarded", [
+    (OLLAMA, {"temperature", "top_p", "seed", "stop", "max_tokens", "presence_penalty", "frequency_penalty",
+              "response_format", "tools"}),
+    (TGI, {"temperature", "top_p", "seed", "stop", "max_tokens", "frequency_penalty", "response_format"})])
+def test_each_example_lets_through_exactly_the_parameters_its_comments_list(mapping, forwarded):
+    backend = backend_for(mapping)
+    assert set(backend.policy.forward) == forwarded
+    assert backend.text_only  # both send messages by their text: image parts are refused, never dropped
 
 
 # --- Ollama: POST /api/chat ------------------------------------------------------------------------------------
