@@ -135,9 +135,9 @@ def _show(value: Any) -> None:
 
 def _target(url: str, headers: Any, timeout: float | None) -> None:
     _heading(f"POST {url}")
-    names = ", ".join(str(name) for name in headers) if isinstance(headers, dict) and headers else "none"
+    names = ", ".join(str(name) for name in headers) if isinstance(headers, dict) and headers else ""
     seconds = f"{timeout:g} s" if timeout else "BUSINESS_API_TIMEOUT"
-    _heading(f"headers: {names} (values not shown); timeout: {seconds}")
+    _heading(f"headers: {names + ' (values not shown)' if names else 'none'}; timeout: {seconds}")
 
 
 def _render_chat(backend: Backend, path: str, request: dict, answer: bytes | None, backend_model: str | None,

@@ -157,6 +157,7 @@ def test_a_stream_through_a_file_without_stream_is_the_normal_request_and_one_ch
     assert code == 0, err
     (heading, body), (_, lines) = sections(out)
     assert "the file has no stream" in heading[0] and json.loads(body) == {"q": "What is JMESPath?"}
+    assert heading[1:] == ["POST http://backend/chat", "headers: none; timeout: BUSINESS_API_TIMEOUT"]
     [chunk] = [json.loads(line) for line in lines.splitlines()]
     assert chunk["choices"][0] == {"index": 0, "delta": {"role": "assistant", "content": "Hi there"},
                                    "finish_reason": "stop"}
