@@ -118,8 +118,15 @@ class MappedHandler(AdapterHandler):
         body = chat_request(backend, requested, backend_model, messages, sent, stream, drop_unknown)
         return backend, self._post_args(backend, backend.mapping.url, body, api_base), requested
 
-    def _answer(self, backend: Backend, answer: Any, model: str) -> dict:
-        return apply.completion(backend.mapping, answer, model, int(time.time()))
+    def _answer(self, backend: Backend, answer: Any, model: str, messages: list | None = None) -> dict:
+        """The OpenAI completion; given the request's `messages`, usage the backend does not report is counted.
+
+        (A stream's usage is counted by LiteLLM itself when the client asks for it; a whole answer's is not.)
+        """
+        completion = apply.completion(backend.mapping, answer, model, int(time.time()))
+        if completion["usage"] is None and messages is not None:
+            completion["usage"] = _counted_usage(messages, completion["choices"][0]["message"])
+        return completion
 
     async def acompletion(self, model: str, messages: list, optional_params: dict | None = None,
                           litellm_params: Any = None, api_base: str | None = None, **_: Any) -> ModelResponse:
@@ -127,7 +134,7 @@ class MappedHandler(AdapterHandler):
             backend, args, requested = self._chat_call(model, messages, optional_params, litellm_params, api_base,
                                                        False)
             answer = await client.apost_json(*args, describe=self._describers[backend.mapping.name])
-            return ModelResponse(**self._answer(backend, answer, requested))
+            return ModelResponse(**self._answer(backend, answer, requested, messages))
         except AdapterError as error:
             raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
@@ -137,7 +144,7 @@ class MappedHandler(AdapterHandler):
             backend, args, requested = self._chat_call(model, messages, optional_params, litellm_params, api_base,
                                                        False)
             answer = client.post_json(*args, describe=self._describers[backend.mapping.name])
-            return ModelResponse(**self._answer(backend, answer, requested))
+            return ModelResponse(**self._answer(backend, answer, requested, messages))
         except AdapterError as error:
             raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
@@ -246,6 +253,15 @@ class MappedHandler(AdapterHandler):
             return self._embedding_answer(backend, answer, texts, encoding, requested)
         except AdapterError as error:
             raise self._failed(model, error, _requested_model(litellm_params, model)) from error
+
+
+def _counted_usage(messages: list, message: dict) -> dict:
+    """Token usage as OpenAI would count it (cl100k_base): the request's messages, the answer's text and calls."""
+    prompt = litellm.token_counter(model=TOKENIZER_MODEL, messages=messages)
+    answer = (message.get("content") or "") + "".join(
+        call["function"]["name"] + call["function"]["arguments"] for call in message.get("tool_calls") or [])
+    completion = litellm.token_counter(model=TOKENIZER_MODEL, text=answer, count_response_tokens=True) if answer else 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _decode_tokens(tokens: list[int]) -> str:
