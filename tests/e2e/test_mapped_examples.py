@@ -166,6 +166,14 @@ def test_ollama_refuses_a_parameter_its_file_does_not_read(client):
     assert caught.value.param == "logit_bias" and "not supported by the ollama backend" in caught.value.message
 
 
+def test_ollama_refuses_an_image_part_rather_than_drop_it(client):
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="ollama-llama", messages=[
+            {"role": "user", "content": [{"type": "text", "text": "what is this?"}, image]}])
+    assert "ollama backend" in caught.value.message
+
+
 # --- TGI -----------------------------------------------------------------------------------------------------
 
 def zephyr(system: str, text: str) -> str:
@@ -222,6 +230,13 @@ def test_tgi_error_event_mid_stream_ends_the_stream_with_its_message(client):
             received += [choice.delta.content or "" for choice in chunk.choices]
     assert "".join(received) == "one two"
     assert "Request failed during generation" in str(caught.value.message)
+
+
+def test_tgi_validation_error_in_a_stream_arrives_as_its_error_event(client):
+    # TGI answers a stream's validation error with 200 and an error event: the client still gets its message.
+    with pytest.raises(openai.APIError) as caught:
+        collect(client.chat.completions.create(model="tgi-zephyr", messages=user("hi"), top_p=0, stream=True))
+    assert "`top_p` must be > 0.0 and < 1.0" in str(caught.value.message)
 
 
 @pytest.mark.parametrize("options, name", [({"presence_penalty": 0.5}, "presence_penalty"),
