@@ -329,7 +329,7 @@ class Bench:
             Path_("direct", "1. business API directly", f"{self.business}/api/process", None,
                   {self.settings.business_api_key_header: self.settings.business_api_key}, business),
             Path_("floor", "2. our proxy, LiteLLM mock_response (LiteLLM's floor)", chat, "litellm-floor", auth, proxy),
-            Path_("business", "3. proxy → business handler → business API", chat, "my-custom-model", auth, proxy),
+            Path_("business", "3. proxy → mapped provider (business.yaml) → business API", chat, "my-custom-model", auth, proxy),
             Path_("laas", "4. proxy → LaaS handler → mock LaaS", chat, "claude-3.5-sonnet", auth, proxy),
             Path_("openai", "5. proxy → built-in openai/ provider → mock's OpenAI route", chat, "openai-compatible", auth,
                   proxy),
@@ -404,7 +404,7 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
 
 
 SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + our packages", "direct": "1 business API",
-                "floor": "2 LiteLLM floor (mock)", "business": "3 business handler", "laas": "4 LaaS handler",
+                "floor": "2 LiteLLM floor (mock)", "business": "3 mapped business.yaml", "laas": "4 LaaS handler",
                 "openai": "5 LiteLLM openai/ provider"}
 
 

@@ -189,7 +189,7 @@ def stream_paths(bench: benchmark.Bench, stock_url: str, stock_pid: int) -> list
                  "Content-Type": "application/json"}
     workers = bench.settings.litellm_proxy_workers
     return [
-        StreamPath("ours", f"our proxy → `{MODEL}` (business handler) → mock `/api/process`",
+        StreamPath("ours", f"our proxy → `{MODEL}` (mapped provider, business.yaml) → mock `/api/process`",
                    f"{bench.proxy}/v1/chat/completions", auth, bench.pid("litellm_proxy"), MODEL),
         StreamPath("stock", f"LiteLLM 1.106.2 as a plain install runs it ({workers} workers, uvloop, h11), "
                    "`openai/` → mock `/v1/chat/completions`", f"{stock_url}/v1/chat/completions", auth, stock_pid,

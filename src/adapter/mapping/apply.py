@@ -12,6 +12,7 @@ from jmespath.parser import ParsedResult
 
 from ..errors import AdapterError, bad_answer
 from ..transform_common import finish_reason_from, openai_completion, stream_chunk
+from .functions import OPTIONS
 from .spec import EmbeddingsSpec, Fields, Mapping
 
 GENERIC_BACKEND = "the backend"
@@ -34,7 +35,7 @@ def without_nulls(value: Any) -> Any:
 def _built(expression: ParsedResult, data: Any, where: str) -> Any:
     """A request-side search; a failure there is the mapping's fault, not the client's or the backend's."""
     try:
-        return expression.search(data)
+        return expression.search(data, options=OPTIONS)
     except JMESPathError as error:
         raise AdapterError(500, f"{where} ({expression.expression}) failed: {error}") from None
 
@@ -44,7 +45,7 @@ def _found(expression: ParsedResult | None, data: Any, backend: str) -> Any:
     if expression is None:
         return None
     try:
-        return expression.search(data)
+        return expression.search(data, options=OPTIONS)
     except JMESPathError as error:
         raise bad_answer(backend, f"{expression.expression!r} failed on it: {error}") from None
 
@@ -147,7 +148,7 @@ def error_message(fields: Fields, answer: Any) -> str | None:
     if fields.error is None:
         return None
     try:
-        found = fields.error.search(answer)
+        found = fields.error.search(answer, options=OPTIONS)
     except JMESPathError:
         return None
     if found is None or found == "":

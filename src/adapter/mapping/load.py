@@ -10,9 +10,9 @@ from typing import Mapping as StrMap
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
-from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 
+from adapter.mapping.functions import NAMES
 from adapter.mapping.spec import EmbeddingsSpec, Fields, Mapping, StreamSpec
 
 TOP_KEYS = ("url", "headers", "timeout", "request", "response", "stream", "embeddings")
@@ -25,7 +25,7 @@ STREAM_FORMATS = ("sse", "ndjson")
 # `$${NAME}` is the escape for a literal `${NAME}`; any other `${` that is not `${NAME}` is a typo worth stopping on.
 PLACEHOLDER = re.compile(r"(?P<escaped>\$\$\{)|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<broken>\$\{)")
 # Unknown function names only fail when an expression runs; check them at load like the syntax.
-KNOWN_FUNCTIONS = frozenset(Functions.FUNCTION_TABLE)
+KNOWN_FUNCTIONS = NAMES  # the standard functions, from_json and split (functions.py)
 
 
 class MappingError(ValueError):
