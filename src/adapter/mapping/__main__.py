@@ -10,16 +10,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import litellm
 import stack_settings
 import yaml
 
-from adapter import openai_checks
+from adapter import openai_checks, transform_embed
 from adapter.errors import AdapterError, bad_answer, from_backend_status, invalid_request
 from adapter.mapping.apply import (completion, embedding_body, embeddings, error_message, request_body, stream_body,
                                    without_nulls)
 from adapter.mapping.document import chat_document, embedding_document
 from adapter.mapping.load import MappingError, load_file
 from adapter.mapping.registry import Backend, backend_for
+from adapter.mapped import TOKENIZER_MODEL
 from adapter.mapping.stream import MappedStream
 from adapter.params import split_params
 from adapter.transform_common import pseudo_stream
@@ -225,10 +227,12 @@ def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes
     if spec is None:
         raise Refused(f"{path}: embeddings: the request has \"input\" (an embedding request) but the file has no "
                       "embeddings: section")
-    dimensions = request.get("dimensions")
+    # As adapter.mapped's embedding call does: options checked, token ids decoded, dimensions only when read.
+    encoding, dimensions = transform_embed.options_of(request)
     if dimensions is not None and not backend.reads_dimensions:
         raise invalid_request(f"'dimensions' is not supported by {backend.label}", "dimensions")
-    document = embedding_document(request["model"], request.get("input"), dimensions)
+    texts = transform_embed.texts_of(request.get("input"), _decode_tokens)
+    document = embedding_document(request["model"], texts, dimensions)
     if show_document:
         _heading("the request document the expressions see")
         _show(document)
@@ -243,13 +247,16 @@ def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes
         _render_error(backend, answer, status)
         return
     vectors, tokens = embeddings(spec, _json(answer, "answer", "answer"), backend.label)
-    if len(vectors) != len(document["input"]):
-        raise bad_answer(backend.label, f"{len(vectors)} vectors for {len(document['input'])} input texts")
-    _heading("the answer → OpenAI embedding list (float vectors; the proxy encodes base64 when asked)")
-    usage = None if tokens is None else {"prompt_tokens": tokens, "total_tokens": tokens}
-    _show({"object": "list", "model": request["model"], "usage": usage,
-           "data": [{"object": "embedding", "index": index, "embedding": vector}
-                    for index, vector in enumerate(vectors)]})
+    if len(vectors) != len(texts):
+        raise bad_answer(backend.label, f"{len(vectors)} vectors for {len(texts)} input texts")
+    if tokens is None:  # the backend does not say: counted as the proxy counts them
+        tokens = sum(litellm.token_counter(model=TOKENIZER_MODEL, text=text) for text in texts)
+    _heading(f"the answer → OpenAI embedding list ({encoding})")
+    _show(transform_embed.embedding_list(vectors, request["model"], tokens, encoding))
+
+
+def _decode_tokens(tokens: list[int]) -> str:
+    return litellm.decode(model=TOKENIZER_MODEL, tokens=tokens)
 
 
 # ---------------------------------------------------------------- command line

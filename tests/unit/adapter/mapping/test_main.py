@@ -185,6 +185,25 @@ def test_an_embedding_request_uses_the_embeddings_section_and_the_real_mocks_vec
     assert listing["usage"]["prompt_tokens"] == answer.get_json()["usage"]["prompt_tokens"]
 
 
+def test_token_ids_are_decoded_and_base64_vectors_and_counted_usage_come_back_as_from_the_proxy(files, capsys):
+    import base64
+    import struct
+
+    # cl100k_base token ids of "Hello world", as LangChain's OpenAIEmbeddings sends them.
+    request = put(files, "embed.json", {"model": "e", "input": [[9906, 1917]], "encoding_format": "base64"})
+    answer = put(files, "vectors.json", {"data": [{"embedding": [0.5, 0.25]}]})  # no usage: counted
+
+    code, out, err = run(capsys, "render", files / "business.yaml", request, answer)
+
+    assert code == 0, err
+    (_, body), (heading, listing) = sections(out)
+    assert json.loads(body) == {"texts": ["Hello world"]}
+    assert heading == ["the answer → OpenAI embedding list (base64)"]
+    listing = json.loads(listing)
+    assert struct.unpack("<2f", base64.b64decode(listing["data"][0]["embedding"])) == (0.5, 0.25)
+    assert listing["usage"] == {"prompt_tokens": 2, "total_tokens": 2}
+
+
 def test_document_shows_what_the_expressions_read(files, capsys):
     code, out, _ = run(capsys, "render", "--document", files / "business.yaml", put(files, "request.json", CHAT),
                        "--backend-model", "big")
