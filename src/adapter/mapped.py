@@ -17,30 +17,18 @@ from litellm.types.utils import EmbeddingResponse
 
 from stack_settings import Settings
 
-from . import client, openai_checks, params, transform_embed
+from . import client, transform_embed
 from .coalesce import coalesce
 from .errors import AdapterError, as_litellm_error, bad_answer, invalid_request
 from .handler_base import AdapterHandler, log, proxy_request
 from .mapping import apply
-from .mapping.document import chat_document, embedding_document
+from .mapping.chat import chat_request
+from .mapping.document import embedding_document
 from .mapping.registry import Backend, split_model
 from .mapping.stream import MappedStream
 from .transform_common import pseudo_stream
 
 TOKENIZER_MODEL = "gpt-3.5-turbo"  # cl100k_base, the encoding the OpenAI SDK and LangChain tokenize with
-
-
-def chat_request(backend: Backend, model: str, backend_model: str | None, messages: Any, sent: dict, stream: bool,
-                 drop_unknown: bool = False) -> Any:
-    """The body sent for one OpenAI chat request: parameters by the backend's policy, checked, then the document
-    and the file's expressions. Pure; `sent` is LiteLLM's optional_params (or a client's body minus model/messages)."""
-    forwarded = openai_checks.checked_options(params.split_params(sent, backend.policy, drop_unknown))
-    document = chat_document(model, backend_model, messages, forwarded, stream,
-                             backend.label if backend.text_only else None)
-    body = apply.request_body(backend.mapping, document)
-    if stream and backend.mapping.stream is not None:
-        body = apply.stream_body(backend.mapping, body)
-    return body
 
 
 def _requested_model(litellm_params: Any, model: str) -> str:

@@ -14,20 +14,19 @@ NAMED_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "presence_penalty"
 TOP_LEVEL_PARAMS = ("tools", "tool_choice")  # the document has them beside `params`, not inside
 
 
-def plain_text(content: Any, param: str, text_only_backend: str | None = None) -> str:
+def plain_text(content: Any, param: str) -> str:
     """The text parts of a message's content, joined with newlines.
 
-    Non-text parts (images, documents, audio) are left out of the text rather than refused: the message's
+    Non-text parts (images, documents, audio) are left out of the text rather than refused here: the message's
     `content` keeps them as sent, so a mapping for a backend that takes images can forward them, and one that
-    reads only `text` gets the words. A backend whose mapping never sends `content` (`text_only_backend`, named
-    in the message) refuses them instead: it would answer as if they were not there.
+    reads only `text` gets the words. A part the file never sends is refused by the mapped provider (parts.py).
     """
     if content is None:
         return ""  # an assistant turn that only calls tools
-    return text_of(content, param, text_only_backend)
+    return text_of(content, param, None)
 
 
-def _message(message: Any, index: int, text_only_backend: str | None) -> dict:
+def _message(message: Any, index: int) -> dict:
     param = f"messages[{index}]"
     role = message_role(message, param)
     if role not in ROLES:
@@ -43,7 +42,7 @@ def _message(message: Any, index: int, text_only_backend: str | None) -> dict:
         raise invalid_request(f"'{param}.tool_call_id' must name the tool call this result answers",
                               f"{param}.tool_call_id")
     content = message.get("content")
-    return {"role": role, "content": content, "text": plain_text(content, f"{param}.content", text_only_backend),
+    return {"role": role, "content": content, "text": plain_text(content, f"{param}.content"),
             "tool_calls": tool_calls or None, "tool_call_id": call_id}
 
 
@@ -85,12 +84,11 @@ def _params(params: dict) -> dict:
     return chosen
 
 
-def chat_document(model: str, backend_model: str | None, messages: Any, params: dict, stream: bool,
-                  text_only_backend: str | None = None) -> dict:
+def chat_document(model: str, backend_model: str | None, messages: Any, params: dict, stream: bool) -> dict:
     """OpenAI chat request → the request document (CONFIGURATION_GUIDE.md, "Bring your own API")."""
     if not isinstance(messages, list) or not messages:
         raise invalid_request("'messages' must be a non-empty list", "messages")
-    read = [_message(message, index, text_only_backend) for index, message in enumerate(messages)]
+    read = [_message(message, index) for index, message in enumerate(messages)]
     systems = [m["text"] for m in read if m["role"] == "system"]
     conversation = [m for m in read if m["role"] != "system"]
     last_user_text, history = _split(conversation)

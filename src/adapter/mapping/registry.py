@@ -6,7 +6,6 @@ Only the files a model names are loaded: an example nobody uses cannot stop the 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +14,9 @@ from typing import Mapping as StrMap
 import yaml
 
 from .. import params
-from ..errors import AdapterError
-from .apply import request_body
-from .document import NAMED_PARAMS, chat_document
+from .document import NAMED_PARAMS
 from .load import MappingError, load_file
+from .parts import sent_kinds
 from .reads import EVERYTHING, Reads, reads, reads_field
 from .spec import Mapping
 
@@ -34,7 +32,7 @@ class Backend:
     label: str  # how messages name it: "the <name> backend" (never a path or URL: clients see it)
     policy: params.ParamPolicy  # which client parameters reach the document's `params`
     reads_dimensions: bool  # embeddings: whether `dimensions` reaches the backend
-    text_only: bool  # no expression reads a message's `content`: images or documents could never reach it
+    sent_parts: frozenset[str]  # the kinds of non-text content part the file sends (parts.py); others are refused
 
 
 def policy_for(label: str, found: Reads) -> params.ParamPolicy:
@@ -64,37 +62,8 @@ def backend_for(mapping: Mapping) -> Backend:
         label=label,
         policy=policy_for(label, reads(mapping.request)),
         reads_dimensions=embeddings is not None and reads_field(reads(embeddings.request), "dimensions"),
-        text_only=_text_only(mapping),
+        sent_parts=sent_kinds(mapping),
     )
-
-
-def _text_only(mapping: Mapping) -> bool:
-    """No request the mapping builds carries a message's raw `content` (where images and documents are): such a
-    backend gets words only, so a request with an image is refused rather than answered as if it were not there.
-
-    Found by running the expression on sample conversations whose content holds a marker part (a question about
-    the expression's syntax could not follow it through conditions and projections).
-    """
-    for messages in _PROBES:
-        try:
-            body = request_body(mapping, chat_document("probe", None, messages, {}, False))
-        except AdapterError:
-            continue
-        if _PROBE_URL in json.dumps(body):
-            return False
-    return True
-
-
-_PROBE_URL = "data:image/png;base64,cHJvYmU="
-_IMAGE = [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": _PROBE_URL}}]
-_CALL = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-_PROBES = (
-    [{"role": "user", "content": _IMAGE}],
-    [{"role": "system", "content": "s"}, {"role": "user", "content": _IMAGE}, {"role": "assistant", "content": "a"},
-     {"role": "user", "content": _IMAGE}],
-    [{"role": "user", "content": _IMAGE}, {"role": "assistant", "content": None, "tool_calls": [_CALL]},
-     {"role": "tool", "tool_call_id": "c", "content": "r"}],
-)
 
 
 def split_model(model: str) -> tuple[str, str | None]:

@@ -30,7 +30,7 @@ def test_the_file_reads_its_settings():
     assert BUSINESS.mapping.url == "http://127.0.0.1:8002/api/process"
     assert BUSINESS.mapping.headers == {"X-Key": "k"}
     assert BUSINESS.mapping.timeout is None  # BUSINESS_API_TIMEOUT
-    assert BUSINESS.text_only
+    assert BUSINESS.sent_parts == frozenset()  # text only: image parts are refused, never dropped
 
 
 def test_system_prompt_and_history_reach_the_backend_in_order():
@@ -127,7 +127,7 @@ def test_response_format_is_checked_and_sent_with_its_defaults(response_format, 
         ([{"role": "user", "content": "x"}, {"role": "assistant", "content": None, "tool_calls": [{}]}], "tool_calls[0]"),
         ([{"role": "wizard", "content": "x"}], "role"),
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}],
-         "the business backend accepts text only"),
+         "an image (http(s) URL) part, but the business backend takes text only"),
         ([{"role": "user", "content": 42}], "string or a list"),
         (["not a message"], "must be an object"),
     ],

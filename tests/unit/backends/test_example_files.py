@@ -52,7 +52,7 @@ def test_each_example_loads_and_names_its_variable_when_unset(name, variable):
 def test_each_example_lets_through_exactly_the_parameters_its_comments_list(mapping, forwarded):
     backend = backend_for(mapping)
     assert set(backend.policy.forward) == forwarded
-    assert backend.text_only  # both send messages by their text: image parts are refused, never dropped
+    assert backend.sent_parts == frozenset()  # both send messages by their text: image parts are refused, never dropped
 
 
 # --- Ollama: POST /api/chat ------------------------------------------------------------------------------------
