@@ -39,6 +39,8 @@ def from_backend_status(backend: str, status: int, message: str, retry_after: st
     if status == 429:
         headers = {"retry-after": retry_after} if retry_after else None
         return AdapterError(429, f"{backend} is rate-limiting requests: {detail}", headers=headers)
+    if status == 424:  # "failed dependency": TGI's answer when generation itself failed — not the client's fault
+        return AdapterError(502, f"{backend} failed while generating (HTTP 424): {detail}")
     if status == 413:
         return AdapterError(413, f"{backend} refused the request as too large: {detail}")
     if 400 <= status < 500:

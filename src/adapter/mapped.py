@@ -104,7 +104,9 @@ class MappedHandler(AdapterHandler):
         drop_unknown = bool(litellm.drop_params or sent.get("drop_params"))
         requested = _requested_model(litellm_params, model)
         body = chat_request(backend, requested, backend_model, messages, sent, stream, drop_unknown)
-        return backend, self._post_args(backend, backend.mapping.url, body, api_base), requested
+        mapping = backend.mapping
+        url = mapping.stream.url or mapping.url if stream and mapping.stream is not None else mapping.url
+        return backend, self._post_args(backend, url, body, api_base), requested
 
     def _answer(self, backend: Backend, answer: Any, model: str, messages: list | None = None) -> dict:
         """The OpenAI completion; given the request's `messages`, usage the backend does not report is counted.

@@ -17,7 +17,7 @@ from adapter.mapping.spec import EmbeddingsSpec, Fields, Mapping, StreamSpec
 
 TOP_KEYS = ("url", "headers", "timeout", "request", "response", "stream", "embeddings")
 FIELD_KEYS = ("content", "finish_reason", "prompt_tokens", "completion_tokens", "tool_calls", "error")
-STREAM_KEYS = ("format", "request", "done") + FIELD_KEYS
+STREAM_KEYS = ("format", "url", "request", "done") + FIELD_KEYS
 EMBEDDINGS_KEYS = ("url", "request", "response")
 EMBEDDINGS_RESPONSE_KEYS = ("vectors", "prompt_tokens")
 STREAM_FORMATS = ("sse", "ndjson")
@@ -55,7 +55,7 @@ def load_file(path: str | Path, variables: StrMap[str]) -> Mapping:
         timeout=_timeout(data.get("timeout"), where),
         request=_expression(_required(data, "request", "", where), "request", where),
         response=_response(_required(data, "response", "", where), where),
-        stream=_stream(data.get("stream"), where),
+        stream=_stream(data.get("stream"), variables, where),
         embeddings=_embeddings(data.get("embeddings"), variables, where),
     )
 
@@ -155,7 +155,7 @@ def _fields(data: dict, prefix: str, where: _Where, *, content_required: bool = 
     return Fields(**{key: _optional_expression(data, key, prefix, where) for key in FIELD_KEYS})
 
 
-def _stream(value: Any, where: _Where) -> StreamSpec | None:
+def _stream(value: Any, variables: StrMap[str], where: _Where) -> StreamSpec | None:
     if value is None:
         return None
     data = _section(value, "stream", where)
@@ -173,6 +173,7 @@ def _stream(value: Any, where: _Where) -> StreamSpec | None:
         request=_optional_expression(data, "request", "stream", where),
         done=None if done is None else _text(done, "stream.done", where),
         fields=_fields(data, "stream", where, content_required=False),
+        url=None if data.get("url") is None else _url(data["url"], "stream.url", variables, where),
     )
 
 

@@ -25,6 +25,7 @@ class StreamSpec:
     request: ParsedResult | None  # over the built body; None: the same body is sent
     done: str | None  # sse sentinel, e.g. "[DONE]"
     fields: Fields  # applied to each event; content may be None when only tool_calls stream
+    url: str | None = None  # ${VAR} expanded; None: the file's url (TGI streams from /generate_stream)
 
 
 @dataclass(frozen=True)

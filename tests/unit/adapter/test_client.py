@@ -16,7 +16,7 @@ def test_openai_shaped_error_message_is_used():
     assert error_text(b'{"detail": "x"}') == '{"detail": "x"}'
 
 
-@pytest.mark.parametrize("status, expected", [(400, 400), (401, 502), (429, 429), (500, 502), (503, 503)])
+@pytest.mark.parametrize("status, expected", [(400, 400), (401, 502), (424, 502), (429, 429), (500, 502), (503, 503)])
 def test_error_statuses_follow_the_table(status, expected):
     with pytest.raises(AdapterError) as caught:
         _decode("b", status, {"retry-after": "3"}, b'{"error": {"message": "no"}}', error_text)

@@ -319,3 +319,17 @@ def test_two_header_names_that_expand_alike_are_refused(tmp_path):
 
     with pytest.raises(MappingError, match=r"headers.X-Key: names the header 'X-Key' twice"):
         load_file(path, {"NAME": "X-Key"})
+
+
+def test_a_stream_may_have_its_own_url_with_variables(tmp_path):
+    data = {**MINIMAL, "url": "${BASE}/generate",
+            "stream": {"format": "sse", "url": "${BASE}/generate_stream", "content": "token.text"}}
+    mapping = load_file(write(tmp_path, data), {"BASE": "http://tgi:3000"})
+    assert (mapping.url, mapping.stream.url) == ("http://tgi:3000/generate", "http://tgi:3000/generate_stream")
+    assert load_file(write(tmp_path, {**MINIMAL, "stream": {"format": "sse", "content": "d"}}), {}).stream.url is None
+
+
+def test_a_stream_url_must_be_http(tmp_path):
+    data = {**MINIMAL, "stream": {"format": "sse", "url": "ftp://x/stream", "content": "d"}}
+    with pytest.raises(MappingError, match="stream.url: must be an http:// or https:// URL"):
+        load_file(write(tmp_path, data), {})
