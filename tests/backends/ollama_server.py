@@ -14,6 +14,7 @@ string arguments are the text's last word; after a tool result it answers "The t
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from datetime import datetime, timezone
@@ -59,6 +60,11 @@ def checked(body: object) -> dict:
                                "of type string")
         if str(message.get("role", "")).lower() not in ROLES:
             raise Refused(400, f"invalid role: {message.get('role')!r}")
+        for image in message.get("images") or []:  # api.ImageData is []byte: base64 in JSON
+            try:
+                base64.b64decode(image, validate=True)
+            except (ValueError, TypeError):
+                raise Refused(400, "illegal base64 data at input byte 4") from None
         for call in message.get("tool_calls") or []:
             if not isinstance(call.get("function", {}).get("arguments", {}), dict):
                 raise Refused(400, "json: cannot unmarshal string into Go struct field "

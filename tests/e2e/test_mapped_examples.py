@@ -166,12 +166,19 @@ def test_ollama_refuses_a_parameter_its_file_does_not_read(client):
     assert caught.value.param == "logit_bias" and "not supported by the ollama backend" in caught.value.message
 
 
-def test_ollama_refuses_an_image_part_rather_than_drop_it(client):
-    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
-    with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model="ollama-llama", messages=[
+def test_ollama_takes_a_data_url_image_and_refuses_a_url_image_rather_than_drop_it(client):
+    def ask(url: str):
+        image = {"type": "image_url", "image_url": {"url": url}}
+        return client.chat.completions.create(model="ollama-llama", messages=[
             {"role": "user", "content": [{"type": "text", "text": "what is this?"}, image]}])
-    assert "ollama backend" in caught.value.message
+
+    # The stand-in decodes `images` as Ollama does (base64): the data: URL prefix must be gone.
+    assert ask("data:image/png;base64,iVBORw0KGgo=").choices[0].message.content == "what is this?"
+    with pytest.raises(openai.BadRequestError) as caught:
+        ask("https://example.com/cat.png")
+    assert caught.value.param == "messages[0].content[1]"
+    assert "image (http(s) URL) part, but the ollama backend takes text and image (data: URL) parts" in \
+        caught.value.message
 
 
 # --- TGI -----------------------------------------------------------------------------------------------------

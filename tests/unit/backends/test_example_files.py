@@ -11,6 +11,7 @@ from adapter.mapping.apply import (EventReader, completion, error_message, reque
                                    stream_chunks)
 from adapter.mapping.document import chat_document
 from adapter.mapping.load import MappingError, load_file
+from adapter.mapping.parts import DATA_IMAGE
 from adapter.mapping.registry import backend_for
 
 BACKENDS = Path(__file__).resolve().parents[3] / "src" / "backends"
@@ -52,7 +53,8 @@ def test_each_example_loads_and_names_its_variable_when_unset(name, variable):
 def test_each_example_lets_through_exactly_the_parameters_its_comments_list(mapping, forwarded):
     backend = backend_for(mapping)
     assert set(backend.policy.forward) == forwarded
-    assert backend.sent_parts == frozenset()  # both send messages by their text: image parts are refused, never dropped
+    # What a file does not send is refused, never dropped: TGI builds a text prompt; Ollama takes base64 images.
+    assert backend.sent_parts == ({DATA_IMAGE} if mapping is OLLAMA else frozenset())
 
 
 # --- Ollama: POST /api/chat ------------------------------------------------------------------------------------
@@ -80,7 +82,8 @@ def test_ollama_body_carries_tools_history_and_structured_output():
                                                           "json_schema": {"name": "a", "schema": schema}}))
     assert body["tools"] == [WEATHER] and body["format"] == schema
     assert body["messages"][1:] == [
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "function": {"name": "get_weather"}}]},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_1", "function": {"name": "get_weather", "arguments": {"city": "Toronto"}}}]},
         {"role": "tool", "content": "11 degrees celsius", "tool_call_id": "call_1"}]
     plain = request_body(OLLAMA, document(messages[:1], "x", response_format={"type": "json_object"}))
     assert plain["format"] == "json"
@@ -155,7 +158,7 @@ def test_ollama_errors_give_their_message_and_a_mid_stream_error_line_ends_the_s
     assert caught.value.status_code == 502
 
 
-# --- TGI: POST / (compat_generate: /generate or /generate_stream by `stream`) ------------------------------------
+# --- TGI: POST /generate and /generate_stream ---------------------------------------------------------------------
 
 CHAT = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "What is Deep Learning?"},
         {"role": "assistant", "content": "A kind of ML."}, {"role": "user", "content": "Say more."}]
@@ -167,10 +170,10 @@ def test_tgi_body_is_a_zephyr_prompt_with_generate_parameters():
         "inputs": "<|system|>\nYou are terse.</s>\n<|user|>\nWhat is Deep Learning?</s>\n"
                   "<|assistant|>\nA kind of ML.</s>\n<|user|>\nSay more.</s>\n<|assistant|>\n",
         "parameters": {"max_new_tokens": 20, "stop": ["\n\n"], "seed": 42, "temperature": 0.5, "top_p": 0.9,
-                       "return_full_text": False, "details": True, "decoder_input_details": True},
-        "stream": False}
+                       "return_full_text": False, "details": True, "decoder_input_details": True}}
+    assert (TGI.url, TGI.stream.url) == ("http://127.0.0.1:8080/generate", "http://127.0.0.1:8080/generate_stream")
     streamed = stream_body(TGI, body)
-    assert streamed["stream"] is True and streamed["parameters"]["decoder_input_details"] is False
+    assert streamed["inputs"] == body["inputs"] and streamed["parameters"]["decoder_input_details"] is False
     assert {k: v for k, v in streamed["parameters"].items() if k != "decoder_input_details"} == {
         k: v for k, v in body["parameters"].items() if k != "decoder_input_details"}
 
@@ -191,13 +194,13 @@ def test_tgi_structured_output_becomes_a_json_grammar():
     assert found == {"type": "json", "value": {"type": "object"}}
 
 
-def tgi_answer(finish_reason: str) -> list:
-    """compat_generate's non-stream answer: a list of one GenerateResponse (with decoder_input_details)."""
-    return [{"generated_text": " Deep learning is a subset",
+def tgi_answer(finish_reason: str) -> dict:
+    """/generate's answer, a GenerateResponse (with decoder_input_details)."""
+    return {"generated_text": " Deep learning is a subset",
              "details": {"finish_reason": finish_reason, "generated_tokens": 5, "seed": None,
                          "prefill": [{"id": 1, "text": "<s>", "logprob": None},
                                      {"id": 1724, "text": "What", "logprob": -7.6}],
-                         "tokens": [{"id": 13, "text": " Deep", "logprob": -0.2, "special": False}]}}]
+                         "tokens": [{"id": 13, "text": " Deep", "logprob": -0.2, "special": False}]}}
 
 
 @pytest.mark.parametrize("raw, finish", [("length", "length"), ("eos_token", "stop"), ("stop_sequence", "stop")])
@@ -210,7 +213,7 @@ def test_a_tgi_answer_maps_with_its_finish_reason_and_token_counts(raw, finish):
 
 def test_a_tgi_answer_without_prefill_leaves_usage_to_litellm():
     answer = tgi_answer("length")
-    answer[0]["details"]["prefill"] = []
+    answer["details"]["prefill"] = []
     assert completion(TGI, answer, "tgi", 1)["usage"] is None
 
 
@@ -240,3 +243,10 @@ def test_tgi_errors_give_their_message_in_an_answer_and_in_a_stream():
         stream_chunks(TGI.stream.fields, event)
     assert caught.value.status_code == 502
 
+
+
+def test_ollama_gets_data_url_images_as_bare_base64():
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    body = request_body(OLLAMA, document([{"role": "user", "content": [{"type": "text", "text": "what?"}, image]}],
+                                         "llava"))
+    assert body["messages"] == [{"role": "user", "content": "what?", "images": ["iVBORw0KGgo="]}]
