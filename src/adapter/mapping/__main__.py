@@ -14,18 +14,16 @@ import litellm
 import stack_settings
 import yaml
 
-from adapter import openai_checks, transform_embed
+from adapter import transform_embed
 from adapter.errors import AdapterError, bad_answer, from_backend_status, invalid_request
-from adapter.mapping.apply import (completion, embedding_body, embeddings, error_message, request_body, stream_body,
-                                   without_nulls)
-from adapter.mapping.document import chat_document, embedding_document
+from adapter.mapped import TOKENIZER_MODEL
+from adapter.mapping.apply import completion, embedding_body, embeddings, error_message, without_nulls
+from adapter.mapping.chat import body_for, document_for
+from adapter.mapping.document import embedding_document
 from adapter.mapping.load import MappingError, load_file
 from adapter.mapping.registry import Backend, backend_for
-from adapter.mapped import TOKENIZER_MODEL
 from adapter.mapping.stream import MappedStream
-from adapter.params import split_params
 from adapter.transform_common import pseudo_stream
-
 
 class Refused(Exception):
     """A render input that cannot be used; the message is the one line the user sees."""
@@ -144,27 +142,25 @@ def _target(url: str, headers: Any, timeout: float | None) -> None:
 
 def _render_chat(backend: Backend, path: str, request: dict, answer: bytes | None, backend_model: str | None,
                  status: int, show_document: bool) -> None:
-    """As the proxy does (adapter.mapped.chat_request, kept in step): the parameter policy the file implies, the
-    document, the body; here the document is kept, for --document."""
+    """The document and body exactly as the proxy builds them (adapter.mapping.chat), then the answer."""
     mapping = backend.mapping
     sent = {key: value for key, value in request.items() if key not in ("model", "messages")}
-    forwarded = openai_checks.checked_options(split_params(sent, backend.policy, sent.get("drop_params") is True))
     streaming = request.get("stream") is True
-    document = chat_document(request["model"], backend_model, request.get("messages"), forwarded, streaming,
-                             backend.label if backend.text_only else None)
+    document = document_for(backend, request["model"], backend_model, request.get("messages"), sent, streaming,
+                            sent.get("drop_params") is True)
     if show_document:
         _heading("the request document the expressions see")
         _show(document)
-    body = request_body(mapping, document)
+    body = body_for(backend, document, streaming)
     written = _as_written(path)
     if streaming and mapping.stream:
         _heading(f"stream request ({mapping.stream.format}): the body of stream.request over the request body")
-        body = stream_body(mapping, body)
     elif streaming:
         _heading("stream request, but the file has no stream: the normal request; the whole answer is one chunk")
     else:
         _heading("request")
-    _target(written.get("url"), written.get("headers"), mapping.timeout)
+    stream_url = (written.get("stream") or {}).get("url") if streaming and mapping.stream else None
+    _target(stream_url or written.get("url"), written.get("headers"), mapping.timeout)
     _show(body)
     if answer is None:
         return
