@@ -16,7 +16,8 @@ import yaml
 
 from adapter import transform_embed
 from adapter.errors import AdapterError, bad_answer, from_backend_status, invalid_request
-from adapter.mapped import TOKENIZER_MODEL
+# The proxy's own helpers, so that render counts usage and decodes token ids exactly as it does.
+from adapter.mapped import TOKENIZER_MODEL, _counted_usage, _decode_tokens
 from adapter.mapping.apply import completion, embedding_body, embeddings, error_message, without_nulls
 from adapter.mapping.chat import body_for, document_for
 from adapter.mapping.document import embedding_document
@@ -175,7 +176,10 @@ def _render_chat(backend: Backend, path: str, request: dict, answer: bytes | Non
                       request["model"])
     else:
         _heading("the answer → OpenAI chat.completion")
-        _show(completion(mapping, _json(answer, "answer", "answer"), request["model"], int(time.time())))
+        whole = completion(mapping, _json(answer, "answer", "answer"), request["model"], int(time.time()))
+        if whole["usage"] is None:  # the backend does not say: counted as the proxy counts a whole answer
+            whole["usage"] = _counted_usage(request["messages"], whole["choices"][0]["message"])
+        _show(whole)
 
 
 def _render_error(backend: Backend, answer: bytes, status: int) -> None:
@@ -250,9 +254,6 @@ def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes
     _heading(f"the answer → OpenAI embedding list ({encoding})")
     _show(transform_embed.embedding_list(vectors, request["model"], tokens, encoding))
 
-
-def _decode_tokens(tokens: list[int]) -> str:
-    return litellm.decode(model=TOKENIZER_MODEL, tokens=tokens)
 
 
 # ---------------------------------------------------------------- command line

@@ -98,6 +98,19 @@ def test_a_real_mock_answer_renders_as_the_openai_completion(files, capsys, busi
     assert completion["usage"]["completion_tokens"] == answer["usage"]["completion_tokens"]
 
 
+def test_usage_an_answer_does_not_report_is_counted_as_the_proxy_counts_it(files, capsys):
+    mapping = put(files, "plain.yaml", b"")
+    Path(mapping).write_text(yaml.safe_dump(MINIMAL), encoding="utf-8")  # no token counts in the file
+
+    code, out, err = run(capsys, "render", mapping, put(files, "r.json", PLAIN_CHAT),
+                         put(files, "a.json", {"answer": "JMESPath is a query language for JSON."}))
+
+    assert code == 0, err
+    usage = json.loads(sections(out)[1][1])["usage"]
+    assert usage["prompt_tokens"] > 5 and usage["completion_tokens"] > 5
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
 def test_a_stream_renders_the_stream_body_and_the_real_mocks_sse_as_chunks(files, capsys, business):
     request = put(files, "stream.json", {**CHAT, "stream": True})
     code, out, _ = run(capsys, "render", files / "business.yaml", request)
