@@ -124,6 +124,16 @@ start_business_api() {
     "$VENV/bin/gunicorn" -c business_api/gunicorn_conf.py
 }
 
+check_backend_files() {
+  # The proxy refuses a bad backend file at start-up, but with several workers uvicorn would start them again
+  # and again; checking first gives one clear message (file and key) and starts nothing.
+  local output
+  if ! output="$("$VENV/bin/python" -m adapter.mapping check 2>&1)"; then
+    printf '%s\n' "$output" >&2
+    die "a backend file named in the proxy's config cannot be used; fix it and start again"
+  fi
+}
+
 start_proxy() {
   start_one "$proxy_name" "$proxy_url/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$root_dir" \
     "$VENV/bin/uvicorn" adapter.gateway:app --app-dir "$root_dir/src" \
@@ -218,6 +228,7 @@ main() {
   ensure_env_file
   load_settings
   export PYTHONPATH="$root_dir/src${PYTHONPATH:+:$PYTHONPATH}"
+  check_backend_files
   ensure_log_dir
 
   if ((foreground)); then

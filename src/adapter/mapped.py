@@ -115,7 +115,7 @@ class MappedHandler(AdapterHandler):
         """
         completion = apply.completion(backend.mapping, answer, model, int(time.time()))
         if completion["usage"] is None and messages is not None:
-            completion["usage"] = _counted_usage(messages, completion["choices"][0]["message"])
+            completion["usage"] = counted_usage(messages, completion["choices"][0]["message"])
         return completion
 
     async def acompletion(self, model: str, messages: list, optional_params: dict | None = None,
@@ -210,7 +210,7 @@ class MappedHandler(AdapterHandler):
         encoding, dimensions = transform_embed.options_of(request)
         if dimensions is not None and not backend.reads_dimensions:
             raise invalid_request(f"'dimensions' is not supported by {backend.label}", "dimensions")
-        texts = transform_embed.texts_of(input, _decode_tokens)
+        texts = transform_embed.texts_of(input, decode_tokens)
         requested = _requested_model(litellm_params, model)
         body = apply.embedding_body(backend.mapping, embedding_document(requested, texts, dimensions))
         return backend, self._post_args(backend, spec.url, body, api_base), texts, encoding, requested
@@ -245,7 +245,7 @@ class MappedHandler(AdapterHandler):
             raise self._failed(model, error, _requested_model(litellm_params, model)) from error
 
 
-def _counted_usage(messages: list, message: dict) -> dict:
+def counted_usage(messages: list, message: dict) -> dict:
     """Token usage as OpenAI would count it (cl100k_base): the request's messages, the answer's text and calls."""
     prompt = litellm.token_counter(model=TOKENIZER_MODEL, messages=messages)
     answer = (message.get("content") or "") + "".join(
@@ -254,5 +254,5 @@ def _counted_usage(messages: list, message: dict) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _decode_tokens(tokens: list[int]) -> str:
+def decode_tokens(tokens: list[int]) -> str:
     return litellm.decode(model=TOKENIZER_MODEL, tokens=tokens)

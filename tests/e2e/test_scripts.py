@@ -139,6 +139,20 @@ def test_start_refuses_a_port_held_by_another_process(stack: Stack) -> None:
     assert not stack.pid_file("litellm_proxy").exists()
 
 
+def test_start_refuses_a_bad_backend_file_with_its_message_and_starts_nothing(stack: Stack, tmp_path) -> None:
+    backends = tmp_path / "backends"
+    backends.mkdir()
+    broken = (ROOT / "src" / "backends" / "business.yaml").read_text().replace("response:", "respons:")
+    (backends / "business.yaml").write_text(broken)
+    stack.env["BACKENDS_DIR"] = str(backends)
+    result = stack.run(START, timeout=180)
+    assert result.returncode != 0
+    assert f"configuration error: {backends / 'business.yaml'}: respons: unknown key" in result.stderr
+    assert "a backend file named in the proxy's config cannot be used" in result.stderr
+    assert not stack.pid_file("business_api").exists()
+    assert not stack.pid_file("litellm_proxy").exists()
+
+
 def test_verify_checks_every_model_of_the_proxys_config_by_its_mode(stack: Stack, tmp_path) -> None:
     # A copy of src/config.yaml (CONFIG_FILE_PATH) with three more models, served like the shipped ones; one
     # claims a mode its backend cannot serve, so its check must fail and name it.

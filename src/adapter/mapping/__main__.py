@@ -17,12 +17,12 @@ import yaml
 from adapter import transform_embed
 from adapter.errors import AdapterError, bad_answer, from_backend_status, invalid_request
 # The proxy's own helpers, so that render counts usage and decodes token ids exactly as it does.
-from adapter.mapped import TOKENIZER_MODEL, _counted_usage, _decode_tokens
+from adapter.mapped import TOKENIZER_MODEL, counted_usage, decode_tokens
 from adapter.mapping.apply import completion, embedding_body, embeddings, error_message, without_nulls
 from adapter.mapping.chat import body_for, document_for
 from adapter.mapping.document import embedding_document
 from adapter.mapping.load import MappingError, load_file
-from adapter.mapping.registry import Backend, backend_for
+from adapter.mapping.registry import Backend, backend_for, load_backends
 from adapter.mapping.stream import MappedStream
 from adapter.transform_common import pseudo_stream
 
@@ -30,7 +30,22 @@ class Refused(Exception):
     """A render input that cannot be used; the message is the one line the user sees."""
 
 
-def check(path: str) -> int:
+def check_configured() -> int:
+    """Every backend file the proxy's config names, loaded as the proxy loads them at start-up."""
+    settings = stack_settings.load()
+    try:
+        backends = load_backends(settings.config_file, settings.backends_dir, stack_settings.variables())
+    except MappingError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 1
+    names = ", ".join(sorted(backends)) or "none"
+    print(f"{settings.config_file}: ok: backend files {names} (from {settings.backends_dir})")
+    return 0
+
+
+def check(path: str | None) -> int:
+    if path is None:
+        return check_configured()
     try:
         mapping = load_file(path, stack_settings.variables())
     except MappingError as error:
@@ -178,7 +193,7 @@ def _render_chat(backend: Backend, path: str, request: dict, answer: bytes | Non
         _heading("the answer → OpenAI chat.completion")
         whole = completion(mapping, _json(answer, "answer", "answer"), request["model"], int(time.time()))
         if whole["usage"] is None:  # the backend does not say: counted as the proxy counts a whole answer
-            whole["usage"] = _counted_usage(request["messages"], whole["choices"][0]["message"])
+            whole["usage"] = counted_usage(request["messages"], whole["choices"][0]["message"])
         _show(whole)
 
 
@@ -231,7 +246,7 @@ def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes
     encoding, dimensions = transform_embed.options_of(request)
     if dimensions is not None and not backend.reads_dimensions:
         raise invalid_request(f"'dimensions' is not supported by {backend.label}", "dimensions")
-    texts = transform_embed.texts_of(request.get("input"), _decode_tokens)
+    texts = transform_embed.texts_of(request.get("input"), decode_tokens)
     document = embedding_document(request["model"], texts, dimensions)
     if show_document:
         _heading("the request document the expressions see")
@@ -262,8 +277,9 @@ def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adapter.mapping", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    check_command = commands.add_parser("check", help="validate a mapping file; exit 1 with the reason")
-    check_command.add_argument("file")
+    check_command = commands.add_parser(
+        "check", help="validate a mapping file (without FILE: every file the proxy's config names); exit 1 with the reason")
+    check_command.add_argument("file", nargs="?")
     render_command = commands.add_parser(
         "render", help="print the body a request would send and, given a sample answer, what the client gets")
     render_command.add_argument("file", help="the mapping file, e.g. src/backends/business.yaml")

@@ -426,3 +426,27 @@ def test_the_guides_render_output_is_what_render_prints(tmp_path, monkeypatch, c
 
     assert code == 0, err
     assert out.rstrip("\n") == shown
+
+
+def test_check_without_a_file_checks_every_file_the_proxys_config_names(files, capsys, monkeypatch):
+    config = yaml.safe_load((REPO / "src" / "config.yaml").read_text())
+    config["model_list"].append({"model_name": "x", "litellm_params": {"model": "mapped/business"}})
+    (files / "config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("CONFIG_FILE_PATH", str(files / "config.yaml"))
+    monkeypatch.setenv("BACKENDS_DIR", str(files))
+    code, out, _ = run(capsys, "check")
+    assert code == 0 and out.strip().endswith(f"ok: backend files business (from {files})")
+
+    (files / "business.yaml").write_text(EXAMPLE.replace("response:", "respons:"), encoding="utf-8")
+    code, _, err = run(capsys, "check")
+    assert code == 1
+    assert err.startswith(f"configuration error: {files / 'business.yaml'}: ")
+
+
+def test_a_broken_env_is_one_line_and_exit_2_even_before_the_package_loads(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "ENV_FILE": str(tmp_path / ".env"),
+           "BUSINESS_API_PORT": "abc"}
+    finished = subprocess.run([sys.executable, "-m", "adapter.mapping", "check"], env=env, capture_output=True,
+                              text=True, timeout=120)
+    assert finished.returncode == 2
+    assert finished.stderr == "configuration error: BUSINESS_API_PORT must be an integer, got 'abc'\n"
