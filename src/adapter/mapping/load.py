@@ -12,6 +12,7 @@ import yaml
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
+from adapter.mapping.fastpath import fast
 from adapter.mapping.functions import NAMES
 from adapter.mapping.spec import EmbeddingsSpec, Fields, Mapping, StreamSpec
 
@@ -208,7 +209,7 @@ def _expression(value: Any, key: str, where: _Where) -> ParsedResult:
     unknown = sorted(_function_names(compiled.parsed) - KNOWN_FUNCTIONS)
     if unknown:
         raise where.error(key, f"unknown JMESPath function {', '.join(unknown)}()")
-    return compiled
+    return fast(compiled)  # plain field paths skip the interpreter (fastpath.py)
 
 
 def _function_names(node: dict) -> set[str]:

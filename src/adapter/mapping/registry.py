@@ -6,6 +6,7 @@ Only the files a model names are loaded: an example nobody uses cannot stop the 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from .reads import EVERYTHING, Reads, reads, reads_field
 from .spec import Mapping
 
 PROVIDER = "mapped"
+log = logging.getLogger("adapter")
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 # Hints that cannot change what a backend answers: accepted and ignored when a mapping does not read them.
 IGNORED_UNLESS_READ = frozenset({"user", "parallel_tool_calls"})
@@ -98,7 +100,9 @@ def _checked_name(where: str, model: str) -> str:
 def load_backends(config_file: str | Path, backends_dir: str | Path, variables: StrMap[str]) -> dict[str, Backend]:
     """Every backend a model of `config_file` names, from `backends_dir`/<name>.yaml; MappingError on the first fault."""
     backends: dict[str, Backend] = {}
+    modes: dict[str, set] = {}
     for where, model, mode in _model_entries(Path(config_file)):
+        modes.setdefault(model, set()).add(mode or "chat")
         name = _checked_name(where, model)
         path = Path(backends_dir) / f"{name}.yaml"
         if name not in backends:
@@ -107,4 +111,8 @@ def load_backends(config_file: str | Path, backends_dir: str | Path, variables: 
             backends[name] = backend_for(load_file(path, variables))
         if mode == "embedding" and backends[name].mapping.embeddings is None:
             raise MappingError(f"{where}: an embedding model, but {path} has no embeddings: section")
+    for model in (model for model, kinds in modes.items() if len(kinds) > 1):
+        log.warning("%s: %r serves models of different modes (%s): LiteLLM prices them all by one mode's entry, and "
+                    "its zero-cost check then costs ~2 ms per request; give each its own %s/<name>", config_file,
+                    model, ", ".join(sorted(modes[model])), model)
     return backends

@@ -306,13 +306,6 @@ def test_check_refuses_a_bad_file_with_the_reason(tmp_path):
     assert result.stdout == ""
 
 
-def test_check_without_a_file_is_a_usage_error(tmp_path):
-    result = run_check("check", env_file=tmp_path / "absent.env")
-
-    assert result.returncode == 2
-    assert "usage" in result.stderr
-
-
 
 def test_two_header_names_that_expand_alike_are_refused(tmp_path):
     path = write(tmp_path, {**MINIMAL, "headers": {"${NAME}": "a", "X-Key": "b"}})
