@@ -361,7 +361,8 @@ def mock_server(settings: stack_settings.Settings) -> str:
 
 
 def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: dict, capacity: Result,
-           rss: tuple[float, float, int], settings: stack_settings.Settings, generator: str, args) -> str:
+           rss: tuple[float, float, int], settings: stack_settings.Settings, generator: str, args,
+           mapping=None) -> str:
     def median(key, attribute):
         return statistics.median(getattr(r, attribute) for r in results[key])
 
@@ -393,6 +394,7 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         f"| time to first piece, ms | {streaming['direct_ttft'] * 1000:.1f} | {streaming['proxy_ttft'] * 1000:.1f} |",
         f"| pieces per second | {streaming['direct_rate']:.0f} | {streaming['proxy_rate']:.0f} |",
         "", f"TTFT overhead of the proxy: {(streaming['proxy_ttft'] - streaming['direct_ttft']) * 1000:.1f} ms (target ≤ 25 ms).",
+        *mapping_lines(mapping, median("business", "cpu_ms")),
         "", f"Proxy memory: {rss[0]:.0f} MB before the measured rounds, {rss[1]:.0f} MB after {rss[2]} more "
         f"requests (growth {rss[1] - rss[0]:+.0f} MB; target ≤ 50 MB).",
         "", f"Business API capacity with a simulated 1 s model latency, 500 concurrent requests: "
@@ -401,6 +403,17 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         "[performance-notes.md](performance-notes.md).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def mapping_lines(mapping, business_cpu_ms: float) -> list[str]:
+    """The mapping's own cost (benchmark_mapping.py, in-process) as a share of path 3's CPU per request."""
+    if mapping is None:
+        return []
+    share = mapping.chat_us / 1000 / business_cpu_ms if business_cpu_ms else float("nan")
+    return ["", "| the business path's mapping (business.yaml), in-process | value | target |", "|---|---:|---:|",
+            f"| per chat request (document, request expression, answer) | {mapping.chat_us:.0f} µs | — |",
+            f"| share of path 3's CPU per request | {share * 100:.1f} % | ≤ 5 % |",
+            f"| per streamed piece (event read, mapped, end of answer kept) | {mapping.per_piece_us:.1f} µs | — |"]
 
 
 SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + our packages", "direct": "1 business API",
@@ -494,12 +507,15 @@ def main(argv: list[str] | None = None) -> int:
                 {"business": bench.settings.business_api_key, "proxy": bench.settings.litellm_master_key},
                 repeats=3 if args.smoke else 20))
             capacity = capacity_check(bench, run, 3.0 if args.smoke else 8.0)
+            import benchmark_mapping  # only now: importing the adapter sets LiteLLM's variables in this process
+
+            mapping = benchmark_mapping.measure(bench.settings, bench.env)
             streams = None if args.skip_streams else benchmark_streams.measure(
                 bench, benchmark_streams.SMOKE if args.smoke else benchmark_streams.Plan())
         finally:
             bench.stop()
         text = report(results, titles, streaming, capacity, (rss_before, rss_after, measured), bench.settings,
-                      generator, args)
+                      generator, args, mapping)
         section = benchmark_streams_report.section(streams) if streams else None
         print(text + "\n" + (section or ""))
         errors = sum(r.errors for key in results for r in results[key]) + capacity.errors

@@ -14,6 +14,8 @@ def test_benchmark_smoke_run():
         assert path in result.stdout
     assert "| whole stack vs untuned LiteLLM" in result.stdout
     assert "time to first piece" in result.stdout
+    share = next(line for line in result.stdout.splitlines() if line.startswith("| share of path 3's CPU"))
+    assert 0 < float(share.split("|")[2].strip().rstrip(" %")) < 100, share  # the mapping's cost was measured
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| 0") or
             line.startswith(("| 1.", "| 2.", "| 3.", "| 4.", "| 5."))]
     assert len(rows) == 7, rows
