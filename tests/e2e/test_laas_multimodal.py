@@ -55,9 +55,10 @@ def test_limits_are_enforced_before_calling_laas(stack, parts, fragment, bad_ind
     assert f"messages[0].content[{bad_index}]" in body["message"]
 
 
-def test_business_model_accepts_text_only(stack):
+def test_business_model_takes_text_only(stack):
     body = refused(stack, [media.image_part(media.png_url())], model="my-custom-model")
-    assert "accepts text only" in body["message"]
+    assert "is an image (data: URL) part, but the business backend takes text only" in body["message"]
+    assert body["param"] == "messages[0].content[1]"
 
 
 @pytest.mark.parametrize("extra", [{"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}])
