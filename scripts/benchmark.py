@@ -150,7 +150,11 @@ def wrk_load(wrk: str, tmp: Path, path: Path_, seconds: float, concurrency: int)
 
 
 async def time_to_first_piece(client: httpx.AsyncClient, url: str, headers: dict, body: dict) -> tuple[float, int, float]:
-    """(seconds to the first content piece, pieces, seconds in all) for one streamed request."""
+    """(seconds to the first content piece, pieces, seconds in all) for one streamed request.
+
+    Pieces are the words of the delivered text (the test answer is one word per piece), not chunks: the proxy
+    merges pieces that wait into one chunk (coalesce.py), so a chunk count would measure the merging.
+    """
     started = time.perf_counter()
     first, pieces = None, 0
     async with client.stream("POST", url, json=body, headers=headers) as response:
@@ -161,7 +165,7 @@ async def time_to_first_piece(client: httpx.AsyncClient, url: str, headers: dict
             event = json.loads(line[6:])
             text = event.get("delta") if "delta" in event else (event.get("choices") or [{}])[0].get("delta", {}).get("content")
             if text:
-                pieces += 1
+                pieces += len(text.split())
                 first = first if first is not None else time.perf_counter() - started
     return first or 0.0, pieces, time.perf_counter() - started
 
