@@ -64,6 +64,7 @@ class Settings:
     max_request_body_mb: float
     config_file: str  # the proxy's config.yaml (CONFIG_FILE_PATH)
     backends_dir: str  # where mapped/<name> finds <name>.yaml (BACKENDS_DIR)
+    keys_file: str  # the API keys other than the master key, by hash (KEYS_FILE)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -173,6 +174,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_request_body_mb=_float(values, "MAX_REQUEST_BODY_MB", 50.0),
         config_file=get("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml")),
         backends_dir=get("BACKENDS_DIR", str(SRC_DIR / "backends")),
+        keys_file=get("KEYS_FILE", str(SRC_DIR / "keys.yaml")),
     )
 
 

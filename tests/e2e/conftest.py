@@ -105,9 +105,11 @@ def stack_environment(tmp: Path, **overrides: str) -> dict:
         "BUSINESS_API_WORKERS": "1",
         "BUSINESS_API_THREADS": "16",
         "PYTHONPATH": str(SRC),
+        "KEYS_FILE": str(tmp / "keys.yaml"),  # never the developer's src/keys.yaml
         **overrides,
     }
-    for name in ("BUSINESS_API_BASE", "LAAS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY"):
+    for name in ("BUSINESS_API_BASE", "LAAS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY", "KEYS_FILE",
+                 "CONFIG_FILE_PATH", "BACKENDS_DIR"):
         if name not in overrides:
             env.pop(name, None)  # the developer's shell must not leak into the test stack
     return env
