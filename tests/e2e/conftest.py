@@ -108,7 +108,7 @@ def stack_environment(tmp: Path, **overrides: str) -> dict:
         "KEYS_FILE": str(tmp / "keys.yaml"),  # never the developer's src/keys.yaml
         **overrides,
     }
-    for name in ("BUSINESS_API_BASE", "LAAS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY", "KEYS_FILE",
+    for name in ("BUSINESS_API_BASE", "LAAS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY",
                  "CONFIG_FILE_PATH", "BACKENDS_DIR"):
         if name not in overrides:
             env.pop(name, None)  # the developer's shell must not leak into the test stack
