@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Manage the API keys other than the master key, in the keys file (KEYS_FILE, default src/keys.yaml):
+#
+#   ./scripts/keys.sh add --alias team-a --models my-custom-model --rpm 60   prints the new key once
+#   ./scripts/keys.sh list                                                   aliases, models, limits, state
+#   ./scripts/keys.sh disable|enable|remove team-a
+#
+# A thin wrapper over `python -m adapter.keys` (--help for every option); the running proxy picks up changes
+# within seconds, without a restart.
+set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+main() {
+  [[ -x $PY ]] || die "no virtualenv at $VENV: run ./start_services.sh first"
+  _src_python -m adapter.keys "$@"
+}
+
+main "$@"
