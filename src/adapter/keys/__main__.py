@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
+import os
 import secrets
 import sys
 from datetime import datetime, time, timezone
@@ -115,17 +118,33 @@ def show(path: Path, keys: list[Key]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+@contextlib.contextmanager
+def editing(path: Path):
+    """Hold a lock while the file is read, changed and written: two `add`s at once keep both keys.
+
+    The lock is on the directory: the file itself is replaced by every write, and a lock file would be litter.
+    """
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def run(args: argparse.Namespace) -> None:
     path = Path(stack_settings.load().keys_file)
-    keys = list(load_keys(path).values())  # a broken file stops every command: it is never overwritten
-    if args.command == "add":
-        add(path, keys, args)
-    elif args.command == "list":
-        show(path, keys)
-    elif args.command == "remove":
-        remove(path, keys, args.alias)
-    else:
-        set_disabled(path, keys, args.alias, args.command == "disable")
+    if args.command == "list":
+        show(path, list(load_keys(path).values()))
+        return
+    with editing(path):
+        keys = list(load_keys(path).values())  # a broken file stops every command: it is never overwritten
+        if args.command == "add":
+            add(path, keys, args)
+        elif args.command == "remove":
+            remove(path, keys, args.alias)
+        else:
+            set_disabled(path, keys, args.alias, args.command == "disable")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -153,3 +153,12 @@ def test_scripts_keys_sh_without_a_venv_says_what_to_do(keys_file, tmp_path) -> 
                             timeout=60)
     assert result.returncode != 0 and "run ./start_services.sh first" in result.stderr
     assert not (tmp_path / "no-venv").exists()
+
+
+def test_adds_at_the_same_time_keep_every_key(keys_file) -> None:
+    processes = [subprocess.Popen([sys.executable, "-m", "adapter.keys", "add", "--alias", f"team-{n}"],
+                                  env=environment(keys_file), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for n in range(6)]
+    assert all(process.wait(timeout=60) == 0 for process in processes)
+    assert sorted(by_alias(keys_file)) == [f"team-{n}" for n in range(6)]
+    assert sorted(os.listdir(keys_file.parent)) == ["keys.yaml"]  # no lock or temp file left behind
