@@ -2,14 +2,15 @@
 
 A package, not a module file: LiteLLM execs a module *file* next to config.yaml afresh for every
 name it resolves, but imports a package normally, so these objects exist once per process.
-Importing it loads every backend file the config's models name (mapped/<name>): a bad one stops the proxy
-here, with a message naming the file and the key, before it serves anything.
+Importing it loads every backend file the config's models name (mapped/<name>) and the keys file: a bad one
+stops the proxy here, with a message naming the file and the key, before it serves anything.
 """
 
 import stack_settings
 from adapter import client
 from adapter.auth import make_auth
 from adapter.handlers import LaasHandler
+from adapter.keys import KeyRing, KeysError
 from adapter.mapped import MappedHandler
 from adapter.mapping.load import MappingError
 from adapter.mapping.registry import load_backends
@@ -20,10 +21,11 @@ client.configure(_settings.business_api_max_connections)
 
 try:
     _backends = load_backends(_settings.config_file, _settings.backends_dir, stack_settings.variables())
-except MappingError as error:
+    _keys = KeyRing(_settings.keys_file)  # reloaded when the file changes; a broken start-up file stops here
+except (MappingError, KeysError) as error:
     raise SystemExit(f"configuration error: {error}") from None
 
 mapped_handler = MappedHandler(_settings, _backends)
 laas_handler = LaasHandler(_settings)
 image_handler = ImageHandler(_settings)
-user_api_key_auth = make_auth(_settings.litellm_master_key)
+user_api_key_auth = make_auth(_settings.litellm_master_key, _keys)

@@ -1,0 +1,101 @@
+"""Keys from the keys file through the real proxy: models per key, LiteLLM's own limits, revocation without restart."""
+
+import time
+
+import openai
+import pytest
+import yaml
+
+from adapter.keys import hash_key
+
+from .conftest import extra_proxy
+
+TEAM_A, TEAM_B, OLD, LATE = "sk-team-a-key-0123456789", "sk-team-b-key-0123456789", "sk-old-key-0123456789", \
+    "sk-late-key-0123456789"
+RPM = 3
+
+
+def keys_file(path, *entries: dict) -> None:
+    path.write_text(yaml.safe_dump({"keys": list(entries)}))
+
+
+ENTRIES = [
+    {"alias": "team-a", "hash": hash_key(TEAM_A), "models": ["my-custom-model"], "rpm": RPM, "customer_id": "acme"},
+    {"alias": "team-b", "hash": hash_key(TEAM_B), "disabled": True},
+    {"alias": "old", "hash": hash_key(OLD), "expires": "2020-01-01"},
+]
+
+
+@pytest.fixture(scope="module")
+def proxy(stack, tmp_path_factory):
+    """A proxy in front of the stack's mock with a keys file; yields (its master-key client, the file)."""
+    tmp = tmp_path_factory.mktemp("keys")
+    path = tmp / "keys.yaml"
+    keys_file(path, *ENTRIES)
+    with extra_proxy(tmp, KEYS_FILE=str(path), BUSINESS_API_BASE=stack.business_url,
+                     BUSINESS_API_KEY=stack.settings.business_api_key) as client:
+        yield client, path
+
+
+def ask(client, key: str, model: str = "my-custom-model", text: str = "hi"):
+    return client.with_options(api_key=key).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": text}])
+
+
+def test_a_key_with_its_model_is_answered_and_another_model_is_403_naming_both(proxy):
+    client, _ = proxy
+    assert ask(client, TEAM_A, text="from team a").choices[0].message.content == \
+        "Mock answer from my-custom-model: from team a"
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        ask(client, TEAM_A, model="claude-3.5-sonnet")
+    assert "'team-a' may not use model 'claude-3.5-sonnet'" in caught.value.message
+
+
+@pytest.mark.parametrize("key, words", [(TEAM_B, "'team-b' is disabled"), (OLD, "'old' expired on 2020-01-01"),
+                                        ("sk-nobody-0123456789", "missing or invalid API key")])
+def test_disabled_expired_and_unknown_keys_are_401(proxy, key, words):
+    with pytest.raises(openai.AuthenticationError) as caught:
+        ask(proxy[0], key)
+    assert words in caught.value.message
+
+
+def test_the_master_key_still_works(proxy):
+    assert ask(proxy[0], proxy[0].api_key).choices[0].message.content == "Mock answer from my-custom-model: hi"
+
+
+def test_a_key_over_its_rpm_gets_429_with_retry_after(proxy):
+    client, _ = proxy
+    statuses = []
+    for number in range(RPM + 2):
+        try:
+            ask(client, TEAM_A, text=f"burst {number}")
+            statuses.append(200)
+        except openai.RateLimitError as error:
+            statuses.append(429)
+            refused = error
+    assert statuses.count(200) <= RPM and statuses[-1] == 429, statuses
+    assert refused.response.headers.get("retry-after")
+
+
+def test_keys_added_and_revoked_in_the_file_take_effect_without_a_restart(proxy):
+    client, path = proxy
+    with pytest.raises(openai.AuthenticationError):
+        ask(client, LATE)
+    keys_file(path, *ENTRIES, {"alias": "late", "hash": hash_key(LATE)})
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert ask(client, LATE, text="late").choices[0].message.content == "Mock answer from my-custom-model: late"
+            break
+        except openai.AuthenticationError:
+            assert time.monotonic() < deadline, "the added key was not accepted within 10 s"
+            time.sleep(0.5)
+    keys_file(path, *ENTRIES)  # revoked
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            ask(client, LATE)
+        except openai.AuthenticationError:
+            break
+        assert time.monotonic() < deadline, "the revoked key still worked after 10 s"
+        time.sleep(0.5)
