@@ -124,13 +124,17 @@ start_business_api() {
     "$VENV/bin/gunicorn" -c business_api/gunicorn_conf.py
 }
 
-check_backend_files() {
-  # The proxy refuses a bad backend file at start-up, but with several workers uvicorn would start them again
-  # and again; checking first gives one clear message (file and key) and starts nothing.
+check_config_files() {
+  # The proxy refuses a bad backend or keys file at start-up, but with several workers uvicorn would start them
+  # again and again; checking first gives one clear message (file and key) and starts nothing.
   local output
   if ! output="$("$VENV/bin/python" -m adapter.mapping check 2>&1)"; then
     printf '%s\n' "$output" >&2
     die "a backend file named in the proxy's config cannot be used; fix it and start again"
+  fi
+  if ! output="$("$VENV/bin/python" -m adapter.keys list 2>&1 >/dev/null)"; then
+    printf '%s\n' "$output" >&2
+    die "the keys file ($KEYS_FILE) cannot be used; fix it (./scripts/keys.sh) and start again"
   fi
 }
 
@@ -228,7 +232,7 @@ main() {
   ensure_env_file
   load_settings
   export PYTHONPATH="$root_dir/src${PYTHONPATH:+:$PYTHONPATH}"
-  check_backend_files
+  check_config_files
   ensure_log_dir
 
   if ((foreground)); then

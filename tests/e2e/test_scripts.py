@@ -153,6 +153,17 @@ def test_start_refuses_a_bad_backend_file_with_its_message_and_starts_nothing(st
     assert not stack.pid_file("litellm_proxy").exists()
 
 
+def test_start_refuses_a_bad_keys_file_with_its_message_and_starts_nothing(stack: Stack, tmp_path) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("keys:\n  - alias: team-a\n    hash: sk-the-key-itself\n")
+    stack.env["KEYS_FILE"] = str(keys)
+    result = stack.run(START, timeout=180)
+    assert result.returncode != 0
+    assert f"{keys}: keys[0].hash: must be 'sha256:'" in result.stderr
+    assert not stack.pid_file("business_api").exists()
+    assert not stack.pid_file("litellm_proxy").exists()
+
+
 def test_verify_checks_every_model_of_the_proxys_config_by_its_mode(stack: Stack, tmp_path) -> None:
     # A copy of src/config.yaml (CONFIG_FILE_PATH) with three more models, served like the shipped ones; one
     # claims a mode its backend cannot serve, so its check must fail and name it.
