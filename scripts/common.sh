@@ -146,10 +146,14 @@ load_settings() {
     die "could not read the configuration (see the message above)"
   fi
   eval "$exports"
-  # The services run with cwd=src: make relative paths absolute before they inherit them.
+  # The services run with another cwd: make relative paths absolute before they inherit them.
   [[ $ENV_FILE == /* ]] || ENV_FILE="$PWD/$ENV_FILE"
   [[ $LOG_DIR == /* ]] || LOG_DIR="$PWD/$LOG_DIR"
-  export ENV_FILE LOG_DIR
+  [[ $KEYS_FILE == /* ]] || KEYS_FILE="$PWD/$KEYS_FILE"
+  [[ $BACKENDS_DIR == /* ]] || BACKENDS_DIR="$PWD/$BACKENDS_DIR"
+  [[ $CONFIG_FILE == /* ]] || CONFIG_FILE="$PWD/$CONFIG_FILE"
+  CONFIG_FILE_PATH="$CONFIG_FILE"  # the name the proxy (LiteLLM) reads it under
+  export ENV_FILE LOG_DIR KEYS_FILE BACKENDS_DIR CONFIG_FILE CONFIG_FILE_PATH
   business_connect_host="$(connect_host "$BUSINESS_API_HOST")"
   proxy_connect_host="$(connect_host "$LITELLM_PROXY_HOST")"
   business_url="http://$(url_host "$business_connect_host"):$BUSINESS_API_PORT"
