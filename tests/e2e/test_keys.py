@@ -1,7 +1,5 @@
 """Keys from the keys file through the real proxy: models per key, LiteLLM's own limits, revocation without restart."""
 
-import time
-
 import openai
 import pytest
 import yaml
@@ -77,25 +75,12 @@ def test_a_key_over_its_rpm_gets_429_with_retry_after(proxy):
     assert refused.response.headers.get("retry-after")
 
 
-def test_keys_added_and_revoked_in_the_file_take_effect_without_a_restart(proxy):
+def test_keys_added_and_revoked_in_the_file_take_effect_at_the_next_request(proxy):
     client, path = proxy
     with pytest.raises(openai.AuthenticationError):
         ask(client, LATE)
     keys_file(path, *ENTRIES, {"alias": "late", "hash": hash_key(LATE)})
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            assert ask(client, LATE, text="late").choices[0].message.content == "Mock answer from my-custom-model: late"
-            break
-        except openai.AuthenticationError:
-            assert time.monotonic() < deadline, "the added key was not accepted within 10 s"
-            time.sleep(0.5)
+    assert ask(client, LATE, text="late").choices[0].message.content == "Mock answer from my-custom-model: late"
     keys_file(path, *ENTRIES)  # revoked
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            ask(client, LATE)
-        except openai.AuthenticationError:
-            break
-        assert time.monotonic() < deadline, "the revoked key still worked after 10 s"
-        time.sleep(0.5)
+    with pytest.raises(openai.AuthenticationError):
+        ask(client, LATE)
