@@ -84,3 +84,37 @@ def test_keys_added_and_revoked_in_the_file_take_effect_at_the_next_request(prox
     keys_file(path, *ENTRIES)  # revoked
     with pytest.raises(openai.AuthenticationError):
         ask(client, LATE)
+
+
+def usage_lines(log_dir) -> list[dict]:
+    import json
+
+    return [json.loads(line) for path in sorted(log_dir.glob("usage_*.jsonl")) for line in path.read_text().splitlines()]
+
+
+def test_every_call_is_a_usage_line_with_its_key_customer_tokens_and_status(proxy, tmp_path_factory):
+    client, path = proxy
+    log_dir = path.parent / "logs"
+    before = len(usage_lines(log_dir))
+    keys_file(path, *[{**entry, "rpm": None} if entry["alias"] == "team-a" else entry for entry in ENTRIES])
+    ask(client, TEAM_A, text="metered")
+    stream = client.with_options(api_key=TEAM_A).chat.completions.create(
+        model="my-custom-model", messages=[{"role": "user", "content": "metered stream"}], stream=True)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    with pytest.raises(openai.BadRequestError):
+        ask(client, TEAM_A, text="[mock:status=400]")
+    import time as clock
+
+    deadline = clock.monotonic() + 10
+    while len(usage_lines(log_dir)) < before + 3 and clock.monotonic() < deadline:
+        clock.sleep(0.2)
+    lines = usage_lines(log_dir)[before:]
+    assert len(lines) == 3, lines
+    ok, streamed, failed = sorted(lines, key=lambda line: (line["stream"], line["status"] != 200))[0], \
+        next(line for line in lines if line["stream"]), next(line for line in lines if line["status"] != 200)
+    for line in lines:
+        assert (line["key_alias"], line["customer_id"], line["model"]) == ("team-a", "acme", "my-custom-model"), line
+        assert line["request_id"] and line["latency_ms"] >= 0
+    assert ok["status"] == 200 and ok["total_tokens"] == ok["prompt_tokens"] + ok["completion_tokens"] > 0
+    assert streamed["status"] == 200 and streamed["completion_tokens"] > 0
+    assert failed["status"] == 400 and not failed["stream"]

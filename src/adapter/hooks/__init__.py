@@ -15,6 +15,7 @@ from adapter.mapped import MappedHandler
 from adapter.mapping.load import MappingError
 from adapter.mapping.registry import load_backends
 from adapter.media_handlers import ImageHandler
+from adapter.metering import UsageLog
 
 _settings = stack_settings.load()
 client.configure(_settings.business_api_max_connections)
@@ -30,3 +31,4 @@ mapped_handler = MappedHandler(_settings, _backends)
 laas_handler = LaasHandler(_settings)
 image_handler = ImageHandler(_settings)
 user_api_key_auth = make_auth(_settings.litellm_master_key, _keys)
+usage_log = UsageLog(_settings.log_dir)
