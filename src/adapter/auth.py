@@ -16,6 +16,7 @@ from litellm.proxy.common_utils.http_parsing_utils import _read_request_body
 
 from .keys import Key, KeyRing
 
+MASTER_ALIAS = "master"  # how usage lines and LiteLLM's logs name the master key
 MISSING = "missing or invalid API key: send 'Authorization: Bearer <LITELLM_MASTER_KEY or a key from the keys file>'"
 
 
@@ -67,7 +68,7 @@ def make_auth(master_key: str, keys: KeyRing | None = None):
     async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
         received = (api_key or "").removeprefix("Bearer ").strip()
         if expected and received and hmac.compare_digest(received.encode("utf-8"), expected):
-            return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN)
+            return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN, key_alias=MASTER_ALIAS)
         if keys is None or not received:
             raise _refused(MISSING)
         return await _checked(keys.find(received), request)

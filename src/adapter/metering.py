@@ -1,8 +1,9 @@
 """Usage metering: one JSON line per finished model call in LOG_DIR/usage_<date>.jsonl, from LiteLLM's callback.
 
 Written by a LiteLLM CustomLogger (registered as `litellm_settings.callbacks` in config.yaml), from the standard
-logging payload LiteLLM builds for every call, success or failure, streams included (logged when they end). A
-request refused before any model call (a wrong key, a bad body at the door) is not a call and has no line.
+logging payload LiteLLM builds for every call, success or failure, streams included (logged when they end), and
+requests refused at authentication (key_alias null, status 401). A body the door refuses (400) never reaches
+LiteLLM and has no line.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 
 log = logging.getLogger("adapter")
-MASTER_ALIAS = "master"  # the alias lines carry for the master key, which has none
 
 
 def usage_line(payload: dict, now: datetime) -> dict:
@@ -30,7 +30,7 @@ def usage_line(payload: dict, now: datetime) -> dict:
     return {
         "time": now.isoformat(timespec="milliseconds"),
         "request_id": payload.get("litellm_call_id") or payload.get("id"),
-        "key_alias": metadata.get("user_api_key_alias") or MASTER_ALIAS,
+        "key_alias": metadata.get("user_api_key_alias"),  # "master" for the master key; null: no valid key (401)
         "customer_id": auth.get("customer_id") if isinstance(auth, dict) else None,
         "model": payload.get("model_group") or payload.get("model"),
         "prompt_tokens": int(payload.get("prompt_tokens") or 0),

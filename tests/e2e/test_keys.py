@@ -1,4 +1,8 @@
-"""Keys from the keys file through the real proxy: models per key, LiteLLM's own limits, revocation without restart."""
+"""Keys from the keys file through the real proxy: models per key, LiteLLM's own limits, revocation without restart,
+and the usage line of every call."""
+
+import json
+import time
 
 import openai
 import pytest
@@ -87,9 +91,15 @@ def test_keys_added_and_revoked_in_the_file_take_effect_at_the_next_request(prox
 
 
 def usage_lines(log_dir) -> list[dict]:
-    import json
-
     return [json.loads(line) for path in sorted(log_dir.glob("usage_*.jsonl")) for line in path.read_text().splitlines()]
+
+
+def new_lines(log_dir, before: int, count: int) -> list[dict]:
+    """The usage lines after the first `before`, once `count` of them are there (LiteLLM logs after answering)."""
+    deadline = time.monotonic() + 10
+    while len(usage_lines(log_dir)) < before + count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return usage_lines(log_dir)[before:]
 
 
 def test_every_call_is_a_usage_line_with_its_key_customer_tokens_and_status(proxy, tmp_path_factory):
@@ -103,12 +113,7 @@ def test_every_call_is_a_usage_line_with_its_key_customer_tokens_and_status(prox
     assert "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     with pytest.raises(openai.BadRequestError):
         ask(client, TEAM_A, text="[mock:status=400]")
-    import time as clock
-
-    deadline = clock.monotonic() + 10
-    while len(usage_lines(log_dir)) < before + 3 and clock.monotonic() < deadline:
-        clock.sleep(0.2)
-    lines = usage_lines(log_dir)[before:]
+    lines = new_lines(log_dir, before, 3)
     assert len(lines) == 3, lines
     ok, streamed, failed = sorted(lines, key=lambda line: (line["stream"], line["status"] != 200))[0], \
         next(line for line in lines if line["stream"]), next(line for line in lines if line["status"] != 200)
@@ -118,3 +123,14 @@ def test_every_call_is_a_usage_line_with_its_key_customer_tokens_and_status(prox
     assert ok["status"] == 200 and ok["total_tokens"] == ok["prompt_tokens"] + ok["completion_tokens"] > 0
     assert streamed["status"] == 200 and streamed["completion_tokens"] > 0
     assert failed["status"] == 400 and not failed["stream"]
+
+
+def test_the_master_key_and_a_refused_key_are_told_apart_in_usage(proxy):
+    client, path = proxy
+    log_dir = path.parent / "logs"
+    before = len(usage_lines(log_dir))
+    ask(client, client.api_key, text="as the platform team")
+    with pytest.raises(openai.AuthenticationError):
+        ask(client, "sk-nobody-0123456789")
+    lines = new_lines(log_dir, before, 2)
+    assert sorted((line["key_alias"] or "", line["status"]) for line in lines) == [("", 401), ("master", 200)], lines

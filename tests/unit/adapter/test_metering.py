@@ -21,10 +21,10 @@ def test_a_success_becomes_a_line_with_key_customer_model_tokens_and_latency():
         "latency_ms": 123.4, "stream": True}
 
 
-def test_a_failure_carries_its_status_and_the_master_key_its_own_alias():
-    failure = {"status": "failure", "error_information": {"error_code": "429"}, "model_group": "m", "metadata": {}}
+def test_a_failure_carries_its_status_and_a_request_without_a_valid_key_no_alias():
+    failure = {"status": "failure", "error_information": {"error_code": "401"}, "model_group": "m", "metadata": {}}
     line = usage_line(failure, NOW)
-    assert (line["status"], line["key_alias"], line["customer_id"], line["total_tokens"]) == (429, "master", None, 0)
+    assert (line["status"], line["key_alias"], line["customer_id"], line["total_tokens"]) == (401, None, None, 0)
     assert usage_line({"status": "failure", "error_information": {"error_code": ""}}, NOW)["status"] == 500
 
 
@@ -43,7 +43,7 @@ def test_the_summary_groups_by_day_key_customer_and_model(tmp_path):
     for line in (usage_line(SUCCESS, NOW), usage_line(SUCCESS, NOW),
                  usage_line({**SUCCESS, "status": "failure", "error_information": {"error_code": "400"},
                              "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, NOW),
-                 usage_line({**SUCCESS, "metadata": {}}, NOW.replace(day=24))):
+                 usage_line({**SUCCESS, "metadata": {"user_api_key_alias": "master"}}, NOW.replace(day=24))):
         append_line(usage_file(tmp_path, datetime.fromisoformat(line["time"])), line)
     rows = summarise(read_lines(tmp_path))
     assert [(r["day"], r["key_alias"], r["requests"], r["errors"], r["total_tokens"]) for r in rows] == [
