@@ -19,8 +19,13 @@ GENERIC_BACKEND = "the backend"
 
 
 def backend_of(mapping: Mapping) -> str:
-    """How error messages name the backend: by its file, which is what the operator can go and fix."""
-    return f"the backend of {mapping.path}"
+    """How error messages name the backend: by its file's name, never its path or URL (clients see these)."""
+    return f"the {mapping.name} backend"
+
+
+def _file(mapping: Mapping) -> str:
+    """The file's name without its directory: messages with it may reach a client."""
+    return f"{mapping.name}.yaml"
 
 
 def without_nulls(value: Any) -> Any:
@@ -52,12 +57,12 @@ def _found(expression: ParsedResult | None, data: Any, backend: str) -> Any:
 
 def request_body(mapping: Mapping, document: dict) -> Any:
     """The JSON body sent to the backend: the `request` expression over the document, nulls removed."""
-    return without_nulls(_built(mapping.request, document, f"{mapping.path}: request"))
+    return without_nulls(_built(mapping.request, document, f"{_file(mapping)}: request"))
 
 
 def embedding_body(mapping: Mapping, document: dict) -> Any:
     """The JSON body of an embedding call: `embeddings.request` over the embedding document, nulls removed."""
-    return without_nulls(_built(mapping.embeddings.request, document, f"{mapping.path}: embeddings.request"))
+    return without_nulls(_built(mapping.embeddings.request, document, f"{_file(mapping)}: embeddings.request"))
 
 
 def stream_body(mapping: Mapping, body: Any) -> Any:
@@ -65,7 +70,7 @@ def stream_body(mapping: Mapping, body: Any) -> Any:
     stream = mapping.stream
     if stream is None or stream.request is None:
         return body
-    return without_nulls(_built(stream.request, body, f"{mapping.path}: stream.request"))
+    return without_nulls(_built(stream.request, body, f"{_file(mapping)}: stream.request"))
 
 
 def _count(value: Any) -> bool:

@@ -61,21 +61,6 @@ def load_file(path: str | Path, variables: StrMap[str]) -> Mapping:
     )
 
 
-def load_dir(directory: str | Path, variables: StrMap[str]) -> dict[str, Mapping]:
-    """Every *.yaml in `directory`, in name order, keyed by file stem (the `<name>` of `mapped/<name>`)."""
-    folder = Path(directory)
-    if not folder.is_dir():
-        raise MappingError(f"{folder}: not a directory of mapping files")
-    mappings: dict[str, Mapping] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        mapping = load_file(path, variables)
-        # Only reachable on a case-insensitive file system or a symlink farm, but never let one file shadow another.
-        if mapping.name in mappings:
-            raise MappingError(f"{path}: backend name {mapping.name!r} is also {mappings[mapping.name].path}")
-        mappings[mapping.name] = mapping
-    return mappings
-
-
 def _read_yaml(path: Path, where: _Where) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

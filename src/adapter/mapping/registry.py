@@ -15,6 +15,7 @@ from typing import Mapping as StrMap
 import yaml
 
 from .. import params
+from .apply import backend_of
 from .document import NAMED_PARAMS
 from .load import MappingError, load_file
 from .parts import sent_kinds
@@ -57,7 +58,7 @@ def policy_for(label: str, found: Reads) -> params.ParamPolicy:
 
 
 def backend_for(mapping: Mapping) -> Backend:
-    label = f"the {mapping.name} backend"
+    label = backend_of(mapping)
     embeddings = mapping.embeddings
     return Backend(
         mapping=mapping,

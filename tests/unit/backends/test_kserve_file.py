@@ -95,7 +95,7 @@ def test_an_answer_without_text_output_is_a_bad_answer(mapping):
     with pytest.raises(AdapterError) as raised:
         completion(mapping, answer, "m", 0)
     assert raised.value.status_code == 502
-    assert "kserve.yaml" in raised.value.message and "response.content" in raised.value.message
+    assert "the kserve backend" in raised.value.message and "response.content" in raised.value.message
 
 
 def test_kserves_error_body_gives_the_message_and_fastapis_gives_none(mapping):

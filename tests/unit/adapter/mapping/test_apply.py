@@ -109,7 +109,7 @@ def test_a_request_expression_that_fails_is_a_server_error_naming_the_file():
     broken = mapping("merge(model, `{}`)", fields(content="a"))
     with pytest.raises(AdapterError) as caught:
         request_body(broken, {"model": "m"})
-    assert caught.value.status_code == 500 and "src/backends/test.yaml: request" in caught.value.message
+    assert caught.value.status_code == 500 and "test.yaml: request" in caught.value.message
 
 
 # --- the business API through the example mapping ----------------------------------------------------------
@@ -382,7 +382,7 @@ def test_unusable_answers_are_bad_gateway(answer, why):
     with pytest.raises(AdapterError) as caught:
         completion(SIMPLE, answer, "m", 0)
     assert caught.value.status_code == 502 and why in caught.value.message
-    assert "src/backends/test.yaml" in caught.value.message
+    assert caught.value.message.startswith("the test backend sent an answer")
 
 
 @pytest.mark.parametrize("raw, expected", [("length", "length"), ("content_filter", "content_filter"),

@@ -1,4 +1,4 @@
-"""adapter.mapping.load: the issue's example file, every validation error, ${VAR} expansion, load_dir and `check`."""
+"""adapter.mapping.load: the issue's example file, every validation error, ${VAR} expansion and `check`."""
 
 import os
 import re
@@ -10,7 +10,7 @@ import pytest
 import yaml
 from jmespath.parser import ParsedResult
 
-from adapter.mapping.load import MappingError, load_dir, load_file
+from adapter.mapping.load import MappingError, load_file
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -240,31 +240,6 @@ def test_nothing_outside_url_and_headers_is_expanded(tmp_path):
     assert mapping.headers == {"X": "v"}  # header names and values are expanded, expressions are not
     assert mapping.request.search({}) == {"q": "${VALUE}"}
     assert mapping.response.error.search({}) == "${VALUE}"
-
-
-def test_load_dir_loads_every_yaml_file_by_stem_in_order(tmp_path):
-    for name in ("zeta", "alpha", "ollama"):
-        write(tmp_path, {**MINIMAL, "url": f"http://{name}/chat"}, f"{name}.yaml")
-    write(tmp_path, "not: a mapping file", "notes.txt")
-    write(tmp_path, "ignored: too", "old.yml")
-
-    mappings = load_dir(tmp_path, {})
-
-    assert list(mappings) == ["alpha", "ollama", "zeta"]
-    assert mappings["ollama"].url == "http://ollama/chat"
-
-
-def test_load_dir_stops_on_the_first_bad_file_naming_it(tmp_path):
-    write(tmp_path, MINIMAL, "good.yaml")
-    bad = write(tmp_path, {**MINIMAL, "timeout": "soon"}, "bad.yaml")
-
-    with pytest.raises(MappingError, match=f"^{re.escape(str(bad))}: timeout: "):
-        load_dir(tmp_path, {})
-
-
-def test_load_dir_of_a_missing_directory(tmp_path):
-    with pytest.raises(MappingError, match="not a directory"):
-        load_dir(tmp_path / "absent", {})
 
 
 def run_check(*args, env_file: Path, **environment):

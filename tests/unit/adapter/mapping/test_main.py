@@ -330,7 +330,7 @@ def test_an_answer_that_does_not_map_is_a_502_line(files, capsys):
     answer = put(files, "a.json", {"error": {"message": "model overloaded"}})
 
     assert failure(capsys, "render", files / "business.yaml", put(files, "r.json", CHAT), answer) == (
-        f"the answer does not map (HTTP 502): the backend of {files / 'business.yaml'} sent an answer the adapter "
+        f"the answer does not map (HTTP 502): the business backend sent an answer the adapter "
         "cannot use: it reports an error: model overloaded")
 
 
