@@ -134,3 +134,9 @@ def test_the_master_key_and_a_refused_key_are_told_apart_in_usage(proxy):
         ask(client, "sk-nobody-0123456789")
     lines = new_lines(log_dir, before, 2)
     assert sorted((line["key_alias"] or "", line["status"]) for line in lines) == [("", 401), ("master", 200)], lines
+
+
+def test_a_key_lists_only_the_models_it_may_use(proxy):
+    client, _ = proxy
+    assert [model.id for model in client.with_options(api_key=TEAM_A).models.list()] == ["my-custom-model"]
+    assert "claude-4-sonnet" in [model.id for model in client.models.list()]  # the master key sees every model
