@@ -28,9 +28,11 @@ class AdapterHandler(CustomLLM):
         super().__init__()
         self.settings = settings
 
-    def _failed(self, model: str, error: AdapterError) -> Exception:
+    def _failed(self, model: str, error: AdapterError, backend: str | None = None,
+                logged_model: str | None = None) -> Exception:
         """Log the failure once and hand it to LiteLLM as its own exception type (keeps status and param)."""
-        log.warning("%s call for model %s failed: %s %s", self.backend, model, error.status_code, error.message)
+        log.warning("%s call for model %s failed: %s %s", backend or self.backend, logged_model or model,
+                    error.status_code, error.message)
         return as_litellm_error(error, model, self.provider)
 
     def _wrong_kind(self, model: str, wanted: str) -> Exception:

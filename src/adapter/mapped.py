@@ -19,8 +19,8 @@ from stack_settings import Settings
 
 from . import client, transform_embed
 from .coalesce import coalesce
-from .errors import AdapterError, as_litellm_error, bad_answer, invalid_request
-from .handler_base import AdapterHandler, log, proxy_request
+from .errors import AdapterError, bad_answer, invalid_request
+from .handler_base import AdapterHandler, proxy_request
 from .mapping import apply
 from .mapping.chat import chat_request
 from .mapping.document import embedding_document
@@ -79,9 +79,7 @@ class MappedHandler(AdapterHandler):
         """As AdapterHandler._failed, naming the backend file and the model the client asked for in the log."""
         name = split_model(model)[0]
         label = self.backends[name].label if name in self.backends else f"the {name} backend"
-        log.warning("%s call for model %s failed: %s %s", label, requested or f"mapped/{model}", error.status_code,
-                    error.message)
-        return as_litellm_error(error, model, self.provider)
+        return super()._failed(model, error, label, requested or f"mapped/{model}")
 
     def _backend(self, model: str) -> tuple[Backend, str | None]:
         name, backend_model = split_model(model)

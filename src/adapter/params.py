@@ -155,15 +155,6 @@ def split_params(optional_params: dict, policy: ParamPolicy, drop_unknown: bool 
 HARMLESS_DEFAULTS = {"n": 1, "logprobs": False, "logit_bias": {}, "modalities": ["text"]}
 TOOLLESS_DEFAULTS = {"tools": [], "tool_choice": "none"}
 
-BUSINESS = ParamPolicy(
-    backend="the business API",
-    forward=frozenset({
-        "temperature", "top_p", "max_tokens", "stop", "presence_penalty", "frequency_penalty", "seed", "user",
-        "reasoning_effort", "response_format", "tools", "tool_choice", "parallel_tool_calls",
-    }),
-    defaults=HARMLESS_DEFAULTS,
-)
-
 # LaaS runs a preset: it takes the sampling parameters and the preset's variables, nothing else. It has no tools
 # and no seed; a seed only asks for repeatability, which LaaS does not offer either way, so it is ignored.
 LAAS = ParamPolicy(

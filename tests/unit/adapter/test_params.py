@@ -50,7 +50,12 @@ def test_max_completion_tokens_is_max_tokens():
     assert split({"max_completion_tokens": 5}) == {"max_tokens": 5}
 
 
+# A backend that takes the sampling parameters (as a mapped backend's file-derived policy does).
+FORWARDING = params.ParamPolicy(backend="b", forward=frozenset({"temperature", "top_p", "stop"}),
+                                defaults=params.HARMLESS_DEFAULTS)
+
+
 @pytest.mark.parametrize("sent", [{"temperature": 3}, {"top_p": -0.1}, {"stop": 5}, {"api_base": "http://x"}])
 def test_mistakes_are_refused_even_under_drop_params(sent):
     with pytest.raises(AdapterError):
-        split(sent, params.BUSINESS, drop=True)
+        split(sent, FORWARDING, drop=True)
