@@ -9,11 +9,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/scripts/common.sh"
 usage() {
   cat <<EOF
 Usage: ./start_services.sh [--foreground] [--help]
+       ./start_services.sh reload
 
 Starts the business API and the LiteLLM proxy in the background and waits until both are healthy.
 On first use it creates the virtualenv (\$VENV, default .venv), installs requirements.txt and
 creates the env file (\$ENV_FILE, default src/.env) with fresh secrets. A service that is already
 running is left alone, so running this again is harmless; a service that died is started again.
+
+reload        apply changes to src/config.yaml, src/backends/, the keys file and src/.env to the running
+              services without dropping anything: the files are checked first (a broken one is refused
+              and nothing changes); then the proxy starts a new set of workers and, once all are ready,
+              the old ones stop taking requests and finish what they have in flight (streams included);
+              the business API (gunicorn) does the same. Ports, hosts, worker counts and paths (LOG_DIR,
+              ENV_FILE, ...) need a restart. Signals do the same: SIGHUP to each pid file's process.
 
 Options:
   --foreground  after starting, stay in the foreground (for containers): show both logs, stop both
@@ -140,9 +148,79 @@ check_config_files() {
 
 start_proxy() {
   start_one "$proxy_name" "$proxy_url/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$root_dir" \
-    "$VENV/bin/uvicorn" adapter.gateway:app --app-dir "$root_dir/src" \
+    "$VENV/bin/python" -m proxy_supervisor adapter.gateway:app --app-dir "$root_dir/src" \
     --host "$LITELLM_PROXY_HOST" --port "$LITELLM_PROXY_PORT" --workers "$LITELLM_PROXY_WORKERS" \
     --http httptools --loop uvloop --timeout-keep-alive "$keep_alive_seconds" --log-level "$(uvicorn_log_level)"
+}
+
+# ---------------------------------------------------------------- reload
+
+log_of_process() {  # log_of_process PID: the file its stdout goes to (the log it was started with)
+  readlink "/proc/$1/fd/1" 2>/dev/null || log_file "$2"
+}
+
+children_of() {  # children_of PID: its live child pids, space-separated and sorted
+  _pids_where 2 "$1" | sort -n | tr '\n' ' '
+}
+
+reload_business_api() {
+  # gunicorn's SIGHUP: re-read gunicorn_conf.py (and so src/.env), start new workers, then stop the old ones
+  # gracefully (graceful_timeout): they finish what they serve. Done when as many new workers run as before.
+  local pid before fresh i
+  pid="$(running_pid "$business_name")"
+  before="$(children_of "$pid")"
+  kill -HUP "$pid"
+  for ((i = 0; i < 120; i++)); do
+    fresh="$(_new_pids "$before" "$(children_of "$pid")")"
+    if (($(wc -w <<<"$fresh") >= $(wc -w <<<"$before"))); then
+      wait_for_http "$business_url/health" 30 "$pid" \
+        || die "$business_name does not answer after the reload; see $(display_path "$(log_of_process "$pid" "$business_name")")"
+      ok "$business_name reloaded (new workers: $fresh)"
+      return 0
+    fi
+    pid_alive "$pid" || die "$business_name stopped during the reload; see $(display_path "$(log_of_process "$pid" "$business_name")")"
+    sleep 0.5
+  done
+  die "$business_name did not start its new workers within 60 s; see $(display_path "$(log_of_process "$pid" "$business_name")")"
+}
+
+_new_pids() {  # _new_pids "OLD PIDS" "NOW PIDS": the pids in NOW that are not in OLD
+  local p fresh=()
+  for p in $2; do [[ " $1 " == *" $p "* ]] || fresh+=("$p"); done
+  printf '%s\n' "${fresh[*]}"
+}
+
+reload_proxy() {
+  # proxy_supervisor's SIGHUP: a whole new set of workers; the old ones stop only once all new ones are ready.
+  # It logs "Reload complete" or "Reload refused"; wait for one of them.
+  local pid log size i
+  pid="$(running_pid "$proxy_name")"
+  log="$(log_of_process "$pid" "$proxy_name")"
+  size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
+  kill -HUP "$pid"
+  for ((i = 0; i < 300; i++)); do
+    if tail -c "+$((size + 1))" "$log" 2>/dev/null | grep -q 'Reload complete'; then
+      ok "$proxy_name reloaded: new workers serve, the old ones finish their requests in flight"
+      return 0
+    fi
+    if tail -c "+$((size + 1))" "$log" 2>/dev/null | grep -q 'Reload refused'; then
+      show_log_since "$log" "$size"
+      die "$proxy_name refused the new configuration; it keeps running the old one (fix it and reload again)"
+    fi
+    pid_alive "$pid" || die "$proxy_name stopped during the reload; see $(display_path "$log")"
+    sleep 0.5
+  done
+  show_log_since "$log" "$size"
+  die "$proxy_name did not finish reloading within 150 s; it keeps running the old workers"
+}
+
+reload_services() {
+  local name
+  for name in "$business_name" "$proxy_name"; do
+    is_running "$name" "$(service_marker "$name")" || die "$name is not running; start the services with ./start_services.sh"
+  done
+  reload_business_api
+  reload_proxy
 }
 
 print_summary() {
@@ -218,14 +296,16 @@ supervise() {  # return when either service is no longer running
 # ---------------------------------------------------------------- main
 
 main() {
-  local foreground=0 arg
+  local foreground=0 reload=0 arg
   for arg in "$@"; do
     case $arg in
+      reload) reload=1 ;;
       --foreground) foreground=1 ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown option: $arg" ;;
     esac
   done
+  ((reload && foreground)) && die "reload and --foreground do not go together"
   set +m  # no job control: background services keep the pid that `$!` reports
 
   ensure_venv
@@ -245,6 +325,10 @@ main() {
   exec 9>>"$LOG_DIR/.services.lock"
   if command -v flock >/dev/null 2>&1; then
     flock -w 300 9 || die "another start_services.sh/stop_services.sh is still running (lock $LOG_DIR/.services.lock)"
+  fi
+  if ((reload)); then
+    reload_services
+    return 0
   fi
 
   # In the foreground a failed start leaves nothing behind (a container restarts from scratch).

@@ -134,19 +134,21 @@ is_wildcard() { [[ $1 == 0.0.0.0 || $1 == :: ]]; }
 
 # shellcheck disable=SC2034  # the variables set here are used by the scripts that source this file
 load_settings() {
-  # Export every resolved setting (environment > env file > defaults) plus:
+  # Set every resolved setting (environment > env file > defaults) as a shell variable, plus:
   #   business_connect_host proxy_connect_host  where a client connects (never a wildcard)
   #   business_url proxy_url                    http://connect-host:port
   #   master_key_from_env                       1 when LITELLM_MASTER_KEY came from the environment
-  local py exports
+  # Only the paths are exported (made absolute: the services run with another cwd). The rest stays in this
+  # shell: the services read src/.env themselves, so a reload applies a changed file (an exported value
+  # would override it). Variables that came from the environment are exported already.
+  local py assignments
   py="$(any_python)"
   master_key_from_env="${LITELLM_MASTER_KEY:+1}"
-  if ! exports="$(PYTHONPATH="$root_dir/src${PYTHONPATH:+:$PYTHONPATH}" "$py" -m stack_settings exports)"; then
+  if ! assignments="$(PYTHONPATH="$root_dir/src${PYTHONPATH:+:$PYTHONPATH}" "$py" -m stack_settings shell)"; then
     [[ -x $PY ]] || die "could not read the configuration with $py; no virtualenv at $VENV yet (./start_services.sh creates it)"
     die "could not read the configuration (see the message above)"
   fi
-  eval "$exports"
-  # The services run with another cwd: make relative paths absolute before they inherit them.
+  eval "$assignments"
   [[ $ENV_FILE == /* ]] || ENV_FILE="$PWD/$ENV_FILE"
   [[ $LOG_DIR == /* ]] || LOG_DIR="$PWD/$LOG_DIR"
   [[ $KEYS_FILE == /* ]] || KEYS_FILE="$PWD/$KEYS_FILE"

@@ -1,9 +1,11 @@
-"""Run the proxy's workers under uvicorn's process supervisor, whatever their number, so SIGHUP reloads them.
+"""Run the proxy's workers under a process supervisor, whatever their number, so SIGHUP reloads them.
 
-`uvicorn --workers 1` runs without a supervisor, and SIGHUP would simply end it. Here the supervisor always runs:
-on SIGHUP it starts a new worker, waits until it is ready (LiteLLM loaded, config read), and only then stops an
-old one gracefully, one worker at a time; requests and streams in flight finish on the old worker. A new worker
-that fails to start is killed and the old ones are kept. Each worker reads src/.env and the files afresh.
+`uvicorn --workers 1` runs without a supervisor, and SIGHUP would simply end it. Here uvicorn's supervisor always
+runs, with one change to its SIGHUP handling: it starts a full set of new workers, waits until every one is ready
+(LiteLLM loaded, configuration read), and only then asks all the old ones to stop. An old worker stops taking
+connections at once and finishes the requests and streams it has in flight; from then on every new request meets
+the new configuration. If a new worker fails or is not ready in time, the new ones are stopped and the old ones
+keep serving: a broken configuration is refused. Each worker reads src/.env, the config and the files afresh.
 
 This module deliberately does not import the `adapter` package: that would put the settings of the moment
 (the master key, ...) into this process's environment, which the workers inherit, and a reload would not see a
@@ -15,15 +17,57 @@ changed src/.env.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
+
+logger = logging.getLogger("uvicorn.error")
 
 # A new worker must load LiteLLM and the configuration before it serves; uvicorn's default wait (5 s) is too
 # short for that, and a reload would then give up and keep the old workers.
 WORKER_READY_SECONDS = 120
+
+
+class ReloadingSupervisor(Multiprocess):
+    """uvicorn's supervisor, whose SIGHUP swaps the whole set of workers at once and never blocks on old ones."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list) -> None:
+        super().__init__(config, sockets)
+        self.retiring: list[Process] = []  # old workers finishing what they have in flight
+
+    def restart_all(self) -> None:
+        fresh = [Process(self.config, self.sockets) for _ in self.processes]
+        for process in fresh:
+            process.start()
+        timeout = self.config.timeout_worker_healthcheck
+        if not all(process.wait_until_ready(timeout, self.should_exit) for process in fresh):
+            for process in fresh:
+                process.kill()
+                process.join()
+            if not self.should_exit.is_set():
+                logger.error("Reload refused: a new worker did not start (see above); the running workers are kept.")
+            return
+        for process in self.processes:
+            process.terminate()
+        self.retiring.extend(self.processes)
+        self.processes = fresh
+        logger.info("Reload complete: workers %s serve; the old ones finish their requests in flight.",
+                    [process.pid for process in fresh])
+
+    def keep_subprocess_alive(self) -> None:
+        for process in [process for process in self.retiring if not process.process.is_alive()]:
+            process.join()
+            self.retiring.remove(process)
+        super().keep_subprocess_alive()
+
+    def join_all(self) -> None:
+        super().join_all()
+        for process in self.retiring:
+            process.join()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -62,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         socket = config.bind_socket()
     except SystemExit:
         return STARTUP_FAILURE  # uvicorn has logged why (e.g. the port is in use)
-    Multiprocess(config, sockets=[socket]).run()
+    ReloadingSupervisor(config, sockets=[socket]).run()
     return 0
 
 

@@ -10,6 +10,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -65,13 +66,15 @@ class Settings:
     config_file: str  # the proxy's config.yaml (CONFIG_FILE_PATH)
     backends_dir: str  # where mapped/<name> finds <name>.yaml (BACKENDS_DIR)
     keys_file: str  # the API keys other than the master key, by hash (KEYS_FILE)
+    redis_url: str = field(default="", repr=False)  # shared limits, cooldowns and usage across proxies (REDIS_URL)
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a response or a log line."""
         return tuple(
             v
-            for v in (self.litellm_master_key, self.business_api_key, self.laas_api_key, self.laas_preset_hash)
+            for v in (self.litellm_master_key, self.business_api_key, self.laas_api_key, self.laas_preset_hash,
+                      urlsplit(self.redis_url).password)
             if v
         )
 
@@ -129,6 +132,16 @@ def _worker_class(raw: str) -> str:
     return name
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(raw: str) -> str:
+    """REDIS_URL as redis-py reads it (redis://[:password@]host:port/db, rediss:// for TLS, unix://path), or ''."""
+    if raw and (urlsplit(raw).scheme not in REDIS_SCHEMES or not (urlsplit(raw).hostname or urlsplit(raw).path)):
+        raise SettingsError("REDIS_URL must look like redis://[:password@]host:6379/0 (or rediss://, unix://)")
+    return raw
+
+
 def _log_level(raw: str) -> str:
     level = LOG_LEVEL_ALIASES.get(raw.upper(), raw.upper())
     if level not in LOG_LEVELS:
@@ -175,6 +188,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         config_file=get("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml")),
         backends_dir=get("BACKENDS_DIR", str(SRC_DIR / "backends")),
         keys_file=get("KEYS_FILE", str(SRC_DIR / "keys.yaml")),
+        redis_url=_redis_url(get("REDIS_URL")),
     )
 
 
@@ -202,6 +216,16 @@ def prepare_litellm_environment(settings: Settings) -> None:
     os.environ.setdefault("LITELLM_LOG", settings.log_level)
     os.environ.setdefault("LITELLM_MASTER_KEY", settings.litellm_master_key)
     os.environ.setdefault("CONFIG_FILE_PATH", settings.config_file)
+    if settings.redis_url:
+        # LiteLLM's proxy takes its Redis (shared rate limits and usage) from REDIS_URL; config.yaml hands the same
+        # variable to its router (cooldowns, deployment usage).
+        os.environ.setdefault("REDIS_URL", settings.redis_url)
+        # When Redis goes away, LiteLLM's circuit breaker stops calling it and counts in memory (per process);
+        # it tries Redis again after this many seconds. Its defaults wait for 5 refused connections (a warning
+        # line each) and then 60 s: one refused connection says Redis is down, and 10 s is soon enough to share
+        # limits again. Timeouts (a slow Redis) still open it only after 5 s of them.
+        os.environ.setdefault("REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "1")
+        os.environ.setdefault("REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "10")
 
 
 def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:
@@ -221,14 +245,18 @@ def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:
     return True
 
 
-def shell_exports(settings: Settings) -> str:
-    """The resolved settings as `export NAME=value` lines for the service scripts."""
-    return "\n".join(f"export {name.upper()}={shlex.quote(str(value))}" for name, value in asdict(settings).items())
+def shell_assignments(settings: Settings) -> str:
+    """The resolved settings as `NAME=value` lines for the service scripts.
+
+    Not exported: the services read src/.env themselves, and a value inherited from the script's environment
+    would override the file, so a reload could never apply a changed src/.env.
+    """
+    return "\n".join(f"{name.upper()}={shlex.quote(str(value))}" for name, value in asdict(settings).items())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["init", "exports"])
+    parser.add_argument("command", choices=["init", "shell"])
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
@@ -236,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             if create_env_file(path):
                 print(f"created {path} with fresh secrets (mode 0600)", file=sys.stderr)
             return 0
-        print(shell_exports(load()))
+        print(shell_assignments(load()))
         return 0
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)

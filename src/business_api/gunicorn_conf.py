@@ -18,7 +18,9 @@ threads = _settings.business_api_threads  # gthread only
 # Longer than the adapter's pooled connections stay idle (30 s), so it never reuses one gunicorn is closing.
 keepalive = 75
 timeout = 600  # [mock:sleep] may hold a request up to 300 s; the worker timeout is a heartbeat, not per request
-graceful_timeout = 5
+# A reload (SIGHUP) lets old workers finish what they serve, [mock:sleep] and long streams included, for up to
+# this long; stop_services.sh does not wait for it (SIGKILL after 10 s).
+graceful_timeout = 300
 loglevel = _settings.log_level.lower()
 accesslog = "-"
 errorlog = "-"

@@ -146,7 +146,7 @@ def business_command() -> list[str]:
 
 def proxy_command(settings: stack_settings.Settings) -> list[str]:
     return [
-        str(BIN / "uvicorn"), "adapter.gateway:app", "--app-dir", str(SRC),
+        str(BIN / "python"), "-m", "proxy_supervisor", "adapter.gateway:app", "--app-dir", str(SRC),
         "--host", "127.0.0.1", "--port", str(settings.litellm_proxy_port),
         "--http", "httptools", "--loop", "uvloop", "--timeout-keep-alive", "75", "--log-level", "info",
     ]

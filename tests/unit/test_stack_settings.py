@@ -92,9 +92,9 @@ def test_every_example_variable_is_read_by_load():
         for line in stack_settings.ENV_EXAMPLE_FILE.read_text().splitlines()
         if line and not line.startswith("#")
     }
-    exported = {line.split("=", 1)[0].removeprefix("export ") for line in
-                stack_settings.shell_exports(stack_settings.load({"ENV_FILE": "/nonexistent"})).splitlines()}
-    assert names <= exported
+    assigned = {line.split("=", 1)[0] for line in
+                stack_settings.shell_assignments(stack_settings.load({"ENV_FILE": "/nonexistent"})).splitlines()}
+    assert names <= assigned
 
 
 @pytest.mark.parametrize(
@@ -115,3 +115,20 @@ def test_ipv6_bind_host_is_bracketed_in_urls(tmp_path):
     settings = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "BUSINESS_API_HOST": "::1"})
     assert settings.business_api_base == "http://[::1]:8002"
     assert settings.laas_api_base == "http://[::1]:8002/api/preset/v2"
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://:secret@cache.internal:6380/1",
+                                 "unix:///run/redis.sock"])
+def test_redis_url_is_taken_as_given(tmp_path, url):
+    assert stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "REDIS_URL": url}).redis_url == url
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:6379", "http://127.0.0.1:6379", "redis://"])
+def test_a_malformed_redis_url_is_refused_by_name(tmp_path, url):
+    with pytest.raises(stack_settings.SettingsError, match="REDIS_URL must look like redis://"):
+        stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "REDIS_URL": url})
+
+
+def test_the_redis_password_is_a_secret_kept_out_of_logs(tmp_path):
+    settings = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "REDIS_URL": "redis://:pw-123@h:6379/0"})
+    assert "pw-123" in settings.secrets and "pw-123" not in repr(settings)

@@ -41,10 +41,10 @@ def test_worker_connections_must_be_a_positive_count(tmp_path, value):
         load(tmp_path, BUSINESS_API_WORKER_CONNECTIONS=value)
 
 
-def test_the_new_settings_are_exported_to_the_service_scripts(tmp_path):
-    exports = stack_settings.shell_exports(load(tmp_path, BUSINESS_API_WORKER_CLASS="gthread"))
-    assert "export BUSINESS_API_WORKER_CLASS=gthread" in exports.splitlines()
-    assert "export BUSINESS_API_WORKER_CONNECTIONS=10000" in exports.splitlines()
+def test_the_new_settings_reach_the_service_scripts(tmp_path):
+    lines = stack_settings.shell_assignments(load(tmp_path, BUSINESS_API_WORKER_CLASS="gthread")).splitlines()
+    assert "BUSINESS_API_WORKER_CLASS=gthread" in lines
+    assert "BUSINESS_API_WORKER_CONNECTIONS=10000" in lines
 
 
 def test_gunicorn_conf_uses_the_settings(monkeypatch, tmp_path):

