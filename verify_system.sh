@@ -15,7 +15,8 @@ environment): business API health, proxy liveliness, that the model list has eve
 proxy's config (CONFIG_FILE_PATH, default src/config.yaml), then each of those models by its
 model_info.mode: chat (the default) must answer, with the mock's answer when its backend is the
 local mock; embedding must return a vector; image_generation a PNG. Last, that a wrong key is
-refused with 401. A request may take up to VERIFY_TIMEOUT seconds (default 60).
+refused with 401; with REDIS_URL set, that Redis answers. A request may take up to VERIFY_TIMEOUT
+seconds (default 60).
 USAGE
 }
 
@@ -205,6 +206,20 @@ check_wrong_key() {
   fi
 }
 
+check_redis() {  # with REDIS_URL set: the Redis the proxies share limits through answers
+  local output
+  [[ -n $REDIS_URL ]] || return 0
+  if output="$(REDIS_URL="$REDIS_URL" "$json_py" -c '
+import os, redis
+redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5, socket_connect_timeout=5).ping()
+' 2>&1)"; then
+    pass "Redis (REDIS_URL) answers: limits are shared across proxies"
+  else
+    # The URL may hold a password: name the problem, not the URL.
+    fail "Redis (REDIS_URL) does not answer: $(tail -n 1 <<<"$output" | sed 's#redis[s]*://[^ ]*@#redis://…@#g' | cut -c1-200); the proxies count limits per process until it does"
+  fi
+}
+
 main() {
   local arg index
   for arg in "$@"; do
@@ -231,6 +246,7 @@ main() {
     check_model "$index"
   done
   check_wrong_key
+  check_redis
 
   if ((failed_steps)); then
     printf '\n%s of %s checks failed\n' "$failed_steps" "$((passed_steps + failed_steps))"
