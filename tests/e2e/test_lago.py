@@ -173,7 +173,7 @@ def test_a_request_without_a_customer_is_charged_to_the_fallback(healthy, who):
     assert event["properties"]["key_alias"] == ("master" if who == "master" else "team-none")
 
 
-def test_an_embedding_is_an_event_and_a_failed_request_is_none(healthy):
+def test_an_embedding_and_an_image_are_events_and_a_failed_request_is_none(healthy):
     receiver, client, _ = healthy
     before = receiver.count()
     with pytest.raises(Exception) as caught:
@@ -183,6 +183,12 @@ def test_an_embedding_is_an_event_and_a_failed_request_is_none(healthy):
     event = only_event(receiver, before)["body"]["event"]
     assert (event["external_subscription_id"], event["properties"]["model"]) == ("acme", "my-embedding-model")
     assert event["properties"]["prompt_tokens"] == embedding.usage.prompt_tokens > 0
+    before = receiver.count()
+    client.with_options(api_key=ACME).images.generate(model="my-image-model", prompt="a bill", size="256x256")
+    event = only_event(receiver, before)["body"]["event"]
+    # LiteLLM's LagoLogger counts tokens of chat and embedding answers only
+    assert (event["external_subscription_id"], event["properties"]["model"]) == ("acme", "my-image-model")
+    assert "total_tokens" not in event["properties"]
 
 
 def proxy_log(log_dir) -> str:
