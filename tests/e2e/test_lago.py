@@ -128,9 +128,9 @@ def usage_line(log_dir, request_id: str, timeout: float = WAIT) -> dict:
 
 def only_event(receiver: Receiver, before: int) -> dict:
     """The one event posted after the first `before`; a second one (a duplicate) has a moment to show up."""
-    posts = receiver.wait_for(before, 1)
+    receiver.wait_for(before, 1)
     time.sleep(0.5)
-    posts = receiver.posts[before:]
+    posts = receiver.wait_for(before, 0)
     assert len(posts) == 1, posts
     return posts[0]
 
@@ -233,9 +233,10 @@ def test_a_slow_lago_does_not_slow_the_answer_and_is_given_up_after_its_time_lim
     started = time.monotonic()
     raw = client.with_options(api_key=ACME).chat.completions.with_raw_response.create(
         model="my-custom-model", messages=[{"role": "user", "content": "Lago is slow"}])
-    assert raw.status_code == 200 and time.monotonic() - started < 2.0
+    # Bounds well under the receiver's 12 s (and the 10 s limit), with room for a loaded machine.
+    assert raw.status_code == 200 and time.monotonic() - started < 5.0
     # the other callbacks (the usage line) do not wait for Lago either
-    usage_line(log_dir, raw.headers["x-litellm-call-id"], timeout=2.0)
+    usage_line(log_dir, raw.headers["x-litellm-call-id"], timeout=5.0)
     assert len(receiver.wait_for(before, 1)) == 1  # the event arrived; its answer never comes in time
     log = wait_for_log(log_dir, f"Lago events are not being sent (no answer within {SEND_TIMEOUT:g} s)")
     assert f"(no answer within {SEND_TIMEOUT:g} s)" in log, log[-2000:]
