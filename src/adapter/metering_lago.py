@@ -63,6 +63,8 @@ def _reason(error: BaseException) -> str:
 
 
 class LagoMeter(LagoLogger):
+    """LiteLLM's LagoLogger with our subscription, transaction id and model, sending in the background."""
+
     def __init__(self, fallback: str):
         super().__init__()
         self.fallback = fallback
