@@ -29,6 +29,8 @@ GENERATED_SECRETS = {
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+# Billing with Lago is on when all three are set, off when none is; anything in between is a configuration error.
+LAGO_REQUIRED = ("LAGO_API_BASE", "LAGO_API_KEY", "LAGO_API_EVENT_CODE")
 # gunicorn worker classes the mock business API may run: gevent (one greenlet per connection, the default)
 # or gthread (one thread per request in flight, BUSINESS_API_THREADS of them per worker).
 BUSINESS_API_WORKER_CLASSES = ("gevent", "gthread")
@@ -66,7 +68,15 @@ class Settings:
     config_file: str  # the proxy's config.yaml (CONFIG_FILE_PATH)
     backends_dir: str  # where mapped/<name> finds <name>.yaml (BACKENDS_DIR)
     keys_file: str  # the API keys other than the master key, by hash (KEYS_FILE)
-    redis_url: str = field(default="", repr=False)  # shared limits, cooldowns and usage across proxies (REDIS_URL)
+    lago_api_base: str  # empty: no Lago events (LAGO_API_BASE, LAGO_API_KEY, LAGO_API_EVENT_CODE go together)
+    lago_api_key: str = field(repr=False)
+    lago_api_event_code: str
+    lago_default_customer_id: str  # the Lago subscription of requests whose key has no customer_id
+    redis_url: str = field(repr=False)  # shared limits, cooldowns and usage across proxies (REDIS_URL); may hold a password
+
+    @property
+    def lago_enabled(self) -> bool:
+        return bool(self.lago_api_base)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -74,7 +84,7 @@ class Settings:
         return tuple(
             v
             for v in (self.litellm_master_key, self.business_api_key, self.laas_api_key, self.laas_preset_hash,
-                      urlsplit(self.redis_url).password)
+                      self.lago_api_key, urlsplit(self.redis_url).password)
             if v
         )
 
@@ -149,6 +159,26 @@ def _log_level(raw: str) -> str:
     return level
 
 
+def _lago(values: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """(base, key, event code, fallback subscription): all three LAGO_API_* or none of them."""
+    base, key, code = (values.get(name, "").strip() for name in LAGO_REQUIRED)
+    fallback = values.get("LAGO_DEFAULT_CUSTOMER_ID", "").strip() or "unassigned"
+    missing = [name for name, value in zip(LAGO_REQUIRED, (base, key, code)) if not value]
+    if len(missing) == len(LAGO_REQUIRED):
+        return "", "", "", fallback
+    if missing:
+        raise SettingsError(f"Lago billing needs {', '.join(LAGO_REQUIRED)} together; missing: {', '.join(missing)}")
+    if not base.startswith(("http://", "https://")):
+        raise SettingsError(f"LAGO_API_BASE must be an http:// or https:// URL, got {base!r}")
+    if values.get("LAGO_API_CHARGE_BY", "").strip() not in ("", "user_id"):
+        # LiteLLM would charge the client's `user` field or a team id this stack never sets. Events go to the key's
+        # customer_id here (handed to LiteLLM as the user id), and a variable that seems to change that must not
+        # be silently ignored. "user_id" is what prepare_litellm_environment sets, so a second load() accepts it.
+        raise SettingsError("LAGO_API_CHARGE_BY is not supported: Lago events are charged to the key's customer_id "
+                            "(CONFIGURATION_GUIDE.md, \"Billing with Lago\"); unset it")
+    return base.rstrip("/"), key, code, fallback
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings once: defaults, then src/.env (or ENV_FILE), then the environment."""
     environ = os.environ if environ is None else environ
@@ -158,6 +188,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
     business_host = get("BUSINESS_API_HOST", "127.0.0.1")
     business_port = _port(values, "BUSINESS_API_PORT", 8002)
+    lago_base, lago_key, lago_code, lago_fallback = _lago(values)
     cores = os.cpu_count() or 1
     return Settings(
         env_file=str(env_file),
@@ -188,6 +219,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         config_file=get("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml")),
         backends_dir=get("BACKENDS_DIR", str(SRC_DIR / "backends")),
         keys_file=get("KEYS_FILE", str(SRC_DIR / "keys.yaml")),
+        lago_api_base=lago_base,
+        lago_api_key=lago_key,
+        lago_api_event_code=lago_code,
+        lago_default_customer_id=lago_fallback,
         redis_url=_redis_url(get("REDIS_URL")),
     )
 
@@ -226,6 +261,11 @@ def prepare_litellm_environment(settings: Settings) -> None:
         # limits again. Timeouts (a slow Redis) still open it only after 5 s of them.
         os.environ.setdefault("REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "1")
         os.environ.setdefault("REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "10")
+    if settings.lago_enabled:
+        # LiteLLM's LagoLogger reads these at every event; src/.env's values must reach it too. It is handed the
+        # key's customer as `user_api_key_user_id` (adapter/metering_lago.py), so it must charge by user_id.
+        os.environ.update(LAGO_API_BASE=settings.lago_api_base, LAGO_API_KEY=settings.lago_api_key,
+                          LAGO_API_EVENT_CODE=settings.lago_api_event_code, LAGO_API_CHARGE_BY="user_id")
 
 
 def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:

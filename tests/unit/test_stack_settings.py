@@ -1,5 +1,6 @@
 """stack_settings: defaults, .env file, environment precedence, first-start secrets."""
 
+import os
 import stat
 
 import pytest
@@ -132,3 +133,41 @@ def test_a_malformed_redis_url_is_refused_by_name(tmp_path, url):
 def test_the_redis_password_is_a_secret_kept_out_of_logs(tmp_path):
     settings = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "REDIS_URL": "redis://:pw-123@h:6379/0"})
     assert "pw-123" in settings.secrets and "pw-123" not in repr(settings)
+
+
+LAGO = {"LAGO_API_BASE": "https://lago.example/", "LAGO_API_KEY": "lago-key", "LAGO_API_EVENT_CODE": "llm_tokens"}
+
+
+def test_lago_is_off_without_its_settings_and_on_with_all_three(tmp_path):
+    off = stack_settings.load({"ENV_FILE": str(tmp_path / "none")})
+    assert not off.lago_enabled and off.lago_default_customer_id == "unassigned"
+    on = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), **LAGO, "LAGO_DEFAULT_CUSTOMER_ID": "platform"})
+    assert on.lago_enabled and on.lago_api_base == "https://lago.example"
+    assert (on.lago_api_event_code, on.lago_default_customer_id) == ("llm_tokens", "platform")
+    assert "lago-key" in on.secrets and "lago-key" not in repr(on)
+
+
+@pytest.mark.parametrize("given", [["LAGO_API_BASE"], ["LAGO_API_KEY", "LAGO_API_EVENT_CODE"], ["LAGO_API_KEY"]])
+def test_part_of_the_lago_settings_is_an_error_naming_the_missing_ones(tmp_path, given):
+    missing = [name for name in LAGO if name not in given]
+    with pytest.raises(stack_settings.SettingsError, match=f"missing: {', '.join(missing)}$"):
+        stack_settings.load({"ENV_FILE": str(tmp_path / "none"), **{name: LAGO[name] for name in given}})
+
+
+@pytest.mark.parametrize("name, value, words", [("LAGO_API_BASE", "lago.example", "http:// or https://"),
+                                                ("LAGO_API_CHARGE_BY", "end_user_id", "LAGO_API_CHARGE_BY")])
+def test_a_lago_base_without_scheme_and_a_charge_by_are_refused(tmp_path, name, value, words):
+    with pytest.raises(stack_settings.SettingsError, match=words):
+        stack_settings.load({"ENV_FILE": str(tmp_path / "none"), **LAGO, name: value})
+
+
+def test_lago_settings_from_the_env_file_reach_litellm(tmp_path, monkeypatch):
+    path = write_env(tmp_path, "".join(f"{name}={value}\n" for name, value in LAGO.items()))
+    for name in (*LAGO, "LAGO_API_CHARGE_BY"):
+        monkeypatch.setenv(name, "")  # so that the values set below are removed after the test
+        monkeypatch.delenv(name)
+    settings = stack_settings.load({"ENV_FILE": str(path)})
+    stack_settings.prepare_litellm_environment(settings)
+    assert {name: os.environ[name] for name in (*LAGO, "LAGO_API_CHARGE_BY")} == {
+        **LAGO, "LAGO_API_BASE": "https://lago.example", "LAGO_API_CHARGE_BY": "user_id"}
+    assert stack_settings.load({**os.environ, "ENV_FILE": str(path)}).lago_enabled  # a second load accepts it

@@ -16,6 +16,7 @@ from adapter.mapping.load import MappingError
 from adapter.mapping.registry import load_backends
 from adapter.media_handlers import ImageHandler
 from adapter.metering import UsageLog
+from adapter.metering_lago import register as register_lago
 
 _settings = stack_settings.load()
 client.configure(_settings.business_api_max_connections)
@@ -32,3 +33,6 @@ laas_handler = LaasHandler(_settings)
 image_handler = ImageHandler(_settings)
 user_api_key_auth = make_auth(_settings.litellm_master_key, _keys)
 usage_log = UsageLog(_settings.log_dir)
+# Not in config.yaml's callbacks, whose entries must all exist: added to LiteLLM's callbacks here, only when
+# LAGO_API_BASE, LAGO_API_KEY and LAGO_API_EVENT_CODE are set (CONFIGURATION_GUIDE.md, "Billing with Lago").
+lago_meter = register_lago(_settings)
