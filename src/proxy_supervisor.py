@@ -27,8 +27,9 @@ from uvicorn.supervisors.multiprocess import Process
 
 logger = logging.getLogger("uvicorn.error")
 
-# A new worker must load LiteLLM and the configuration before it serves; uvicorn's default wait (5 s) is too
-# short for that, and a reload would then give up and keep the old workers.
+# A reload waits this long for its new workers to load LiteLLM and the configuration. uvicorn's one timeout
+# (5 s) is too short for that; it stays the bound of each health ping, which a worker that died while being
+# pinged makes the supervisor wait out in full.
 WORKER_READY_SECONDS = 120
 
 
@@ -38,13 +39,14 @@ class ReloadingSupervisor(Multiprocess):
     def __init__(self, config: uvicorn.Config, sockets: list) -> None:
         super().__init__(config, sockets)
         self.retiring: list[Process] = []  # old workers finishing what they have in flight
+        self.served: set[int] = set()  # pids of workers seen ready at least once
+        self.exit_code = 0
 
     def restart_all(self) -> None:
         fresh = [Process(self.config, self.sockets) for _ in self.processes]
         for process in fresh:
             process.start()
-        timeout = self.config.timeout_worker_healthcheck
-        if not all(process.wait_until_ready(timeout, self.should_exit) for process in fresh):
+        if not all(process.wait_until_ready(WORKER_READY_SECONDS, self.should_exit) for process in fresh):
             for process in fresh:
                 process.kill()
                 process.join()
@@ -55,14 +57,35 @@ class ReloadingSupervisor(Multiprocess):
             process.terminate()
         self.retiring.extend(self.processes)
         self.processes = fresh
+        self.served.update(process.pid for process in fresh)
         logger.info("Reload complete: workers %s serve; the old ones finish their requests in flight.",
                     [process.pid for process in fresh])
 
     def keep_subprocess_alive(self) -> None:
+        """uvicorn's loop (replace a worker that died), except that a worker that dies before it ever served stops
+        everything: it failed at start-up (a configuration error) and would fail again. uvicorn stops only for its own
+        start-up failure code and otherwise starts such a worker again forever."""
         for process in [process for process in self.retiring if not process.process.is_alive()]:
             process.join()
             self.retiring.remove(process)
-        super().keep_subprocess_alive()
+        for index, process in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                if process.pid not in self.served and process.is_ready(timeout=1):
+                    self.served.add(process.pid)
+                continue
+            process.kill()  # hung, or already gone
+            process.join()
+            if process.pid not in self.served or process.exitcode == STARTUP_FAILURE:
+                logger.error("Child process [%s] exited with code %s before it was ready; stopping the parent process.",
+                             process.pid, process.exitcode)
+                self.exit_code = process.exitcode or STARTUP_FAILURE  # 2 for a configuration error, as it said
+                self.should_exit.set()
+                return
+            logger.info("Child process [%s] died", process.pid)
+            self.processes[index] = Process(self.config, self.sockets)
+            self.processes[index].start()
 
     def join_all(self) -> None:
         super().join_all()
@@ -96,7 +119,6 @@ def config_of(args: argparse.Namespace) -> uvicorn.Config:
         loop=args.loop,
         timeout_keep_alive=args.timeout_keep_alive,
         log_level=args.log_level,
-        timeout_worker_healthcheck=WORKER_READY_SECONDS,
     )
 
 
@@ -106,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         socket = config.bind_socket()
     except SystemExit:
         return STARTUP_FAILURE  # uvicorn has logged why (e.g. the port is in use)
-    ReloadingSupervisor(config, sockets=[socket]).run()
-    return 0
+    supervisor = ReloadingSupervisor(config, sockets=[socket])
+    supervisor.run()
+    return supervisor.exit_code
 
 
 if __name__ == "__main__":
