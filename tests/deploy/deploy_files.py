@@ -16,8 +16,8 @@ KUBERNETES = DEPLOY / "kubernetes"
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 NGINX_CONF = DEPLOY / "nginx.conf"
 SECRETS_EXAMPLE = KUBERNETES / "secrets.example.yaml"
-# Read by LiteLLM, Python or prometheus_client themselves, not by stack_settings.
-OTHERS_VARIABLES = {"REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "PYTHONPATH"}
+# Read by Python or prometheus_client themselves, not by stack_settings.
+OTHERS_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR", "PYTHONPATH"}
 # The readers stack_settings uses, and which argument is the variable's name: get("NAME", default),
 # environ.get("NAME"), _int(values, "NAME", default), ...
 _NAME_ARGUMENT = {"get": 0, "_int": 1, "_float": 1, "_port": 1, "_count": 1}
@@ -76,6 +76,12 @@ def find(kind: str, name: str, docs: list[dict] | None = None) -> dict:
 
 def container(deployment: str) -> dict:
     containers = find("Deployment", deployment)["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def init_container(deployment: str) -> dict:
+    containers = find("Deployment", deployment)["spec"]["template"]["spec"]["initContainers"]
     assert len(containers) == 1
     return containers[0]
 

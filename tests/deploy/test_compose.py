@@ -143,7 +143,7 @@ def test_adapter_containers_are_hardened_and_run_as_the_images_user():
             (ROOT / "Dockerfile")
 
 
-def test_environment_names_are_settings_or_read_by_litellm_python_or_prometheus():
+def test_environment_names_are_settings_or_read_by_python_or_prometheus():
     known = files.settings_variables() | files.OTHERS_VARIABLES
     for name, spec in files.compose()["services"].items():
         if spec.get("image", "").startswith("adapter-stack"):

