@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import crossplane
-import pytest
 import yaml
 
 import proxy_supervisor

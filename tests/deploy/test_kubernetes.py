@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,8 +18,8 @@ from adapter.routes import HEALTH_ROUTES
 from tests.deploy import deploy_files as files
 from tests.deploy.deploy_files import KUBERNETES, ROOT
 
-# The oldest and the newest Kubernetes the files are checked against (kubernetes-validate 1.37.0 ships schemas
-# for 1.25-1.37). preStop's `sleep` action needs 1.30 or later.
+# Checked against Kubernetes 1.32 (older clusters) and 1.37 (the newest schemas kubernetes-validate 1.37.0 ships; it
+# has 1.25-1.37). preStop's `sleep` action needs 1.30 or later.
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
 DEPLOYMENTS = ("proxy", "business-api", "redis")
 
@@ -60,8 +61,6 @@ def test_kustomization_lists_every_manifest_but_the_secrets_example():
 
 
 def test_configmaps_are_up_to_date_with_src():
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location("render_configmaps", KUBERNETES / "render_configmaps.py")
     render = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(render)
