@@ -14,6 +14,7 @@ import yaml
 
 import proxy_supervisor
 import stack_settings
+from adapter.keys import __main__ as keys_cli
 from adapter.routes import HEALTH_ROUTES
 from tests.deploy import deploy_files as files
 from tests.deploy.deploy_files import COMPOSE_FILE, DEPLOY, NGINX_CONF, ROOT
@@ -124,6 +125,7 @@ def test_writable_paths_are_tmpfs_or_volumes_on_a_read_only_root():
     assert tool["environment"]["KEYS_FILE"] == env["KEYS_FILE"]
     assert {v["source"] for v in tool["volumes"]} == {keys["source"]}
     assert tool["entrypoint"][-2:] == ["-m", "adapter.keys"]
+    assert keys_cli.parser().parse_args(tool["command"]).command == "list"
     # volume-init hands both named volumes to the user the adapter's containers run as
     init = service("volume-init")
     assert init["command"][:2] == ["chown", proxy["user"]]
