@@ -174,6 +174,7 @@ def test_selectors_match_the_pods_they_mean():
     hpa = files.find("HorizontalPodAutoscaler", "proxy")["spec"]
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "proxy"}
     assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    assert "replicas" not in files.find("Deployment", "proxy")["spec"]  # each `kubectl apply` would reset the HPA
     for policy in (d for d in files.applied() if d["kind"] == "NetworkPolicy"):
         target = policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
         (rule,) = policy["spec"]["ingress"]
