@@ -14,6 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LITELLM_PROXY_HOST=0.0.0.0
 
 # curl: for ./verify_system.sh inside the container (start_services.sh itself falls back to python).
+# Not version-pinned (hadolint DL3008): Debian's archive drops a package's old versions when a security update
+# lands, so a pinned version stops installing at the next update of that package.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/* \
@@ -22,7 +25,8 @@ RUN apt-get update \
     && chown app:app /app
 
 WORKDIR /app
-USER app
+# Numeric (the `app` user made above): Kubernetes' runAsNonRoot can check a numeric user without /etc/passwd.
+USER 10001:10001
 
 # Dependencies first, so this layer is reused until requirements.txt (or common.sh) changes. The
 # same ensure_venv that start_services.sh runs writes the requirements stamp into the venv, so the

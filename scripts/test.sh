@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
-# pins, the AI SDK's node packages and the KServe model server's venv (.venv-kserve), run pytest.
+# pins, the deployment checkers' pins, the AI SDK's node packages and the KServe model server's venv (.venv-kserve),
+# run pytest.
 #
-#   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and tests/clients (the real
-#                                  OpenAI clients) in a second one at the same time; the clients' output is
+#   ./scripts/test.sh              tests/unit + tests/e2e + tests/deploy in one pytest process and tests/clients
+#                                  (the real OpenAI clients) in a second one at the same time; the clients' output is
 #                                  shown after the first finishes; the exit status fails if either fails
 #   ./scripts/test.sh -q -x        the same, with those options given to both processes
 #   ./scripts/test.sh tests/unit -k laas
@@ -16,7 +17,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 clients_dir=tests/clients
-main_suites=(tests/unit tests/e2e)
+main_suites=(tests/unit tests/e2e tests/deploy)
 kserve_test=tests/e2e/test_mapped_kserve.py
 KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
 
@@ -79,6 +80,22 @@ ensure_kserve_venv() {
     || die "installing $(display_path "$req") failed; fix the problem above and run again"
   printf '%s\n' "$want" >"$stamp"
   ok "KServe model server installed"
+}
+
+ensure_deploy_requirements() {
+  # Install tests/deploy/requirements.txt (the offline checkers of deploy/ and the Dockerfile) into $VENV when it,
+  # requirements.txt or the client pins changed since the last successful install (stamp
+  # $VENV/.deploy-requirements.sha256). All three files go to one pip run, so its resolver checks them together.
+  local req="$root_dir/requirements.txt" clients="$root_dir/tests/clients/requirements.txt"
+  local deploy="$root_dir/tests/deploy/requirements.txt" stamp="$VENV/.deploy-requirements.sha256" want
+  [[ -f $deploy ]] || die "missing $deploy"
+  want="$(cat "$req" "$clients" "$deploy" | sha256sum | cut -d' ' -f1)"
+  [[ $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
+  info "installing the deployment checkers' pins $(display_path "$deploy") into $VENV"
+  "$PY" -m pip install --disable-pip-version-check -q -r "$req" -r "$clients" -r "$deploy" \
+    || die "installing the deployment checkers' pins failed; fix the problem above and run again"
+  printf '%s\n' "$want" >"$stamp"
+  ok "deployment checkers' pins installed"
 }
 
 kserve_venv_in_background() {  # start ensure_kserve_venv alongside the other installs; sets kserve_pid, kserve_log
@@ -187,6 +204,7 @@ main() {
   if (cd "$root_dir" && needs_kserve "$@"); then kserve=1; kserve_venv_in_background; fi
   ensure_venv
   ensure_client_requirements
+  ensure_deploy_requirements
   cd "$root_dir"
   if (( kserve )); then kserve_venv_ready; fi
   local paths=()
