@@ -65,6 +65,9 @@ class Settings:
     config_file: str  # the proxy's config.yaml (CONFIG_FILE_PATH)
     backends_dir: str  # where mapped/<name> finds <name>.yaml (BACKENDS_DIR)
     keys_file: str  # the API keys other than the master key, by hash (KEYS_FILE)
+    # prometheus_client's multiprocess directories, one per service, emptied when the service starts
+    proxy_metrics_dir: str  # PROXY_METRICS_DIR
+    business_api_metrics_dir: str  # BUSINESS_API_METRICS_DIR
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -146,6 +149,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     business_host = get("BUSINESS_API_HOST", "127.0.0.1")
     business_port = _port(values, "BUSINESS_API_PORT", 8002)
     cores = os.cpu_count() or 1
+    log_dir = get("LOG_DIR", str(SRC_DIR / "logs"))
     return Settings(
         env_file=str(env_file),
         business_api_host=business_host,
@@ -170,11 +174,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         laas_api_key=get("LAAS_API_KEY"),
         laas_preset_hash=get("LAAS_PRESET_HASH"),
         log_level=_log_level(get("LOG_LEVEL", "INFO")),
-        log_dir=get("LOG_DIR", str(SRC_DIR / "logs")),
+        log_dir=log_dir,
         max_request_body_mb=_float(values, "MAX_REQUEST_BODY_MB", 50.0),
         config_file=get("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml")),
         backends_dir=get("BACKENDS_DIR", str(SRC_DIR / "backends")),
         keys_file=get("KEYS_FILE", str(SRC_DIR / "keys.yaml")),
+        proxy_metrics_dir=get("PROXY_METRICS_DIR", str(Path(log_dir) / "prometheus" / "proxy")),
+        business_api_metrics_dir=get("BUSINESS_API_METRICS_DIR", str(Path(log_dir) / "prometheus" / "business_api")),
     )
 
 
@@ -202,6 +208,26 @@ def prepare_litellm_environment(settings: Settings) -> None:
     os.environ.setdefault("LITELLM_LOG", settings.log_level)
     os.environ.setdefault("LITELLM_MASTER_KEY", settings.litellm_master_key)
     os.environ.setdefault("CONFIG_FILE_PATH", settings.config_file)
+
+
+# What prometheus_client's multiprocess mode (*.db, one file per process and metric kind) and LiteLLM's series
+# cap (litellm_admitted_series_*) write in a metrics directory; nothing else there is removed.
+METRICS_FILE_PATTERNS = ("*.db", "litellm_admitted_series_*")
+
+
+def fresh_metrics_dir(directory: str) -> None:
+    """Create `directory` and empty it of a previous run's metric files; call when a service starts, before its
+    workers do (never on a reload: the files of replaced workers keep their counts)."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for pattern in METRICS_FILE_PATTERNS:
+        for stale in path.glob(pattern):
+            stale.unlink(missing_ok=True)
+
+
+def use_metrics_dir(directory: str) -> None:
+    """Hand prometheus_client its multiprocess directory; the workers this process starts inherit it."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:

@@ -18,6 +18,9 @@ OPENAI_SERVED = {
 }
 MODEL_RETRIEVE = "/models/"  # + one path segment, the model's name: GET /v1/models/{model}
 HEALTH_ROUTES = ("/health", "/health/liveliness", "/health/liveness", "/health/readiness")
+# LiteLLM's prometheus callback (config.yaml) serves this; its own middleware asks our auth hook, which lets only
+# the master key read it (auth.py): the series name every key's alias.
+METRICS_ROUTE = "/metrics"
 
 # OpenAI API routes (with and without /v1) this stack does not offer: 501 saying what it serves.
 # A prefix covers its sub-paths, so "/responses" closes /v1/responses/{id}, …/input_items and …/cancel
@@ -60,6 +63,7 @@ def _served_table() -> dict[str, tuple[tuple[str, ...], str | None]]:
         table[path] = table["/v1" + path] = (methods, kind)
     for path in HEALTH_ROUTES:
         table[path] = (GET_METHODS, None)
+    table[METRICS_ROUTE] = (GET_METHODS, None)
     return table
 
 

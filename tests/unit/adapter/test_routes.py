@@ -15,7 +15,7 @@ from adapter.error_shape import DATABASE_MISSING_MESSAGE
     ("GET", "/v1/models", None), ("GET", "/models", None), ("HEAD", "/v1/models", None),
     ("GET", "/v1/models/my-custom-model", None), ("GET", "/models/ft:gpt-4o:org::abc", None),
     ("GET", "/health", None), ("GET", "/health/liveliness", None), ("GET", "/health/liveness", None),
-    ("GET", "/health/readiness", None),
+    ("GET", "/health/readiness", None), ("GET", "/metrics", None), ("HEAD", "/metrics", None),
     # a browser's CORS preflight reaches LiteLLM's CORS middleware, without a body to check
     ("OPTIONS", "/v1/chat/completions", None),
     # LiteLLM redirects these to the route without the slash
@@ -35,6 +35,7 @@ def test_health_routes_are_monitoring_routes(path):
     ("GET", "/v1/chat/completions", "POST"), ("PUT", "/v1/embeddings", "POST"), ("HEAD", "/v1/responses", "POST"),
     ("POST", "/v1/models", "GET, HEAD"), ("DELETE", "/v1/models/my-custom-model", "GET, HEAD"),
     ("POST", "/models/gemini:generateContent", "GET, HEAD"), ("POST", "/health/readiness", "GET, HEAD"),
+    ("POST", "/metrics", "GET, HEAD"),
 ])
 def test_served_routes_with_the_wrong_method_are_405_with_allow(method, path, allow):
     route = routes.lookup(method, path)
@@ -73,7 +74,7 @@ def test_litellm_admin_routes_needing_its_database_are_501(method, path):
 
 
 @pytest.mark.parametrize("method, path", [
-    ("GET", "/"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/openapi.json"), ("GET", "/ui"), ("GET", "/metrics"),
+    ("GET", "/"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/openapi.json"), ("GET", "/ui"), ("GET", "/v1/metrics"),
     ("POST", "/openai/v1/chat/completions"), ("GET", "/openai/v1/models"), ("POST", "/anthropic/v1/messages"),
     ("POST", "/vertex-ai/v1/projects/p"), ("POST", "/vertex_ai/x"), ("POST", "/gemini/v1beta/models/g:generateContent"),
     ("POST", "/bedrock/model/x/invoke"), ("POST", "/azure/openai/deployments/d/chat/completions"),
