@@ -30,7 +30,8 @@ from .conftest import SRC, business_command, start, stack_environment, wait_heal
 TEAM = "sk-metrics-team-key-0123456789"
 MODEL = "my-custom-model"
 STALE_COUNT = 1000
-CONCURRENT = 8  # slow chats at once: both workers must take some of them
+CONCURRENT = 8  # slow chats at once, in batches: both workers must take some of them
+MAX_BATCHES = 5
 LOGGED_WITHIN = 15  # seconds: LiteLLM logs a call (and counts it) just after answering it
 
 
@@ -110,6 +111,11 @@ def samples(text: str, name: str) -> list:
             if sample.name == name]
 
 
+def worker_pids(text: str) -> set[str]:
+    """The pids of the workers that answered a request (LiteLLM's per-process gauges carry them)."""
+    return {s.labels["pid"] for s in samples(text, "litellm_remaining_api_key_requests_for_model")}
+
+
 def total(text: str, name: str, **labels: str) -> float:
     return sum(s.value for s in samples(text, name) if all(s.labels.get(k) == v for k, v in labels.items()))
 
@@ -119,6 +125,7 @@ class Traffic:
     ok: Counter  # (key alias, status) → requests sent
     tokens: Counter  # key alias → total tokens the responses reported
     backend_calls: int
+    slow: int  # chats that took at least 0.3 s at the backend
 
 
 def chat(client: openai.OpenAI, text: str) -> int:
@@ -139,9 +146,13 @@ def traffic(services) -> Traffic:
     team, master = services.client(TEAM), services.client(services.settings.litellm_master_key)
     sent, tokens = Counter(), Counter()
     with ThreadPoolExecutor(CONCURRENT) as pool:
-        for used in pool.map(lambda n: chat(team, f"team {n} [mock:sleep=300]"), range(CONCURRENT)):
-            sent["team-metrics", "200"] += 1
-            tokens["team-metrics"] += used
+        for _ in range(MAX_BATCHES):  # until both workers have answered some (the kernel decides who accepts)
+            for used in pool.map(lambda n: chat(team, f"team {n} [mock:sleep=300]"), range(CONCURRENT)):
+                sent["team-metrics", "200"] += 1
+                tokens["team-metrics"] += used
+            if len(worker_pids(scrape(services))) == 2:
+                break
+    slow = sent["team-metrics", "200"]
     tokens["team-metrics"] += stream(team, "team stream")
     sent["team-metrics", "200"] += 1
     for number in range(2):
@@ -150,17 +161,21 @@ def traffic(services) -> Traffic:
     with pytest.raises(openai.BadRequestError):
         chat(team, "[mock:status=400]")
     sent["team-metrics", "400"] += 1
-    return Traffic(sent, tokens, backend_calls=sum(sent.values()))
+    return Traffic(sent, tokens, backend_calls=sum(sent.values()), slow=slow)
+
+
+def scrape(services) -> str:
+    status, _, text = get(f"{services.proxy_url}/metrics", services.settings.litellm_master_key)
+    assert status == 200, text
+    return text
 
 
 def proxy_metrics(services, traffic: Traffic) -> str:
     """The proxy's /metrics once every call sent has been counted (LiteLLM counts just after answering)."""
     deadline = time.monotonic() + LOGGED_WITHIN
     while True:
-        status, _, text = get(f"{services.proxy_url}/metrics", services.settings.litellm_master_key)
-        assert status == 200, text
-        counted = total(text, "litellm_proxy_total_requests_metric_total")
-        if counted >= sum(traffic.ok.values()) or time.monotonic() > deadline:
+        text = scrape(services)
+        if sum(requests_by_key(text).values()) >= sum(traffic.ok.values()) or time.monotonic() > deadline:
             return text
         time.sleep(0.3)
 
@@ -200,7 +215,7 @@ def test_latency_is_observed_for_every_answered_request_per_model_and_key_alias(
         assert count == traffic.ok[alias, "200"], alias
     # The team's slow chats ([mock:sleep=300]) took at least 0.3 s each.
     assert total(text, "litellm_request_total_latency_metric_sum", api_key_alias="team-metrics") \
-        >= 0.3 * CONCURRENT
+        >= 0.3 * traffic.slow
 
 
 def test_the_metrics_name_no_key_only_its_hash(services, traffic):
@@ -232,11 +247,6 @@ def test_the_business_api_counts_its_requests_by_route_and_status_summed_over_bo
     assert by_status == {"200": traffic.backend_calls - 1, "400": 1}
     # The counter sums every route (the health checks too) and not the previous run's 1000.
     assert total(text, "flask_http_request_total", method="POST") == traffic.backend_calls
-
-
-def worker_pids(text: str) -> set[str]:
-    """The pids of the workers that answered a request (LiteLLM's per-process gauges carry them)."""
-    return {s.labels["pid"] for s in samples(text, "litellm_remaining_api_key_requests_for_model")}
 
 
 def alive(pid: int) -> bool:
