@@ -4,6 +4,7 @@ the master key reads the proxy's metrics."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -234,6 +235,22 @@ def test_metrics_without_the_master_key_are_an_openai_shaped_401(services, key):
     assert error["type"] == "authentication_error" and error["code"] == "401"
     if key == TEAM:
         assert "needs the master key" in error["message"]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/"])
+def test_metrics_are_answered_on_both_spellings_without_a_redirect(services, method, path):
+    """LiteLLM alone redirects /metrics to /metrics/ (307), which curl without -L shows as an empty answer."""
+    port = services.settings.litellm_proxy_port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, headers={"Authorization": f"Bearer {services.settings.litellm_master_key}"})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert (response.status, response.getheader("content-type", "").split(";")[0]) == (200, "text/plain")
+    assert (b"# TYPE litellm_" in body) == (method == "GET")
 
 
 def test_the_business_api_counts_its_requests_by_route_and_status_summed_over_both_workers(services, traffic):

@@ -15,7 +15,7 @@ from adapter.error_shape import DATABASE_MISSING_MESSAGE
     ("GET", "/v1/models", None), ("GET", "/models", None), ("HEAD", "/v1/models", None),
     ("GET", "/v1/models/my-custom-model", None), ("GET", "/models/ft:gpt-4o:org::abc", None),
     ("GET", "/health", None), ("GET", "/health/liveliness", None), ("GET", "/health/liveness", None),
-    ("GET", "/health/readiness", None), ("GET", "/metrics", None), ("HEAD", "/metrics", None),
+    ("GET", "/health/readiness", None),
     # a browser's CORS preflight reaches LiteLLM's CORS middleware, without a body to check
     ("OPTIONS", "/v1/chat/completions", None),
     # LiteLLM redirects these to the route without the slash
@@ -23,6 +23,12 @@ from adapter.error_shape import DATABASE_MISSING_MESSAGE
 ])
 def test_served_routes_pass_with_their_body_check(method, path, kind):
     assert routes.lookup(method, path) == routes.Route(body_kind=kind, monitoring=path.startswith("/health"))
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/"])
+def test_metrics_pass_as_the_path_litellm_mounts_them_at(method, path):
+    assert routes.lookup(method, path) == routes.Route(passed_as="/metrics/")
 
 
 @pytest.mark.parametrize("path", routes.HEALTH_ROUTES)
