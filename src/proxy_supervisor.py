@@ -7,6 +7,10 @@ connections at once and finishes the requests and streams it has in flight; from
 the new configuration. If a new worker fails or is not ready in time, the new ones are stopped and the old ones
 keep serving: a broken configuration is refused. Each worker reads src/.env, the config and the files afresh.
 
+Metrics: LiteLLM's prometheus callback writes each worker's samples to PROXY_METRICS_DIR (prometheus_client's
+multiprocess mode), and /metrics sums the files of every worker, the replaced ones included. The directory is
+emptied here, once, when the supervisor starts; a reload keeps it, so the counts survive it.
+
 This module deliberately does not import the `adapter` package: that would put the settings of the moment
 (the master key, ...) into this process's environment, which the workers inherit, and a reload would not see a
 changed src/.env.
@@ -24,6 +28,8 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import Process
+
+import stack_settings
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -122,12 +128,24 @@ def config_of(args: argparse.Namespace) -> uvicorn.Config:
     )
 
 
+def prepare_metrics() -> None:
+    """Empty the proxy's metrics directory of a previous run and hand it to the workers (they inherit it)."""
+    directory = stack_settings.load().proxy_metrics_dir
+    stack_settings.fresh_metrics_dir(directory)
+    stack_settings.use_metrics_dir(directory)
+
+
 def main(argv: list[str] | None = None) -> int:
     config = config_of(parse_args(sys.argv[1:] if argv is None else argv))
     try:
         socket = config.bind_socket()
     except SystemExit:
         return STARTUP_FAILURE  # uvicorn has logged why (e.g. the port is in use)
+    try:
+        prepare_metrics()  # after the bind: a second proxy refused its port must not empty the first one's files
+    except (stack_settings.SettingsError, OSError) as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return STARTUP_FAILURE
     supervisor = ReloadingSupervisor(config, sockets=[socket])
     supervisor.run()
     return supervisor.exit_code

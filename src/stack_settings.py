@@ -72,6 +72,9 @@ class Settings:
     lago_api_key: str = field(repr=False)
     lago_api_event_code: str
     lago_default_customer_id: str  # the Lago subscription of requests whose key has no customer_id
+    # prometheus_client's multiprocess directories, one per service, emptied when the service starts
+    proxy_metrics_dir: str  # PROXY_METRICS_DIR
+    business_api_metrics_dir: str  # BUSINESS_API_METRICS_DIR
     redis_url: str = field(repr=False)  # shared limits, cooldowns and usage across proxies (REDIS_URL); may hold a password
 
     @property
@@ -190,6 +193,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     business_port = _port(values, "BUSINESS_API_PORT", 8002)
     lago_base, lago_key, lago_code, lago_fallback = _lago(values)
     cores = os.cpu_count() or 1
+    log_dir = get("LOG_DIR", str(SRC_DIR / "logs"))
     return Settings(
         env_file=str(env_file),
         business_api_host=business_host,
@@ -214,7 +218,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         laas_api_key=get("LAAS_API_KEY"),
         laas_preset_hash=get("LAAS_PRESET_HASH"),
         log_level=_log_level(get("LOG_LEVEL", "INFO")),
-        log_dir=get("LOG_DIR", str(SRC_DIR / "logs")),
+        log_dir=log_dir,
         max_request_body_mb=_float(values, "MAX_REQUEST_BODY_MB", 50.0),
         config_file=get("CONFIG_FILE_PATH", str(SRC_DIR / "config.yaml")),
         backends_dir=get("BACKENDS_DIR", str(SRC_DIR / "backends")),
@@ -223,6 +227,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         lago_api_key=lago_key,
         lago_api_event_code=lago_code,
         lago_default_customer_id=lago_fallback,
+        proxy_metrics_dir=get("PROXY_METRICS_DIR", str(Path(log_dir) / "prometheus" / "proxy")),
+        business_api_metrics_dir=get("BUSINESS_API_METRICS_DIR", str(Path(log_dir) / "prometheus" / "business_api")),
         redis_url=_redis_url(get("REDIS_URL")),
     )
 
@@ -266,6 +272,26 @@ def prepare_litellm_environment(settings: Settings) -> None:
         # key's customer as `user_api_key_user_id` (adapter/metering_lago.py), so it must charge by user_id.
         os.environ.update(LAGO_API_BASE=settings.lago_api_base, LAGO_API_KEY=settings.lago_api_key,
                           LAGO_API_EVENT_CODE=settings.lago_api_event_code, LAGO_API_CHARGE_BY="user_id")
+
+
+# What prometheus_client's multiprocess mode (*.db, one file per process and metric kind) and LiteLLM's series
+# cap (litellm_admitted_series_*) write in a metrics directory; nothing else there is removed.
+METRICS_FILE_PATTERNS = ("*.db", "litellm_admitted_series_*")
+
+
+def fresh_metrics_dir(directory: str) -> None:
+    """Create `directory` and empty it of a previous run's metric files; call when a service starts, before its
+    workers do (never on a reload: the files of replaced workers keep their counts)."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for pattern in METRICS_FILE_PATTERNS:
+        for stale in path.glob(pattern):
+            stale.unlink(missing_ok=True)
+
+
+def use_metrics_dir(directory: str) -> None:
+    """Hand prometheus_client its multiprocess directory; the workers this process starts inherit it."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:

@@ -18,6 +18,9 @@ from .keys import Key, KeyRing
 
 MASTER_ALIAS = "master"  # how usage lines and LiteLLM's logs name the master key
 MISSING = "missing or invalid API key: send 'Authorization: Bearer <LITELLM_MASTER_KEY or a key from the keys file>'"
+METRICS_PATHS = ("/metrics", "/metrics/")
+# The metrics name every key's alias and model: a key from the keys file may not read them.
+METRICS_MASTER_ONLY = "GET /metrics needs the master key (LITELLM_MASTER_KEY); other keys may not read metrics"
 
 
 def _refused(message: str, code: int = 401, kind: str = "authentication_error") -> ProxyException:
@@ -71,6 +74,8 @@ def make_auth(master_key: str, keys: KeyRing | None = None):
             return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN, key_alias=MASTER_ALIAS)
         if keys is None or not received:
             raise _refused(MISSING)
+        if request.scope.get("path") in METRICS_PATHS:
+            raise _refused(METRICS_MASTER_ONLY)  # LiteLLM's /metrics guard answers any refusal with 401
         return await _checked(keys.find(received), request)
 
     return user_api_key_auth

@@ -27,6 +27,7 @@ NOISE_MARKERS = (
     "\n\nLiteLLM: model group",
     "\nReceived Model Group",
     "Deployment Info:",
+    " To allow unauthenticated access, set",  # LiteLLM's /metrics 401: advice for the operator, not the client
     # LiteLLM's advice on unsupported parameters is for whoever runs the proxy, not for its clients
     " To drop these, set `litellm.drop_params",
     " To drop it from the call, set `litellm.drop_params",
@@ -104,6 +105,8 @@ def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
         message, param = error.get("message"), error.get("param")
     elif isinstance(parsed, dict) and "detail" in parsed:
         message, param = parsed["detail"], None
+    elif isinstance(parsed, str):  # LiteLLM's /metrics auth answers its 401 as a bare JSON string
+        message, param = parsed, None
     else:
         message, param = None, None
     if not message:

@@ -226,6 +226,8 @@ class Gateway:
         if route.status:
             await self._refuse(route, receive, send)
             return
+        if route.passed_as:
+            scope = {**scope, "path": route.passed_as, "raw_path": route.passed_as.encode()}
         declared = _declared_length(scope)
         if route.body_kind or (declared is not None and declared > self.max_body_bytes):
             receive = await self._checked_body(scope, route, receive, send)

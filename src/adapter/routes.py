@@ -18,6 +18,12 @@ OPENAI_SERVED = {
 }
 MODEL_RETRIEVE = "/models/"  # + one path segment, the model's name: GET /v1/models/{model}
 HEALTH_ROUTES = ("/health", "/health/liveliness", "/health/liveness", "/health/readiness")
+# LiteLLM's prometheus callback (config.yaml) serves this; its own middleware asks our auth hook, which lets only
+# the master key read it (auth.py): the series name every key's alias. LiteLLM mounts its metrics app at
+# /metrics/ and redirects /metrics there (307, which curl and some scrapers do not follow): it is handed the
+# mounted path directly.
+METRICS_ROUTE = "/metrics"
+METRICS_MOUNTED = "/metrics/"
 
 # OpenAI API routes (with and without /v1) this stack does not offer: 501 saying what it serves.
 # A prefix covers its sub-paths, so "/responses" closes /v1/responses/{id}, …/input_items and …/cancel
@@ -51,6 +57,7 @@ class Route:
     message: str = ""
     allow: str = ""  # the Allow header of a 405
     monitoring: bool = False  # a health route (its 503 carries a health report, not an error)
+    passed_as: str = ""  # the path LiteLLM is given instead of the client's (see METRICS_ROUTE)
 
 
 def _served_table() -> dict[str, tuple[tuple[str, ...], str | None]]:
@@ -60,6 +67,7 @@ def _served_table() -> dict[str, tuple[tuple[str, ...], str | None]]:
         table[path] = table["/v1" + path] = (methods, kind)
     for path in HEALTH_ROUTES:
         table[path] = (GET_METHODS, None)
+    table[METRICS_ROUTE] = (GET_METHODS, None)
     return table
 
 
@@ -73,7 +81,8 @@ SERVED_LIST = ", ".join(
 )
 # (method, path) → the Route that passes it on: one dict lookup for every request LiteLLM answers.
 PASSING = {
-    (method, path): Route(body_kind=kind if method == "POST" else None, monitoring=path in HEALTH_ROUTES)
+    (method, path): Route(body_kind=kind if method == "POST" else None, monitoring=path in HEALTH_ROUTES,
+                          passed_as=METRICS_MOUNTED if path == METRICS_ROUTE else "")
     for path, (methods, kind) in SERVED.items()
     for method in methods + (PREFLIGHT,)
 }

@@ -1,4 +1,5 @@
-"""Flask app factory for the mock business API (/api/process, /api/embed, /api/image) and the mock LaaS preset API."""
+"""Flask app factory for the mock business API (/api/process, /api/embed, /api/image), the mock LaaS preset API
+and /metrics."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = int(settings.max_request_body_mb * 1024 * 1024)
     logging.getLogger(__name__).setLevel(settings.log_level)
 
-    from . import embed, errors, health, image, laas, openai_compat, process
+    from . import embed, errors, health, image, laas, metrics, openai_compat, process
 
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)
@@ -30,4 +31,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(image.bp)
     app.register_blueprint(laas.bp)
     app.register_blueprint(openai_compat.bp)
+    metrics.install(app)
     return app

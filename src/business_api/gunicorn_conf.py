@@ -43,3 +43,22 @@ def _raise_open_files_limit(needed: int) -> None:
 
 
 _raise_open_files_limit(_FILES_NEEDED)
+
+
+# Metrics (business_api/metrics.py): each worker writes its samples to a directory of the business API's own; /metrics
+# sums every worker's files, those of replaced workers included.
+_METRICS_DIR = _settings.business_api_metrics_dir
+
+
+def on_starting(server):
+    """Once, in the master, before any worker starts (not on a reload): drop the previous run's samples and hand
+    the directory to the workers, which inherit the environment."""
+    stack_settings.fresh_metrics_dir(_METRICS_DIR)
+    stack_settings.use_metrics_dir(_METRICS_DIR)
+
+
+def child_exit(server, worker):
+    """A worker ended: its live gauges leave the sums (its counters stay, as prometheus_client intends)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _METRICS_DIR)

@@ -17,7 +17,7 @@ COMPOSE_FILE = DEPLOY / "compose.yaml"
 NGINX_CONF = DEPLOY / "nginx.conf"
 SECRETS_EXAMPLE = KUBERNETES / "secrets.example.yaml"
 # Read by Python or prometheus_client themselves, not by stack_settings.
-OTHERS_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR", "PYTHONPATH"}
+OTHERS_VARIABLES = {"PYTHONPATH"}
 # The readers stack_settings uses, and which argument is the variable's name: get("NAME", default),
 # environ.get("NAME"), _int(values, "NAME", default), ...
 _NAME_ARGUMENT = {"get": 0, "_int": 1, "_float": 1, "_port": 1, "_count": 1}

@@ -116,7 +116,7 @@ def test_writable_paths_are_tmpfs_or_volumes_on_a_read_only_root():
     tmpfs = {entry.split(":")[0] for entry in proxy["tmpfs"]}
     volumes = {v["target"]: v for v in proxy["volumes"]}
     assert proxy["read_only"] is True
-    assert {"/tmp", env["PROMETHEUS_MULTIPROC_DIR"]} <= tmpfs  # per container, empty at each start
+    assert {"/tmp", env["PROXY_METRICS_DIR"]} <= tmpfs  # per container, empty at each start
     assert volumes[env["LOG_DIR"]].get("read_only") is not True
     keys = volumes[str(Path(env["KEYS_FILE"]).parent)]
     assert keys["read_only"] is True

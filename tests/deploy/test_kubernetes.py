@@ -100,7 +100,7 @@ def test_proxy_paths_point_where_the_configmaps_secret_and_emptydirs_are_mounted
     example_keys = files.find("Secret", "adapter-keys", files.resources(files.SECRETS_EXAMPLE))
     assert keys_name in example_keys["stringData"]
     # writable, per pod: the usage lines and prometheus_client's per-worker files
-    assert "emptyDir" in at[env["LOG_DIR"]] and "emptyDir" in at[env["PROMETHEUS_MULTIPROC_DIR"]]
+    assert "emptyDir" in at[env["LOG_DIR"]] and "emptyDir" in at[env["PROXY_METRICS_DIR"]]
     assert "emptyDir" in at["/tmp"]
     # no subPath: a subPath mount would never see the Secret's updates (the keys file is re-read when it changes)
     assert all("subPath" not in m for m in files.container("proxy")["volumeMounts"])

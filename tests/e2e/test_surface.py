@@ -44,10 +44,11 @@ NEEDS_DATABASE = [
     ("GET", "/global/spend/report", None), ("POST", "/organization/new", {}), ("POST", "/customer/new", {}),
     ("POST", "/budget/new", {}), ("GET", "/tag/list", None), ("POST", "/invitation/new", {}),
 ]
-# Everything else → 404: LiteLLM's provider pass-through routes, its UI, docs and metrics, other admin routes.
+# Everything else → 404: LiteLLM's provider pass-through routes, its UI and docs, other admin routes (GET /metrics
+# is served: tests/e2e/test_metrics.py).
 UNKNOWN = [
     ("GET", "/", None), ("GET", "/docs", None), ("GET", "/openapi.json", None), ("GET", "/ui", None),
-    ("GET", "/metrics", None), ("GET", "/routes", None), ("GET", "/model/info", None), ("GET", "/v1/model/info", None),
+    ("GET", "/v1/metrics", None), ("GET", "/routes", None), ("GET", "/model/info", None), ("GET", "/v1/model/info", None),
     ("GET", "/credentials", None), ("POST", "/model/new", {}), ("GET", "/sso/key/generate", None),
     ("GET", "/openai/v1/models", None), ("POST", "/openai/v1/chat/completions", {"model": "gpt-4o"}),
     ("POST", "/openai/deployments/gpt-4o/chat/completions", {"messages": []}),

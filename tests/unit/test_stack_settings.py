@@ -171,3 +171,30 @@ def test_lago_settings_from_the_env_file_reach_litellm(tmp_path, monkeypatch):
     assert {name: os.environ[name] for name in (*LAGO, "LAGO_API_CHARGE_BY")} == {
         **LAGO, "LAGO_API_BASE": "https://lago.example", "LAGO_API_CHARGE_BY": "user_id"}
     assert stack_settings.load({**os.environ, "ENV_FILE": str(path)}).lago_enabled  # a second load accepts it
+
+
+def test_metrics_directories_are_per_service_under_log_dir_unless_set(tmp_path):
+    settings = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "LOG_DIR": "/var/log/stack"})
+    assert settings.proxy_metrics_dir == "/var/log/stack/prometheus/proxy"
+    assert settings.business_api_metrics_dir == "/var/log/stack/prometheus/business_api"
+    settings = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "PROXY_METRICS_DIR": "/run/p",
+                                    "BUSINESS_API_METRICS_DIR": "/run/b"})
+    assert (settings.proxy_metrics_dir, settings.business_api_metrics_dir) == ("/run/p", "/run/b")
+
+
+def test_a_fresh_metrics_dir_is_created_or_emptied_of_metric_files_only(tmp_path):
+    directory = tmp_path / "prometheus" / "proxy"
+    stack_settings.fresh_metrics_dir(str(directory))
+    assert directory.is_dir() and not list(directory.iterdir())
+    for name in ("counter_123.db", "histogram_123.db", "gauge_livesum_123.db", "litellm_admitted_series_x",
+                 "notes.txt"):
+        (directory / name).write_text("x")
+    (directory / "sub").mkdir()
+    stack_settings.fresh_metrics_dir(str(directory))
+    assert sorted(path.name for path in directory.iterdir()) == ["notes.txt", "sub"]
+
+
+def test_the_metrics_dir_is_handed_to_prometheus_client_through_its_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/elsewhere")  # restored after the test, as before it
+    stack_settings.use_metrics_dir(str(tmp_path))
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)

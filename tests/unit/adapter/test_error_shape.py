@@ -167,3 +167,12 @@ def test_responses_failed_events_keep_their_shape_with_a_clean_message():
     payload = json.loads(cleaned.split(b"data: ", 1)[1].split(b"\n", 1)[0])
     assert payload["response"]["error"] == {"code": "server_error", "message": "backend broke with <redacted>"}
     assert payload["sequence_number"] == 4 and cleaned.startswith(b"event: response.failed\n")
+
+
+def test_litellms_metrics_refusal_a_bare_json_string_is_the_message_without_the_operator_advice():
+    raw = json.dumps("Unauthorized access to metrics endpoint: GET /metrics needs the master key "
+                     "To allow unauthenticated access, set `litellm_settings.require_auth_for_metrics_endpoint: "
+                     "false` in your proxy_config.yaml.").encode()
+    assert normalise_error(401, raw, ())["error"] == {
+        "message": "Unauthorized access to metrics endpoint: GET /metrics needs the master key",
+        "type": "authentication_error", "param": None, "code": "401"}

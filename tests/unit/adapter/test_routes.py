@@ -25,6 +25,12 @@ def test_served_routes_pass_with_their_body_check(method, path, kind):
     assert routes.lookup(method, path) == routes.Route(body_kind=kind, monitoring=path.startswith("/health"))
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/"])
+def test_metrics_pass_as_the_path_litellm_mounts_them_at(method, path):
+    assert routes.lookup(method, path) == routes.Route(passed_as="/metrics/")
+
+
 @pytest.mark.parametrize("path", routes.HEALTH_ROUTES)
 def test_health_routes_are_monitoring_routes(path):
     assert routes.lookup("GET", path).monitoring
@@ -35,6 +41,7 @@ def test_health_routes_are_monitoring_routes(path):
     ("GET", "/v1/chat/completions", "POST"), ("PUT", "/v1/embeddings", "POST"), ("HEAD", "/v1/responses", "POST"),
     ("POST", "/v1/models", "GET, HEAD"), ("DELETE", "/v1/models/my-custom-model", "GET, HEAD"),
     ("POST", "/models/gemini:generateContent", "GET, HEAD"), ("POST", "/health/readiness", "GET, HEAD"),
+    ("POST", "/metrics", "GET, HEAD"),
 ])
 def test_served_routes_with_the_wrong_method_are_405_with_allow(method, path, allow):
     route = routes.lookup(method, path)
@@ -73,7 +80,7 @@ def test_litellm_admin_routes_needing_its_database_are_501(method, path):
 
 
 @pytest.mark.parametrize("method, path", [
-    ("GET", "/"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/openapi.json"), ("GET", "/ui"), ("GET", "/metrics"),
+    ("GET", "/"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/openapi.json"), ("GET", "/ui"), ("GET", "/v1/metrics"),
     ("POST", "/openai/v1/chat/completions"), ("GET", "/openai/v1/models"), ("POST", "/anthropic/v1/messages"),
     ("POST", "/vertex-ai/v1/projects/p"), ("POST", "/vertex_ai/x"), ("POST", "/gemini/v1beta/models/g:generateContent"),
     ("POST", "/bedrock/model/x/invoke"), ("POST", "/azure/openai/deployments/d/chat/completions"),

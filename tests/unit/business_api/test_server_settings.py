@@ -1,6 +1,7 @@
 """The mock's gunicorn settings: worker class and connections from stack_settings, open-files limit lifted."""
 
 import importlib
+import os
 import resource
 import sys
 
@@ -86,3 +87,26 @@ def test_the_gevent_worker_is_importable():
     from gunicorn.workers import ggevent
 
     assert ggevent.GeventWorker
+
+
+def test_gunicorn_starting_empties_the_metrics_dir_and_hands_it_to_the_workers(monkeypatch, tmp_path):
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "counter_1.db").write_bytes(b"stale")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/elsewhere")  # restored after the test
+    conf = gunicorn_conf(monkeypatch, tmp_path, BUSINESS_API_METRICS_DIR=str(directory))
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == "/elsewhere"  # loading the settings changes nothing
+    conf.on_starting(None)
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(directory) and not list(directory.iterdir())
+
+
+def test_an_exited_worker_is_marked_dead_in_the_metrics_dir(monkeypatch, tmp_path):
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    for name in ("gauge_livesum_41.db", "gauge_all_41.db", "counter_41.db", "gauge_livesum_42.db"):
+        (directory / name).write_bytes(b"x")
+    conf = gunicorn_conf(monkeypatch, tmp_path, BUSINESS_API_METRICS_DIR=str(directory))
+    conf.child_exit(None, type("Worker", (), {"pid": 41})())
+    # prometheus_client drops the live gauges of the dead worker; its counters and other gauges keep their counts
+    assert sorted(path.name for path in directory.iterdir()) == ["counter_41.db", "gauge_all_41.db",
+                                                                 "gauge_livesum_42.db"]
