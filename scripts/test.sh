@@ -3,9 +3,10 @@
 # pins, the deployment checkers' pins, the AI SDK's node packages and the KServe model server's venv (.venv-kserve),
 # run pytest.
 #
-#   ./scripts/test.sh              tests/unit + tests/e2e + tests/deploy in one pytest process and tests/clients
-#                                  (the real OpenAI clients) in a second one at the same time; the clients' output is
-#                                  shown after the first finishes; the exit status fails if either fails
+#   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
+#                                  (the real OpenAI clients), tests/deploy and the e2e suites with stacks of their own
+#                                  (own_stack_tests) in a second one, whose output is shown after the first finishes;
+#                                  the exit status fails if either fails
 #   ./scripts/test.sh -q -x        the same, with those options given to both processes
 #   ./scripts/test.sh tests/unit -k laas
 #                                  any path argument: one pytest process with exactly these arguments
@@ -17,7 +18,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 clients_dir=tests/clients
-main_suites=(tests/unit tests/e2e tests/deploy)
+# The suites that start their own services through the scripts or with their own settings (several proxies, Redis,
+# reloads): mostly waiting, so they run alongside the clients, in the second process, and not in the main one.
+own_stack_tests=(tests/e2e/test_reload.py tests/e2e/test_redis.py tests/e2e/test_scripts.py tests/e2e/test_lago.py
+                 tests/e2e/test_metrics.py)
+main_suites=(tests/unit tests/e2e)
+side_suites=("$clients_dir" tests/deploy "${own_stack_tests[@]}")
 kserve_test=tests/e2e/test_mapped_kserve.py
 KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
 
@@ -156,7 +162,7 @@ run_one() {  # one pytest process with exactly the given arguments
   return "$status"
 }
 
-run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS... go to both
+run_both() {  # main_suites here, side_suites alongside; OPTIONS... go to both
   local main_status=0 clients_status=0 main_log main_line clients_line strict=1 passed failed color=()
   (( $# )) && strict=0  # a filter such as -k NAME may select nothing in one of the two
   # Both outputs go through files (to be shown in turn and summed up): keep pytest's colours on a terminal.
@@ -166,19 +172,21 @@ run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS...
   trap stop_background EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  pytest_in_background "$bg_log" "${color[@]}" "$@" "$clients_dir"
-  info "running ${main_suites[*]} here, and $clients_dir alongside (pid $bg_pid; its output follows)"
+  local ignored=() test
+  for test in "${own_stack_tests[@]}"; do ignored+=(--ignore "$test"); done
+  pytest_in_background "$bg_log" "${color[@]}" "$@" "${side_suites[@]}"
+  info "running ${main_suites[*]} here, and ${side_suites[*]} alongside (pid $bg_pid; its output follows)"
   # tee -i: on Ctrl-C, tee outlives pytest, which still prints while it tears its stack down.
-  "$PY" -m pytest -c tests/pytest.ini "${color[@]}" "$@" "${main_suites[@]}" 2>&1 | tee -i "$main_log" || main_status=$?  # pipefail: pytest's status (tee succeeds)
+  "$PY" -m pytest -c tests/pytest.ini "${color[@]}" "$@" "${ignored[@]}" "${main_suites[@]}" 2>&1 | tee -i "$main_log" || main_status=$?  # pipefail: pytest's status (tee succeeds)
   wait "$bg_pid" || clients_status=$?
   bg_pid=''
-  info "output of $clients_dir (pytest exit status $clients_status):"
+  info "output of the second process (pytest exit status $clients_status):"
   cat "$bg_log"
   main_line="$(summary_line "$main_log")"
   clients_line="$(summary_line "$bg_log")"
   rm -f "$main_log"
   info "${main_suites[*]}: ${main_line:-no summary} (exit $main_status)"
-  info "$clients_dir: ${clients_line:-no summary} (exit $clients_status)"
+  info "${side_suites[*]}: ${clients_line:-no summary} (exit $clients_status)"
   passed=$(( $(count_of passed "$main_line") + $(count_of passed "$clients_line") ))
   failed=$(( $(count_of failed "$main_line") + $(count_of failed "$clients_line")
              + $(count_of error "$main_line") + $(count_of error "$clients_line") ))
@@ -189,7 +197,7 @@ run_both() {  # tests/unit + tests/e2e here, tests/clients alongside; OPTIONS...
   fi
   if (( strict )); then
     (( main_status != 5 )) || die "${main_suites[*]} ran no test: that is a failure, not a pass"
-    (( clients_status != 5 )) || die "$clients_dir ran no test: that is a failure, not a pass"
+    (( clients_status != 5 )) || die "${side_suites[*]} ran no test: that is a failure, not a pass"
   else  # one side selecting nothing is fine when the other ran and passed
     if (( main_status == 5 )); then main_status=0; fi
     if (( clients_status == 5 )); then clients_status=0; fi

@@ -37,6 +37,7 @@ logger = logging.getLogger("uvicorn.error")
 # (5 s) is too short for that; it stays the bound of each health ping, which a worker that died while being
 # pinged makes the supervisor wait out in full.
 WORKER_READY_SECONDS = 120
+CONFIGURATION_ERROR = 2  # the exit code of every entry point that finds a bad setting (adapter/__init__.py)
 
 
 class ReloadingSupervisor(Multiprocess):
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_metrics()  # after the bind: a second proxy refused its port must not empty the first one's files
     except (stack_settings.SettingsError, OSError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
-        return STARTUP_FAILURE
+        return CONFIGURATION_ERROR
     supervisor = ReloadingSupervisor(config, sockets=[socket])
     supervisor.run()
     return supervisor.exit_code
