@@ -35,7 +35,7 @@ from litellm.proxy.common_utils.http_parsing_utils import (
 import stack_settings
 
 from . import hooks  # noqa: F401  (loads the backend files now: a bad one stops the proxy before it starts)
-from . import lifespan, model_kinds, routes
+from . import lifespan, log_lines, model_kinds, routes
 from .error_shape import database_missing_error, decoded, error_body, normalise_error, normalise_stream_errors
 from .request_checks import RequestProblem, client_side_credentials, parse_body
 
@@ -323,4 +323,5 @@ def _model_kind(router, model: str) -> str:
 
 
 _settings = stack_settings.load()
+log_lines.install(_settings.log_level)
 app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets)
