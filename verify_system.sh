@@ -15,7 +15,8 @@ environment): business API health, proxy liveliness, that the model list has eve
 proxy's config (CONFIG_FILE_PATH, default src/config.yaml), then each of those models by its
 model_info.mode: chat (the default) must answer, with the mock's answer when its backend is the
 local mock; embedding must return a vector; image_generation a PNG. Last, that a wrong key is
-refused with 401; with REDIS_URL set, that Redis answers. A request may take up to VERIFY_TIMEOUT
+refused with 401; /metrics answers the master key (when config.yaml has the prometheus callback);
+with REDIS_URL set, that Redis answers. A request may take up to VERIFY_TIMEOUT
 seconds (default 60).
 USAGE
 }
@@ -206,6 +207,27 @@ check_wrong_key() {
   fi
 }
 
+metrics_configured() {  # true when the proxy's config has LiteLLM's prometheus callback
+  "$json_py" - "$config_file" <<'PY' 2>/dev/null
+import sys, yaml
+with open(sys.argv[1], encoding="utf-8") as f:
+    settings = yaml.safe_load(f).get("litellm_settings") or {}
+sys.exit(0 if "prometheus" in (settings.get("callbacks") or []) else 1)
+PY
+}
+
+check_metrics() {  # GET /metrics with the master key: Prometheus text with LiteLLM's request counter
+  metrics_configured || return 0
+  request 15 -H "Authorization: Bearer $LITELLM_MASTER_KEY" "$proxy_url/metrics"
+  if [[ $http_status != 200 ]]; then
+    fail "metrics: $(why)"
+  elif ! grep -q '^litellm_proxy_total_requests_metric_total' "$work_dir/body"; then
+    fail "metrics: $proxy_url/metrics answered without litellm_proxy_total_requests_metric_total"
+  else
+    pass "metrics at $proxy_url/metrics (master key)"
+  fi
+}
+
 check_redis() {  # with REDIS_URL set: the Redis the proxies share limits through answers
   local output
   [[ -n $REDIS_URL ]] || return 0
@@ -246,6 +268,7 @@ main() {
     check_model "$index"
   done
   check_wrong_key
+  check_metrics
   check_redis
 
   if ((failed_steps)); then
