@@ -29,6 +29,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import Process
 
+import metrics_dir
 import stack_settings
 
 logger = logging.getLogger("uvicorn.error")
@@ -131,9 +132,7 @@ def config_of(args: argparse.Namespace) -> uvicorn.Config:
 
 def prepare_metrics() -> None:
     """Empty the proxy's metrics directory of a previous run and hand it to the workers (they inherit it)."""
-    directory = stack_settings.load().proxy_metrics_dir
-    stack_settings.fresh_metrics_dir(directory)
-    stack_settings.use_metrics_dir(directory)
+    metrics_dir.prepare(stack_settings.load().proxy_metrics_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,7 +150,8 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 def _redis_url(raw: str) -> str:
     """REDIS_URL as redis-py reads it (redis://[:password@]host:port/db, rediss:// for TLS, unix://path), or ''."""
-    if raw and (urlsplit(raw).scheme not in REDIS_SCHEMES or not (urlsplit(raw).hostname or urlsplit(raw).path)):
+    parts = urlsplit(raw)
+    if raw and (parts.scheme not in REDIS_SCHEMES or not (parts.hostname or parts.path)):
         raise SettingsError("REDIS_URL must look like redis://[:password@]host:6379/0 (or rediss://, unix://)")
     return raw
 
@@ -272,26 +273,6 @@ def prepare_litellm_environment(settings: Settings) -> None:
         # key's customer as `user_api_key_user_id` (adapter/metering_lago.py), so it must charge by user_id.
         os.environ.update(LAGO_API_BASE=settings.lago_api_base, LAGO_API_KEY=settings.lago_api_key,
                           LAGO_API_EVENT_CODE=settings.lago_api_event_code, LAGO_API_CHARGE_BY="user_id")
-
-
-# What prometheus_client's multiprocess mode (*.db, one file per process and metric kind) and LiteLLM's series
-# cap (litellm_admitted_series_*) write in a metrics directory; nothing else there is removed.
-METRICS_FILE_PATTERNS = ("*.db", "litellm_admitted_series_*")
-
-
-def fresh_metrics_dir(directory: str) -> None:
-    """Create `directory` and empty it of a previous run's metric files; call when a service starts, before its
-    workers do (never on a reload: the files of replaced workers keep their counts)."""
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    for pattern in METRICS_FILE_PATTERNS:
-        for stale in path.glob(pattern):
-            stale.unlink(missing_ok=True)
-
-
-def use_metrics_dir(directory: str) -> None:
-    """Hand prometheus_client its multiprocess directory; the workers this process starts inherit it."""
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 def create_env_file(path: Path, example: Path = ENV_EXAMPLE_FILE) -> bool:

@@ -3,6 +3,7 @@
 import resource
 import sys
 
+import metrics_dir
 import stack_settings
 
 _settings = stack_settings.load()
@@ -53,8 +54,7 @@ _METRICS_DIR = _settings.business_api_metrics_dir
 def on_starting(server):
     """Once, in the master, before any worker starts (not on a reload): drop the previous run's samples and hand
     the directory to the workers, which inherit the environment."""
-    stack_settings.fresh_metrics_dir(_METRICS_DIR)
-    stack_settings.use_metrics_dir(_METRICS_DIR)
+    metrics_dir.prepare(_METRICS_DIR)
 
 
 def child_exit(server, worker):
