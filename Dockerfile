@@ -36,6 +36,8 @@ COPY --chown=app:app scripts/common.sh scripts/
 RUN bash -c 'source scripts/common.sh && ensure_venv'
 
 COPY --chown=app:app . .
+# The project itself into the venv (editable, pyproject.toml): a quick step once the source is there.
+RUN bash -c 'source scripts/common.sh && ensure_project'
 
 EXPOSE 8080
 

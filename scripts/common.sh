@@ -71,6 +71,22 @@ ensure_venv() {
     printf '%s\n' "$want" >"$stamp"
     ok "requirements installed"
   fi
+  ensure_project
+}
+
+ensure_project() {
+  # Install this project into $VENV in editable mode (pyproject.toml), so that scripts and tests import its
+  # modules from src/ without sys.path edits; again only when pyproject.toml or the checkout's place changed
+  # (stamp $VENV/.project.sha256). Skipped while pyproject.toml is not there yet (the Dockerfile's first layer).
+  local project="$root_dir/pyproject.toml" stamp="$VENV/.project.sha256" want
+  [[ -f $project && -d $root_dir/src/adapter ]] || return 0
+  want="$( (cat "$project"; printf '%s\n' "$root_dir") | sha256sum | cut -d' ' -f1)"
+  [[ $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
+  info "installing the project itself into $VENV (editable)"
+  "$PY" -m pip install --disable-pip-version-check -q --no-deps -e "$root_dir" \
+    || die "installing the project (pip install -e .) failed; fix the problem above and run again"
+  printf '%s\n' "$want" >"$stamp"
+  ok "project installed (editable)"
 }
 
 ensure_client_requirements() {
