@@ -153,7 +153,7 @@ async def time_to_first_piece(client: httpx.AsyncClient, url: str, headers: dict
     """(seconds to the first content piece, pieces, seconds in all) for one streamed request.
 
     Pieces are the words of the delivered text (the test answer is one word per piece), not chunks: the proxy
-    merges pieces that wait into one chunk (coalesce.py), so a chunk count would measure the merging.
+    merges pieces that wait into one chunk (adapter/openai/shapes.py, coalesce), so a chunk count would measure the merging.
     """
     started = time.perf_counter()
     first, pieces = None, 0

@@ -234,14 +234,14 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def variables(environ: Mapping[str, str] | None = None, settings: Settings | None = None) -> dict[str, str]:
     """What a backend file's ${VAR} may name: src/.env and the environment, plus every setting as resolved.
 
     Resolved settings win for their own names, so ${BUSINESS_API_BASE} has its default (and no trailing slash)
-    even when neither the file nor the environment sets it.
+    even when neither the file nor the environment sets it. `settings`: already loaded from `environ`.
     """
     environ = os.environ if environ is None else environ
-    settings = load(environ)
+    settings = load(environ) if settings is None else settings
     resolved = {name.upper(): str(value) for name, value in asdict(settings).items()}
     return {**_merged(environ, Path(settings.env_file)), **resolved}
 
@@ -270,7 +270,7 @@ def prepare_litellm_environment(settings: Settings) -> None:
         os.environ.setdefault("REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "10")
     if settings.lago_enabled:
         # LiteLLM's LagoLogger reads these at every event; src/.env's values must reach it too. It is handed the
-        # key's customer as `user_api_key_user_id` (adapter/metering_lago.py), so it must charge by user_id.
+        # key's customer as `user_api_key_user_id` (adapter/metering/lago.py), so it must charge by user_id.
         os.environ.update(LAGO_API_BASE=settings.lago_api_base, LAGO_API_KEY=settings.lago_api_key,
                           LAGO_API_EVENT_CODE=settings.lago_api_event_code, LAGO_API_CHARGE_BY="user_id")
 

@@ -15,7 +15,7 @@ import yaml
 import proxy_supervisor
 import stack_settings
 from adapter.keys import __main__ as keys_cli
-from adapter.routes import HEALTH_ROUTES
+from adapter.door.routes import HEALTH_ROUTES
 from tests.deploy import deploy_files as files
 from tests.deploy.deploy_files import COMPOSE_FILE, DEPLOY, NGINX_CONF, ROOT
 

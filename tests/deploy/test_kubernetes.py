@@ -14,7 +14,7 @@ import yaml
 import proxy_supervisor
 import stack_settings
 from adapter.keys.file import load_keys
-from adapter.routes import HEALTH_ROUTES
+from adapter.door.routes import HEALTH_ROUTES
 from tests.deploy import deploy_files as files
 from tests.deploy.deploy_files import KUBERNETES, ROOT
 

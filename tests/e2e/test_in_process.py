@@ -1,4 +1,8 @@
-"""The handlers used in-process with litellm.completion / litellm.acompletion (no proxy), against the real mock."""
+"""The providers used in-process with litellm.acompletion (no proxy), against the real mock.
+
+The providers are async only (the proxy calls the async entry points); the synchronous ones answer with a clear
+error instead of a second, untested HTTP path.
+"""
 
 import asyncio
 import dataclasses
@@ -7,38 +11,51 @@ import litellm
 import pytest
 
 import stack_settings
-from adapter import client
-from adapter.errors import AdapterError
-from adapter.handlers import LaasHandler
-from adapter.mapped import MappedHandler
+from adapter.upstream import client
+from adapter.upstream.errors import AdapterError
+from adapter.providers.laas import LaasProvider
+from adapter.providers.mapped import MappedProvider
 from adapter.mapping.registry import load_backends
 
 from ..registration import registered_providers
 from .conftest import free_port
 
 
-def mapped_handler(environ: dict) -> MappedHandler:
+def mapped_handler(environ: dict) -> MappedProvider:
     """The mapped provider as the proxy builds it: the backend files the stack's config names."""
     settings = stack_settings.load(environ)
-    return MappedHandler(settings, load_backends(settings.config_file, settings.backends_dir,
+    return MappedProvider(settings, load_backends(settings.config_file, settings.backends_dir,
                                                  stack_settings.variables(environ)))
 
 
 @pytest.fixture()
 def registered(stack):
-    with registered_providers({"mapped": mapped_handler(stack.env), "laas": LaasHandler(stack.settings)}):
+    with registered_providers({"mapped": mapped_handler(stack.env), "laas": LaasProvider(stack.settings)}):
         yield
 
 
 @pytest.mark.parametrize(
     "model, expected",
-    [("mapped/business", "Mock answer from mapped/business: sync"),
-     ("laas/claude-3.5-sonnet", "Mock answer from laas-preset: sync")],
+    [("mapped/business", "Mock answer from mapped/business: async"),
+     ("laas/claude-3.5-sonnet", "Mock answer from laas-preset: async")],
 )
-def test_sync_completion(registered, model, expected):
-    response = litellm.completion(model=model, messages=[{"role": "user", "content": "sync"}])
+def test_async_completion(registered, model, expected):
+    async def ask():
+        try:
+            return await litellm.acompletion(model=model, messages=[{"role": "user", "content": "async"}])
+        finally:
+            await client.aclose()
+
+    response = asyncio.run(ask())
     assert response.choices[0].message.content == expected
     assert response.usage.total_tokens == response.usage.prompt_tokens + response.usage.completion_tokens
+
+
+@pytest.mark.parametrize("model", ["mapped/business", "laas/claude-3.5-sonnet"])
+def test_sync_calls_say_to_use_the_async_ones(registered, model):
+    with pytest.raises(litellm.BadRequestError) as caught:
+        litellm.completion(model=model, messages=[{"role": "user", "content": "sync"}])
+    assert "serves async calls only" in str(caught.value) and "litellm.acompletion" in str(caught.value)
 
 
 def test_async_completion_across_event_loops(registered):
@@ -58,25 +75,31 @@ def test_async_completion_across_event_loops(registered):
 
 def test_handler_reports_unreachable_backend_as_503(stack):
     handler = mapped_handler({**stack.env, "BUSINESS_API_BASE": f"http://127.0.0.1:{free_port()}"})
-    with pytest.raises(litellm.ServiceUnavailableError) as caught:  # the class the router's retry policy retries
-        handler.completion(model="business", messages=[{"role": "user", "content": "x"}], optional_params={})
-    assert caught.value.status_code == 503
-    assert isinstance(caught.value.__cause__, AdapterError)
+
     async def ask():
         try:
             await handler.acompletion(model="business", messages=[{"role": "user", "content": "x"}])
         finally:
             await client.aclose()
 
-    with pytest.raises(litellm.ServiceUnavailableError) as caught:
+    with pytest.raises(litellm.ServiceUnavailableError) as caught:  # the class the router's retry policy retries
         asyncio.run(ask())
     assert caught.value.status_code == 503
+    assert isinstance(caught.value.__cause__, AdapterError)
 
 
-def test_sync_handler_enforces_the_timeout(stack):
+def test_provider_enforces_the_timeout(stack):
     settings = dataclasses.replace(stack.settings, business_api_timeout=0.5)
+
+    async def ask():
+        try:
+            await LaasProvider(settings).acompletion(model="claude-3.5-sonnet",
+                                                     messages=[{"role": "user", "content": "[mock:sleep=3000]"}])
+        finally:
+            await client.aclose()
+
     with pytest.raises(litellm.Timeout) as caught:
-        LaasHandler(settings).completion(model="claude-3.5-sonnet", messages=[{"role": "user", "content": "[mock:sleep=3000]"}])
+        asyncio.run(ask())
     assert caught.value.status_code == 504
 
 
@@ -87,17 +110,16 @@ def test_sync_handler_enforces_the_timeout(stack):
     [("mapped/business", "Mock answer from mapped/business: stream me [mock:chunk_delay=30]", 7),
      ("laas/claude-3.5-sonnet", "Mock answer from laas-preset: stream me [mock:chunk_delay=30]", 1)],
 )
-def test_sync_and_async_streaming_in_process(registered, model, expected, text_chunks):
+def test_streaming_in_process(registered, model, expected, text_chunks):
     messages = [{"role": "user", "content": "stream me [mock:chunk_delay=30]"}]
-    chunks = list(litellm.completion(model=model, messages=messages, stream=True))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected
-    assert sum(bool(c.choices[0].delta.content) for c in chunks) == text_chunks
 
     async def collect():
         try:
             stream = await litellm.acompletion(model=model, messages=messages, stream=True)
-            return "".join([c.choices[0].delta.content or "" async for c in stream])
+            return [c async for c in stream]
         finally:
             await client.aclose()
 
-    assert asyncio.run(collect()) == expected
+    chunks = asyncio.run(collect())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected
+    assert sum(bool(c.choices[0].delta.content) for c in chunks) == text_chunks

@@ -14,7 +14,7 @@ import yaml
 
 import stack_settings
 from adapter.keys import hash_key
-from adapter.metering_lago import SEND_TIMEOUT
+from adapter.metering.lago import SEND_TIMEOUT
 
 from .conftest import SRC, extra_proxy, free_port, proxy_command, stack_environment
 

@@ -1,4 +1,4 @@
-"""The proxy's log after failed calls: one line per failure, no traceback (src/adapter/log_lines.py)."""
+"""The proxy's log after failed calls: one line per failure, no traceback (src/adapter/door/log_lines.py)."""
 
 import time
 

@@ -1,36 +1,41 @@
-"""The objects src/config.yaml names: the handlers and the auth hook, built once from the settings.
+"""The objects src/config.yaml names: the providers, the auth hook and the callbacks, built once from the settings.
 
 A package, not a module file: LiteLLM execs a module *file* next to config.yaml afresh for every
 name it resolves, but imports a package normally, so these objects exist once per process.
 Importing it loads every backend file the config's models name (mapped/<name>) and the keys file: a bad one
 stops the proxy here, with a message naming the file and the key, before it serves anything.
+The names (adapter.hooks.*) are what users' config.yaml files rely on: they stay.
 """
 
-import stack_settings
-from adapter import client
-from adapter.auth import make_auth
-from adapter.handlers import LaasHandler
-from adapter.keys import KeyRing, KeysError
-from adapter.mapped import MappedHandler
-from adapter.mapping.load import MappingError
-from adapter.mapping.registry import load_backends
-from adapter.media_handlers import ImageHandler
-from adapter.metering import UsageLog
-from adapter.metering_lago import register as register_lago
+import adapter
 
-_settings = stack_settings.load()
+# Before LiteLLM is imported (the providers import it): it reads part of its configuration from the environment.
+_settings = adapter.settings()
+
+import stack_settings  # noqa: E402
+from adapter.keys import KeyRing, KeysError  # noqa: E402
+from adapter.keys.auth import make_auth  # noqa: E402
+from adapter.mapping.load import MappingError  # noqa: E402
+from adapter.mapping.registry import load_backends  # noqa: E402
+from adapter.metering.lago import register as register_lago  # noqa: E402
+from adapter.metering.usage_log import UsageLog  # noqa: E402
+from adapter.providers.image import ImageProvider  # noqa: E402
+from adapter.providers.laas import LaasProvider  # noqa: E402
+from adapter.providers.mapped import MappedProvider  # noqa: E402
+from adapter.upstream import client  # noqa: E402
+
 client.configure(_settings.business_api_max_connections)
 
 try:
-    _backends = load_backends(_settings.config_file, _settings.backends_dir, stack_settings.variables())
+    _backends = load_backends(_settings.config_file, _settings.backends_dir, stack_settings.variables(settings=_settings))
     # Looked at on every request (a stat, ~1 µs): a key added or revoked works or stops at once.
     _keys = KeyRing(_settings.keys_file, check_every=0)
 except (MappingError, KeysError) as error:
     raise SystemExit(f"configuration error: {error}") from None
 
-mapped_handler = MappedHandler(_settings, _backends)
-laas_handler = LaasHandler(_settings)
-image_handler = ImageHandler(_settings)
+mapped_handler = MappedProvider(_settings, _backends)
+laas_handler = LaasProvider(_settings)
+image_handler = ImageProvider(_settings)
 user_api_key_auth = make_auth(_settings.litellm_master_key, _keys)
 usage_log = UsageLog(_settings.log_dir)
 # Not in config.yaml's callbacks, whose entries must all exist: added to LiteLLM's callbacks here, only when

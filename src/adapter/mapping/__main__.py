@@ -10,31 +10,34 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import litellm
 import stack_settings
 import yaml
 
-from adapter import transform_embed
-from adapter.errors import AdapterError, bad_answer, from_backend_status, invalid_request
-# The proxy's own helpers, so that render counts usage and decodes token ids exactly as it does.
-from adapter.mapped import TOKENIZER_MODEL, counted_usage, decode_tokens
-from adapter.mapping.apply import completion, embedding_body, embeddings, error_message, without_nulls
-from adapter.mapping.chat import body_for, document_for
-from adapter.mapping.document import embedding_document
-from adapter.mapping.load import MappingError, load_file
-from adapter.mapping.registry import Backend, backend_for, load_backends
-from adapter.mapping.stream import MappedStream
-from adapter.transform_common import pseudo_stream
+import adapter
+
+# Before LiteLLM is imported (the token counter): it reads part of its configuration from the environment then.
+adapter.settings()
+
+from adapter.mapping.apply import completion, error_message, without_nulls  # noqa: E402
+from adapter.mapping.chat import body_for, document_for  # noqa: E402
+from adapter.mapping.embeddings import embedding_answer, embedding_request  # noqa: E402
+from adapter.mapping.load import MappingError, load_file  # noqa: E402
+from adapter.mapping.registry import Backend, backend_for, load_backends  # noqa: E402
+from adapter.mapping.stream import MappedStream  # noqa: E402
+from adapter.openai.shapes import pseudo_stream  # noqa: E402
+# The proxy's own token counter, so that render counts usage exactly as the proxy does.
+from adapter.openai.tokens import counted_usage  # noqa: E402
+from adapter.upstream.errors import AdapterError, from_backend_status  # noqa: E402
+
 
 class Refused(Exception):
     """A render input that cannot be used; the message is the one line the user sees."""
 
 
-def check_configured() -> int:
+def check_configured(settings: stack_settings.Settings) -> int:
     """Every backend file the proxy's config names, loaded as the proxy loads them at start-up."""
-    settings = stack_settings.load()
     try:
-        backends = load_backends(settings.config_file, settings.backends_dir, stack_settings.variables())
+        backends = load_backends(settings.config_file, settings.backends_dir, stack_settings.variables(settings=settings))
     except MappingError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 1
@@ -43,11 +46,11 @@ def check_configured() -> int:
     return 0
 
 
-def check(path: str | None) -> int:
+def check(path: str | None, settings: stack_settings.Settings) -> int:
     if path is None:
-        return check_configured()
+        return check_configured(settings)
     try:
-        mapping = load_file(path, stack_settings.variables())
+        mapping = load_file(path, stack_settings.variables(settings=settings))
     except MappingError as error:
         print(error, file=sys.stderr)
         return 1
@@ -62,12 +65,13 @@ def check(path: str | None) -> int:
 # ---------------------------------------------------------------- render
 
 
-def render(path: str, request_path: str, answer_path: str | None, backend_model: str | None = None,
+def render(path: str, request_path: str, answer_path: str | None, settings: stack_settings.Settings,
+           backend_model: str | None = None,
            status: int = 200, show_document: bool = False) -> int:
     """Print the request that would be sent and, given an answer, what the OpenAI client would get back."""
     _output.clear()
     try:
-        backend = backend_for(load_file(path, stack_settings.variables()))
+        backend = backend_for(load_file(path, stack_settings.variables(settings=settings)))
         request = _json_object(_read(request_path, "request"), request_path, "request")
         answer = None if answer_path is None else _read(answer_path, "answer")
         if "input" in request:
@@ -242,16 +246,14 @@ def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes
     if spec is None:
         raise Refused(f"{path}: embeddings: the request has \"input\" (an embedding request) but the file has no "
                       "embeddings: section")
-    # As adapter.mapped's embedding call does: options checked, token ids decoded, dimensions only when read.
-    encoding, dimensions = transform_embed.options_of(request)
-    if dimensions is not None and not backend.reads_dimensions:
-        raise invalid_request(f"'dimensions' is not supported by {backend.label}", "dimensions")
-    texts = transform_embed.texts_of(request.get("input"), decode_tokens)
-    document = embedding_document(request["model"], texts, dimensions)
+    # The proxy's own embedding flow (mapping/embeddings.py): options checked, token ids decoded, dimensions only
+    # when the file reads them.
+    embedding = embedding_request(backend, request["model"], request.get("input"), request)
+    document = embedding.document
     if show_document:
         _heading("the request document the expressions see")
         _show(document)
-    body = embedding_body(mapping, document)
+    body = embedding.body
     _heading("embeddings request")
     written = _as_written(path)
     _target(written["embeddings"]["url"], written.get("headers"), mapping.timeout)
@@ -261,13 +263,8 @@ def _render_embeddings(backend: Backend, path: str, request: dict, answer: bytes
     if not 200 <= status < 300:
         _render_error(backend, answer, status)
         return
-    vectors, tokens = embeddings(spec, _json(answer, "answer", "answer"), backend.label)
-    if len(vectors) != len(texts):
-        raise bad_answer(backend.label, f"{len(vectors)} vectors for {len(texts)} input texts")
-    if tokens is None:  # the backend does not say: counted as the proxy counts them
-        tokens = sum(litellm.token_counter(model=TOKENIZER_MODEL, text=text) for text in texts)
-    _heading(f"the answer → OpenAI embedding list ({encoding})")
-    _show(transform_embed.embedding_list(vectors, request["model"], tokens, encoding))
+    _heading(f"the answer → OpenAI embedding list ({embedding.encoding})")
+    _show(embedding_answer(backend, _json(answer, "answer", "answer"), embedding, request["model"]))
 
 
 
@@ -294,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
                                 help="also print the request document the file's expressions read")
     args = parser.parse_args(argv)
     try:
+        settings = stack_settings.load()  # afresh for each command (tests run several in one process)
         if args.command == "check":
-            return check(args.file)
-        return render(args.file, args.request, args.answer, args.backend_model, args.status, args.document)
+            return check(args.file, settings)
+        return render(args.file, args.request, args.answer, settings, args.backend_model, args.status, args.document)
     except stack_settings.SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

@@ -1,11 +1,11 @@
 """One OpenAI chat request through a backend file: parameters by its policy, the request document, the body. Pure;
-the proxy (adapter.mapped) and `python -m adapter.mapping render` both use it, so render shows what is sent."""
+the proxy (providers/mapped.py) and `python -m adapter.mapping render` both use it, so render shows what is sent."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import openai_checks, params
+from ..openai import options, params
 from . import apply
 from .document import chat_document
 from .parts import refuse_unsent
@@ -18,7 +18,7 @@ def document_for(backend: Backend, model: str, backend_model: str | None, messag
 
     Refuses (400) parameters and content parts the file would not send: the backend would answer without them.
     """
-    forwarded = openai_checks.checked_options(params.split_params(sent, backend.policy, drop_unknown))
+    forwarded = options.checked_options(params.split_params(sent, backend.policy, drop_unknown))
     document = chat_document(model, backend_model, messages, forwarded, stream)
     refuse_unsent(messages, backend.sent_parts, backend.label)
     return document

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid_request
-from ..transform_common import message_role, text_of
+from ..openai.messages import message_role, text_of
+from ..upstream.errors import invalid_request
 
 ROLES = ("system", "user", "assistant", "tool")
 # Always present in `params` (null when the client did not send them), so mappings can name them without guessing.
@@ -110,7 +110,7 @@ def chat_document(model: str, backend_model: str | None, messages: Any, params: 
 def embedding_document(model: str, input: Any, dimensions: int | None) -> dict:
     """OpenAI embedding request → {model, input (a list of texts), dimensions}.
 
-    Token-id inputs are decoded by the caller first (transform_embed.texts_of); here only texts are accepted.
+    Token-id inputs are decoded by the caller first (openai/embeddings.py, texts_of); here only texts are accepted.
     """
     texts = [input] if isinstance(input, str) else input
     if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import AdapterError, invalid_request
+from ..upstream.errors import AdapterError, invalid_request
 from .apply import request_body
 from .document import chat_document
 from .spec import Mapping

@@ -14,7 +14,7 @@ from typing import Mapping as StrMap
 
 import yaml
 
-from .. import params
+from ..openai import params
 from .apply import backend_of
 from .document import NAMED_PARAMS
 from .load import MappingError, load_file

@@ -8,9 +8,10 @@ sentinel comes. An event carrying an error ends the stream with that error, afte
 
 from __future__ import annotations
 
-from ..errors import AdapterError
-from ..transform_common import stream_chunk
-from .apply import EventReader, stream_chunks
+from ..openai.shapes import stream_chunk
+from ..upstream.errors import AdapterError
+from .apply import stream_chunks
+from .events import EventReader
 from .spec import StreamSpec
 
 

@@ -5,10 +5,10 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapter import transform_laas
-from adapter.errors import AdapterError
-from adapter.mapped import chat_request
-from adapter.request_checks import RequestProblem, parse_chat_body
+from adapter.providers import laas as transform_laas
+from adapter.upstream.errors import AdapterError
+from adapter.mapping.chat import chat_request
+from adapter.door.checks import RequestProblem, parse_body
 
 from ..backends.test_business_file import BUSINESS
 
@@ -73,7 +73,7 @@ def test_laas_translation_is_total(messages, params, drop):
     "stream": json_values, "hash": json_values}))
 def test_proxy_door_accepts_or_names_a_problem(body):
     try:
-        parsed = parse_chat_body(json.dumps(body).encode())
+        parsed = parse_body("chat", json.dumps(body).encode())
     except RequestProblem as problem:
         assert problem.message
         return
@@ -84,6 +84,6 @@ def test_proxy_door_accepts_or_names_a_problem(body):
 @given(raw=st.binary(max_size=200))
 def test_proxy_door_never_crashes_on_bytes(raw):
     try:
-        parse_chat_body(raw)
+        parse_body("chat", raw)
     except RequestProblem:
         pass

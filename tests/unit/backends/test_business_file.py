@@ -6,8 +6,8 @@ import json
 import pytest
 
 import stack_settings
-from adapter.errors import AdapterError
-from adapter.mapped import chat_request
+from adapter.upstream.errors import AdapterError
+from adapter.mapping.chat import chat_request
 from adapter.mapping import apply
 from adapter.mapping.load import load_file
 from adapter.mapping.registry import backend_for

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from adapter.errors import AdapterError
-from adapter.mapping.apply import (EventReader, completion, error_message, request_body, stream_body,
+from adapter.upstream.errors import AdapterError
+from adapter.mapping.events import EventReader
+from adapter.mapping.apply import (completion, error_message, request_body, stream_body,
                                    stream_chunks)
 from adapter.mapping.document import chat_document
 from adapter.mapping.load import MappingError, load_file

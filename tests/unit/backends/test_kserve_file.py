@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.errors import AdapterError
+from adapter.upstream.errors import AdapterError
 from adapter.mapping.apply import completion, error_message, request_body
 from adapter.mapping.document import chat_document
 from adapter.mapping.load import MappingError, load_file

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stack_settings
-from adapter.errors import AdapterError
-from adapter.mapping.apply import (EventReader, completion, embeddings, error_message, request_body, stream_body,
+from adapter.upstream.errors import AdapterError
+from adapter.mapping.events import EventReader
+from adapter.mapping.apply import (completion, embeddings, error_message, request_body, stream_body,
                                    stream_chunks, without_nulls)
 from adapter.mapping.document import chat_document, embedding_document
 from adapter.mapping.spec import EmbeddingsSpec, Fields, Mapping, StreamSpec

@@ -2,7 +2,7 @@
 
 import pytest
 
-from adapter.errors import AdapterError
+from adapter.upstream.errors import AdapterError
 from adapter.mapping.document import chat_document, embedding_document
 
 CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}}

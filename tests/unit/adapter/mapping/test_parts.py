@@ -2,7 +2,7 @@
 
 import pytest
 
-from adapter.errors import AdapterError
+from adapter.upstream.errors import AdapterError
 from adapter.mapping.load import load_file
 from adapter.mapping.parts import AUDIO, DATA_IMAGE, FILE, URL_IMAGE, kind_of, refuse_unsent, sent_kinds
 

@@ -5,10 +5,10 @@ import logging
 import pytest
 import yaml
 
-from adapter.errors import AdapterError
+from adapter.upstream.errors import AdapterError
 from adapter.mapping.load import MappingError, load_file
 from adapter.mapping.registry import backend_for, load_backends, split_model
-from adapter.params import split_params
+from adapter.openai.params import split_params
 
 FILE = {"url": "http://b/chat", "request": "{q: last_user_text, t: params.temperature}",
         "response": {"content": "answer"}}

@@ -1,0 +1,233 @@
+"""Errors in the caller's shape: one `type` per status, and LiteLLM's error responses and stream events rewritten.
+
+ErrorNormalisingSend wraps the ASGI `send` of every request the door passes on: error responses (gzipped or not)
+become {"error": {message, type, param, code}} with the same status, without tracebacks or secret values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from typing import Any
+
+from .asgi import Send, header
+
+# openai-python's status → error class table, as the `type` strings OpenAI itself sends. A function of the
+# status only, so that a client sees the same `type` for a status in a stream event and in a response.
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    422: "unprocessable_entity_error",
+    429: "rate_limit_error",
+}
+# Where LiteLLM's messages stop being for the client: tracebacks, bug-report links, router notes.
+NOISE_MARKERS = (
+    "\nTraceback",
+    "Traceback (most recent call last)",
+    "This looks like a bug",
+    "\n\nLiteLLM: model group",
+    "\nReceived Model Group",
+    "Deployment Info:",
+    " To allow unauthenticated access, set",  # LiteLLM's /metrics 401: advice for the operator, not the client
+    # LiteLLM's advice on unsupported parameters is for whoever runs the proxy, not for its clients
+    " To drop these, set `litellm.drop_params",
+    " To drop it from the call, set `litellm.drop_params",
+)
+# LiteLLM's UnsupportedParamsError names the parameters only in its message: its first one is the param.
+UNSUPPORTED_PARAMS = re.compile(r"does not support parameters: \[\s*'([^']+)'|\bSetting (?:\{'([^']+)'|`([^`]+)`)")
+PREFIX_PATTERN = re.compile(r"^(?:litellm\.\w+:\s*)?(?:[\w-]+Exception - )?")
+# An error body is a few hundred bytes; a decoded one past this size is not an error body worth reading.
+MAX_DECODED_ERROR = 1024 * 1024
+# zlib's window bits: 32 + 15 reads a gzip or zlib header; -15 is raw deflate (some servers' "deflate").
+AUTO_HEADER, RAW_DEFLATE = 47, -15
+
+
+def error_type(status: int) -> str:
+    return ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+def error_body(status: int, message: str, param: str | None = None) -> dict:
+    return {"error": {"message": message, "type": error_type(status), "param": param, "code": str(status)}}
+
+
+# LiteLLM's ways of saying that an endpoint needs its database (virtual keys, users, teams, spend), which
+# this stack runs without: such a call is a feature this deployment lacks (501), not a proxy failure (500).
+DATABASE_MISSING = re.compile(
+    r"(?:db not connected|database not connected|no db connected|no connected db)\b", re.IGNORECASE
+)
+DATABASE_MISSING_MESSAGE = ("this endpoint needs LiteLLM's database (virtual keys, users, teams, spend tracking) and "
+                            "this stack runs without one; call the models with LITELLM_MASTER_KEY")
+
+
+def database_missing_error(messages) -> dict | None:
+    """The 501 error body when any of LiteLLM's messages says a database is needed; None otherwise."""
+    if any(DATABASE_MISSING.search(str(message)) for message in messages):
+        return error_body(501, DATABASE_MISSING_MESSAGE)
+    return None
+
+
+def decoded(raw: bytes, content_encoding: str) -> bytes:
+    """The body as LiteLLM wrote it before compressing it (its gzip middleware compresses bodies ≥ 500 bytes);
+    b"" when it cannot be read, so that the caller falls back to a generic message."""
+    coding = content_encoding.strip().lower()
+    if coding in ("", "identity"):
+        return raw
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        return b""
+    for wbits in (AUTO_HEADER, RAW_DEFLATE):
+        try:
+            inflater = zlib.decompressobj(wbits)
+            return inflater.decompress(raw, MAX_DECODED_ERROR)
+        except zlib.error:
+            continue
+    return b""
+
+
+def clean_message(message: Any, secrets: tuple[str, ...]) -> str:
+    """A person-readable message: no traceback, no LiteLLM plumbing, no secret values."""
+    text = message if isinstance(message, str) else json.dumps(message)
+    for marker in NOISE_MARKERS:
+        text = text.split(marker, 1)[0]
+    text = PREFIX_PATTERN.sub("", text.strip(), count=1).strip()
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
+    """Any error body the proxy produced → one OpenAI error object; its `code` is the status to answer with
+    (the same status, except 501 for endpoints that need LiteLLM's database)."""
+    try:
+        parsed = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        message, param = error.get("message"), error.get("param")
+    elif isinstance(parsed, dict) and "detail" in parsed:
+        message, param = parsed["detail"], None
+    elif isinstance(parsed, str):  # LiteLLM's /metrics auth answers its 401 as a bare JSON string
+        message, param = parsed, None
+    else:
+        message, param = None, None
+    if not message:
+        message = "internal error in the proxy; see its log" if status >= 500 else f"request failed with HTTP {status}"
+    no_database = database_missing_error([message])
+    if no_database:
+        return no_database
+    # LiteLLM writes a missing param as the string "None".
+    param = param if isinstance(param, str) and param not in ("None", "") else None
+    if param is None and isinstance(message, str):
+        unsupported = UNSUPPORTED_PARAMS.search(message)
+        param = next(filter(None, unsupported.groups()), None) if unsupported else None
+    return error_body(status, clean_message(message, secrets), param)
+
+
+STREAM_ERROR_MARKER = b'data: {"error"'
+RESPONSE_FAILED_MARKER = b'"type":"response.failed"'
+
+
+def _cleaned_response_failed(line: bytes, secrets: tuple[str, ...]) -> bytes:
+    """A Responses API `response.failed` event keeps its own shape ({code, message}); its message is cleaned."""
+    try:
+        event = json.loads(line[len(b"data: ") :])
+        error = event["response"]["error"]
+        error["message"] = clean_message(error.get("message") or "the response failed", secrets)
+    except (ValueError, TypeError, KeyError):
+        return line
+    return b"data: " + json.dumps(event, separators=(",", ":")).encode("utf-8")
+
+
+def normalise_stream_errors(chunk: bytes, secrets: tuple[str, ...]) -> bytes:
+    """Clean the error event LiteLLM sends when a stream fails after it started; other events pass as they are.
+
+    Event streams are never compressed: LiteLLM's gzip middleware only compresses a body sent in one message.
+    """
+    if STREAM_ERROR_MARKER not in chunk and RESPONSE_FAILED_MARKER not in chunk:
+        return chunk
+    lines = []
+    for line in chunk.split(b"\n"):
+        if line.startswith(b"data: ") and RESPONSE_FAILED_MARKER in line:
+            line = _cleaned_response_failed(line, secrets)
+        elif line.startswith(STREAM_ERROR_MARKER):
+            raw = line[len(b"data: ") :]
+            try:
+                code = int(json.loads(raw)["error"].get("code") or 500)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                code = 500
+            line = b"data: " + json.dumps(normalise_error(code, raw, secrets)).encode("utf-8")
+        lines.append(line)
+    return b"\n".join(lines)
+
+
+_BODY_HEADERS = frozenset({b"content-type", b"content-length", b"content-encoding", b"transfer-encoding"})
+
+
+def _error_headers(original: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:
+    """The error response's headers for the rewritten body; the backend's Retry-After is passed on.
+
+    LiteLLM forwards a provider's headers only with an `llm_provider-` prefix, which OpenAI clients
+    don't read: restore `retry-after` so they wait as long as the backend asked.
+    """
+    kept = [(k, v) for k, v in original if k.lower() not in _BODY_HEADERS]
+    names = {k.lower() for k, _ in kept}
+    if b"retry-after" not in names:
+        kept += [(b"retry-after", v) for k, v in original if k.lower() == b"llm_provider-retry-after"][:1]
+    return kept + [(b"content-type", b"application/json"), (b"content-length", str(length).encode())]
+
+
+def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and v.startswith(b"text/event-stream") for k, v in headers)
+
+
+def exception_chain(exc: BaseException, limit: int = 10) -> list[BaseException]:
+    """The exception and the ones it was raised from or while handling (LiteLLM's error handler raises anew)."""
+    chain: list[BaseException] = []
+    while exc is not None and len(chain) < limit and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
+class ErrorNormalisingSend:
+    """Wraps `send`: error responses are buffered and rewritten, error events in streams are cleaned;
+    everything else passes straight through."""
+
+    def __init__(self, send: Send, secrets: tuple[str, ...], kept_status: int | None = None):
+        self.send, self.secrets, self.kept_status = send, secrets, kept_status
+        self.start: dict | None = None
+        self.chunks: list[bytes] = []
+        self.started = False  # whether a response start has reached the client
+        self.event_stream = False
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            if message["status"] >= 400 and message["status"] != self.kept_status:
+                self.start = message
+                return
+            self.event_stream = _is_event_stream(message.get("headers", []))
+        if self.start is None or message["type"] != "http.response.body":
+            if self.event_stream and message["type"] == "http.response.body":
+                message = {**message, "body": normalise_stream_errors(message.get("body", b""), self.secrets)}
+            self.started = self.started or message["type"] == "http.response.start"
+            await self.send(message)
+            return
+        self.chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            await self._send_rewritten()
+
+    async def _send_rewritten(self) -> None:
+        encoding = header(self.start.get("headers", []), b"content-encoding") or b""
+        raw = decoded(b"".join(self.chunks), encoding.decode("latin-1"))
+        error = normalise_error(self.start["status"], raw, self.secrets)
+        status = int(error["error"]["code"])
+        payload = json.dumps(error).encode("utf-8")
+        headers = _error_headers(self.start.get("headers", []), len(payload))
+        self.started = True
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+        await self.send({"type": "http.response.body", "body": payload})

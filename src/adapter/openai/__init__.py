@@ -1,0 +1,1 @@
+"""OpenAI's wire format as plain data: parameter policy, options, messages, answer shapes, embeddings, tokens, kinds."""

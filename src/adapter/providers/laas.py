@@ -1,0 +1,137 @@
+"""Provider `laas`: OpenAI chat → Wanted's LaaS preset API (POST {LAAS_API_BASE}/chat/completions).
+
+The translation is plain data in, plain data out (it checks images and PDFs against LaaS's limits, which a mapping
+file cannot); the provider is thin glue around it and the HTTP client. LaaS cannot stream: a stream is the whole
+answer handed out as one chunk (openai/shapes.py, pseudo_stream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from litellm import ModelResponse
+
+import laas_limits
+
+from ..openai import params
+from ..openai.messages import check_messages, has_attachments
+from ..openai.shapes import finish_reason_from, openai_completion, pseudo_stream, usage_from
+from ..upstream import client
+from ..upstream.errors import AdapterError, bad_answer, invalid_request
+from .base import Provider, drops_unknown
+
+BACKEND = "LaaS"
+
+
+def _url_of(part: dict, key: str, param: str) -> str:
+    """The URL of an image_url / document_url part, given as {"url": ...} or as a bare string."""
+    holder = part.get(key)
+    url = holder.get("url") if isinstance(holder, dict) else holder
+    if not isinstance(url, str) or not url:
+        raise invalid_request(f"'{param}.{key}.url' must be a non-empty string", f"{param}.{key}")
+    return url
+
+
+def laas_content(content: Any, param: str) -> list[dict]:
+    """OpenAI content (string or parts) → LaaS typed parts."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if not isinstance(content, list) or not content:
+        raise invalid_request(f"'{param}' must be a string or a non-empty list of content parts", param)
+    parts = []
+    for index, part in enumerate(content):
+        part_param = f"{param}[{index}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            parts.append({"type": "text", "text": part["text"]})
+        elif kind == "image_url":
+            parts.append({"type": "image_url", "image_url": {"url": _url_of(part, "image_url", part_param)}})
+        elif kind == "document":
+            parts.append({"type": "document", "document_url": {"url": _url_of(part, "document_url", part_param)}})
+        else:
+            raise invalid_request(
+                f"'{part_param}' must be a text, image_url or document part; got {kind!r}", part_param
+            )
+    try:
+        laas_limits.check_parts(parts, param)
+    except laas_limits.LimitError as error:
+        raise invalid_request(error.message, error.param) from None
+    return parts
+
+
+def transform_request(
+    messages: Any, optional_params: dict, preset_hash: str, drop_unknown: bool = False
+) -> dict:
+    """OpenAI messages + params → the LaaS body; `params` (client extra body) becomes LaaS params."""
+    checked = check_messages(messages, BACKEND)
+    generation = params.split_params(optional_params, params.LAAS, drop_unknown)
+    variables = generation.pop("params", {})
+    if not isinstance(variables, dict):
+        raise invalid_request("'params' must be a JSON object of preset variables", "params")
+    laas_messages = [
+        {"role": m["role"], "content": laas_content(m.get("content"), f"messages[{i}].content")}
+        for i, m in enumerate(checked)
+    ]
+    return {"hash": preset_hash, "messages": laas_messages, "params": variables, **generation}
+
+
+def transform_response(body: Any, model: str, created: int) -> dict:
+    """LaaS answer (OpenAI-shaped) → OpenAI chat.completion (plain data)."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise bad_answer(BACKEND, "'choices' is missing or empty")
+    message = choices[0].get("message")
+    text = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(text, str):
+        raise bad_answer(BACKEND, "'choices[0].message.content' is missing or not a string")
+    completion_id = body.get("id")
+    return openai_completion(
+        completion_id=completion_id if isinstance(completion_id, str) and completion_id else "chatcmpl-laas",
+        created=body["created"] if isinstance(body.get("created"), int) else created,
+        model=model,
+        text=text,
+        finish_reason=finish_reason_from(choices[0].get("finish_reason")),
+        usage=usage_from(body.get("usage"), BACKEND),
+    )
+
+
+class LaasProvider(Provider):
+    """Provider `laas`: project/apiKey headers and the preset hash from the settings, never from the request."""
+
+    provider, backend, kind = "laas", BACKEND, "chat"
+
+    def _call(self, messages: list, optional_params: dict | None, api_base: str | None) -> client.BackendCall:
+        """One backend call; `api_base` is a deployment's own (config.yaml), which a client cannot set."""
+        sent = optional_params or {}
+        body = transform_request(messages, sent, self.settings.laas_preset_hash, drops_unknown(sent))
+        headers = {"project": self.settings.laas_project_code, "apiKey": self.settings.laas_api_key}
+        base = (api_base or self.settings.laas_api_base).rstrip("/")
+        return client.BackendCall(BACKEND, f"{base}/chat/completions", headers, body,
+                                  self.settings.business_api_timeout)
+
+    async def _answer(self, model: str, messages: list, optional_params: dict | None, api_base: str | None) -> dict:
+        # Images and PDFs are decoded and checked: worth a worker thread, off the event loop.
+        if has_attachments(messages):
+            call = await asyncio.to_thread(self._call, messages, optional_params, api_base)
+        else:
+            call = self._call(messages, optional_params, api_base)
+        return transform_response(await client.apost_json(call), model, int(time.time()))
+
+    async def acompletion(self, model: str, messages: list, optional_params: dict | None = None,
+                          api_base: str | None = None, **_: Any) -> ModelResponse:
+        try:
+            return ModelResponse(**await self._answer(model, messages, optional_params, api_base))
+        except AdapterError as error:
+            raise self._failed(model, error) from error
+
+    async def astreaming(self, model: str, messages: list, optional_params: dict | None = None,
+                         api_base: str | None = None, **_: Any):
+        # An async generator, as the proxy needs: nothing runs until the first chunk is asked for, so request
+        # errors and backend errors before the first chunk still become HTTP errors.
+        try:
+            for chunk in pseudo_stream(await self._answer(model, messages, optional_params, api_base)):
+                yield chunk
+        except AdapterError as error:
+            raise self._failed(model, error) from error
