@@ -390,9 +390,9 @@ def test_the_command_line_end_to_end(files):
     assert usage.returncode == 2 and "usage:" in usage.stderr and "request" in usage.stderr
 
 
-# --- the worked example of CONFIGURATION_GUIDE.md ("Bring your own API"), as printed there --------------------------
+# --- the worked example of docs/bring-your-own-api.md, as printed there ---------------------------------------------
 
-GUIDE = (REPO / "CONFIGURATION_GUIDE.md").read_text(encoding="utf-8")
+GUIDE = (REPO / "docs" / "bring-your-own-api.md").read_text(encoding="utf-8")
 
 
 def block_after(marker: str) -> str:
@@ -404,7 +404,7 @@ def block_after(marker: str) -> str:
 def test_the_guides_format_sample_and_worked_example_load(tmp_path, monkeypatch):
     monkeypatch.setenv("ACME_URL", "http://127.0.0.1:8765")
     monkeypatch.setenv("ACME_TOKEN", "s3cr3t-acme")
-    for marker in ("### The format", "**2. The file**"):
+    for marker in ("## The format", "**2. The file**"):
         path = tmp_path / "acme.yaml"
         path.write_text(block_after(marker), encoding="utf-8")
         assert main(["check", str(path)]) == 0, marker
