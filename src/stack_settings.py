@@ -179,7 +179,7 @@ def _lago(values: Mapping[str, str]) -> tuple[str, str, str, str]:
         # customer_id here (handed to LiteLLM as the user id), and a variable that seems to change that must not
         # be silently ignored. "user_id" is what prepare_litellm_environment sets, so a second load() accepts it.
         raise SettingsError("LAGO_API_CHARGE_BY is not supported: Lago events are charged to the key's customer_id "
-                            "(CONFIGURATION_GUIDE.md, \"Billing with Lago\"); unset it")
+                            "(docs/operations.md, \"Billing with Lago\"); unset it")
     return base.rstrip("/"), key, code, fallback
 
 

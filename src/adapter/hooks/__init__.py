@@ -39,5 +39,5 @@ image_handler = ImageProvider(_settings)
 user_api_key_auth = make_auth(_settings.litellm_master_key, _keys)
 usage_log = UsageLog(_settings.log_dir)
 # Not in config.yaml's callbacks, whose entries must all exist: added to LiteLLM's callbacks here, only when
-# LAGO_API_BASE, LAGO_API_KEY and LAGO_API_EVENT_CODE are set (CONFIGURATION_GUIDE.md, "Billing with Lago").
+# LAGO_API_BASE, LAGO_API_KEY and LAGO_API_EVENT_CODE are set (docs/operations.md, "Billing with Lago").
 lago_meter = register_lago(_settings)

@@ -19,7 +19,7 @@ ALIAS_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 HASH_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
 FIELDS = ("alias", "hash", "models", "rpm", "tpm", "max_parallel", "customer_id", "expires", "disabled")
 LIMITS = ("rpm", "tpm", "max_parallel")
-HEADER = "# API keys by hash, never the keys themselves. Written by scripts/keys.sh; see CONFIGURATION_GUIDE.md.\n"
+HEADER = "# API keys by hash, never the keys themselves. Written by scripts/keys.sh; see docs/operations.md.\n"
 
 
 def hash_key(key: str) -> str:

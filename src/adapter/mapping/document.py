@@ -85,7 +85,7 @@ def _params(params: dict) -> dict:
 
 
 def chat_document(model: str, backend_model: str | None, messages: Any, params: dict, stream: bool) -> dict:
-    """OpenAI chat request → the request document (CONFIGURATION_GUIDE.md, "Bring your own API")."""
+    """OpenAI chat request → the request document (docs/bring-your-own-api.md, "The request document")."""
     if not isinstance(messages, list) or not messages:
         raise invalid_request("'messages' must be a non-empty list", "messages")
     read = [_message(message, index) for index, message in enumerate(messages)]
