@@ -70,11 +70,11 @@ needs_kserve() {  # needs_kserve ARGS...: the run may select the KServe test (no
 }
 
 ensure_kserve_venv() {
-  # Create $KSERVE_VENV and install tests/backends/requirements-kserve.txt (KServe's model server, which serves
+  # Create $KSERVE_VENV and install tests/fake_servers/requirements-kserve.txt (KServe's model server, which serves
   # the echo model of $kserve_test) when the venv is new or the file changed since the last successful install
   # (sha256 kept in $KSERVE_VENV/.requirements.sha256). A venv of its own: KServe pins its own fastapi, uvicorn,
   # pydantic and numpy, which must not move the proxy's.
-  local req="$root_dir/tests/backends/requirements-kserve.txt" stamp="$KSERVE_VENV/.requirements.sha256" want
+  local req="$root_dir/tests/fake_servers/requirements-kserve.txt" stamp="$KSERVE_VENV/.requirements.sha256" want
   [[ -f $req ]] || die "missing $req"
   want="$(sha256sum "$req" | cut -d' ' -f1)"
   [[ -x $KSERVE_VENV/bin/python && $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
