@@ -9,8 +9,7 @@ from adapter import transform_laas
 from adapter.errors import AdapterError
 from adapter.mapped import chat_request
 from adapter.request_checks import RequestProblem, parse_chat_body
-
-from ..backends.test_business_file import BUSINESS
+from tests.unit.backend_files.test_business_file import BUSINESS
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
