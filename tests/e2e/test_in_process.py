@@ -12,8 +12,8 @@ from adapter.errors import AdapterError
 from adapter.handlers import LaasHandler
 from adapter.mapped import MappedHandler
 from adapter.mapping.registry import load_backends
+from tests.support.registration import registered_providers
 
-from ..registration import registered_providers
 from .conftest import free_port
 
 

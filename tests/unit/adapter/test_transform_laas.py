@@ -4,7 +4,7 @@ import pytest
 
 from adapter.errors import AdapterError
 from adapter.transform_laas import transform_request, transform_response
-from tests import media
+from tests.support import media
 
 PNG, PDF = media.png_url(), media.pdf_url(2)
 
