@@ -12,7 +12,7 @@ from huggingface_hub.errors import GenerationError, ValidationError
 
 from tests.fake_servers import pieces
 
-from .conftest import ROOT, extra_proxy, free_ports, start, wait_healthy
+from ..conftest import ROOT, extra_proxy, free_ports, start, wait_healthy
 
 CHAT = {"mode": "chat"}
 MODELS = [

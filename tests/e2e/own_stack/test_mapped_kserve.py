@@ -7,7 +7,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from .conftest import ROOT, extra_proxy, free_port, start, wait_healthy
+from ..conftest import ROOT, extra_proxy, free_port, start, wait_healthy
 
 HOSTED = "echo"  # the model name KServe serves, in the V2 URL through ${KSERVE_MODEL}
 MODELS = [{"model_name": "kserve-echo", "litellm_params": {"model": "mapped/kserve"}, "model_info": {"mode": "chat"}}]
