@@ -16,8 +16,8 @@ import proxy_supervisor
 import stack_settings
 from adapter.keys import __main__ as keys_cli
 from adapter.door.routes import HEALTH_ROUTES
-from tests.deploy import deploy_files as files
-from tests.deploy.deploy_files import COMPOSE_FILE, DEPLOY, NGINX_CONF, ROOT
+from tests.support import deploy_files as files
+from tests.support.deploy_files import COMPOSE_FILE, DEPLOY, NGINX_CONF, ROOT
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 ADAPTER_SERVICES = ("business-api", "proxy")

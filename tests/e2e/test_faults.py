@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from .script_stack import MARKERS, START, Stack, alive, cmdline, descendants_or_group, explain, wait_until
+from tests.support.script_stack import MARKERS, START, Stack, alive, cmdline, descendants_or_group, explain, wait_until
 
 MESSAGES = [{"role": "user", "content": "still there?"}]
 

@@ -16,8 +16,8 @@ from adapter.upstream.errors import AdapterError
 from adapter.providers.laas import LaasProvider
 from adapter.providers.mapped import MappedProvider
 from adapter.mapping.registry import load_backends
+from tests.support.registration import registered_providers
 
-from ..registration import registered_providers
 from .conftest import free_port
 
 

@@ -5,7 +5,7 @@ import json
 import openai
 import pytest
 
-from tests import media
+from tests.support import media
 
 
 def ask(stack, parts, model="claude-3.5-sonnet"):

@@ -45,7 +45,7 @@ NEEDS_DATABASE = [
     ("POST", "/budget/new", {}), ("GET", "/tag/list", None), ("POST", "/invitation/new", {}),
 ]
 # Everything else → 404: LiteLLM's provider pass-through routes, its UI and docs, other admin routes (GET /metrics
-# is served: tests/e2e/test_metrics.py).
+# is served: tests/e2e/own_stack/test_metrics.py).
 UNKNOWN = [
     ("GET", "/", None), ("GET", "/docs", None), ("GET", "/openapi.json", None), ("GET", "/ui", None),
     ("GET", "/v1/metrics", None), ("GET", "/routes", None), ("GET", "/model/info", None), ("GET", "/v1/model/info", None),

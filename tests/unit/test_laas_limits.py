@@ -3,7 +3,7 @@
 import pytest
 
 import laas_limits
-from tests import media
+from tests.support import media
 
 PARAM = "messages[0].content"
 

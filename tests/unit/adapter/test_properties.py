@@ -5,12 +5,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapter.door.checks import RequestProblem, parse_body
+from adapter.mapping.chat import chat_request
 from adapter.providers import laas as transform_laas
 from adapter.upstream.errors import AdapterError
-from adapter.mapping.chat import chat_request
-from adapter.door.checks import RequestProblem, parse_body
-
-from ..backends.test_business_file import BUSINESS
+from tests.unit.backend_files.test_business_file import BUSINESS
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(

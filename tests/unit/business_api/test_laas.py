@@ -5,7 +5,7 @@ import json
 import pytest
 
 from business_api.mock import REDACTED
-from tests import media
+from tests.support import media
 
 from .conftest import LAAS, PRESET_HASH
 

@@ -1,5 +1,5 @@
 """business_api.metrics: GET /metrics counts and times requests by route rule and status (one process here;
-several gunicorn workers are summed in tests/e2e/test_metrics.py)."""
+several gunicorn workers are summed in tests/e2e/own_stack/test_metrics.py)."""
 
 from prometheus_client.parser import text_string_to_metric_families
 

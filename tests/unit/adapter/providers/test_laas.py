@@ -2,9 +2,9 @@
 
 import pytest
 
-from adapter.upstream.errors import AdapterError
 from adapter.providers.laas import transform_request, transform_response
-from tests import media
+from adapter.upstream.errors import AdapterError
+from tests.support import media
 
 PNG, PDF = media.png_url(), media.pdf_url(2)
 

@@ -14,8 +14,7 @@ from adapter.upstream import client
 from adapter.providers.mapped import MappedProvider
 from adapter.mapping.load import load_file
 from adapter.mapping.registry import backend_for
-
-from ....registration import registered_providers
+from tests.support.registration import registered_providers
 
 USAGE = {"prompt_tokens": 5, "completion_tokens": 8, "total_tokens": 13}
 PIECES = ["Mock ", "answer ", "in ", "eight ", "pieces, ", "one ", "by ", "one."]

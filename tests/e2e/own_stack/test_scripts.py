@@ -16,7 +16,7 @@ import subprocess
 import pytest
 import yaml
 
-from .script_stack import (
+from tests.support.script_stack import (
     MARKERS,
     ROOT,
     START,

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from tests.backends import TOKEN_SECONDS, failure, pieces, serve
+from tests.fake_servers import TOKEN_SECONDS, failure, pieces, serve
 
 MODELS = ("llama3.2:1b", "llama3.2:latest")
 ROLES = ("system", "user", "assistant", "tool")

@@ -1,6 +1,6 @@
 """A V2-protocol echo model served by KServe's own ModelServer on 127.0.0.1: the real backend of kserve.yaml's tests.
 
-    python tests/backends/kserve_echo.py --http_port 8080 --model_name echo     (with the kserve venv's python)
+    python tests/fake_servers/kserve_echo.py --http_port 8080 --model_name echo     (with the kserve venv's python)
 
 `POST /v2/models/<model_name>/infer` with a BYTES input `text_input` answers a BYTES output `text_output` holding
 the same text, so a test can see exactly the prompt the mapping built. `raise 400: MESSAGE` or `raise 500: MESSAGE`

@@ -7,7 +7,7 @@ import yaml
 
 import stack_settings
 
-from .conftest import SRC, proxy_command, stack_environment
+from ..conftest import SRC, proxy_command, stack_environment
 
 GOOD = {"url": "${MY_API_BASE}/chat", "request": "{q: last_user_text}", "response": {"content": "answer"}}
 

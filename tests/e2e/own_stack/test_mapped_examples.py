@@ -10,9 +10,9 @@ import pytest
 from huggingface_hub import InferenceClient
 from huggingface_hub.errors import GenerationError, ValidationError
 
-from tests.backends import pieces
+from tests.fake_servers import pieces
 
-from .conftest import ROOT, extra_proxy, free_ports, start, wait_healthy
+from ..conftest import ROOT, extra_proxy, free_ports, start, wait_healthy
 
 CHAT = {"mode": "chat"}
 MODELS = [
@@ -36,7 +36,7 @@ def backends(tmp_path_factory):
     try:
         for module, health in (("ollama_server", "/"), ("tgi_server", "/health")):
             url = f"http://127.0.0.1:{ports[module]}"
-            command = [sys.executable, "-m", f"tests.backends.{module}", "--port", str(ports[module])]
+            command = [sys.executable, "-m", f"tests.fake_servers.{module}", "--port", str(ports[module])]
             services.append(start(module, command, env, tmp / "logs"))
             wait_healthy(services[-1], url + health)
         yield tmp, {"OLLAMA_API_BASE": f"http://127.0.0.1:{ports['ollama_server']}",

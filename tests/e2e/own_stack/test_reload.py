@@ -14,7 +14,7 @@ import openai
 import pytest
 import yaml
 
-from .script_stack import ROOT, START, Stack, descendants_or_group, explain, read_pid, wait_until
+from tests.support.script_stack import ROOT, START, Stack, descendants_or_group, explain, read_pid, wait_until
 
 STREAM_WORDS = [f"word{i}" for i in range(200)]
 STREAM_PIECE_MS = 150  # 30 s of stream: still open when the reload has finished, even on a busy machine

@@ -7,11 +7,11 @@ from pathlib import Path
 import openai
 import pytest
 
-from .conftest import ROOT, extra_proxy, free_port, start, wait_healthy
+from ..conftest import ROOT, extra_proxy, free_port, start, wait_healthy
 
 HOSTED = "echo"  # the model name KServe serves, in the V2 URL through ${KSERVE_MODEL}
 MODELS = [{"model_name": "kserve-echo", "litellm_params": {"model": "mapped/kserve"}, "model_info": {"mode": "chat"}}]
-ECHO_SERVER = ROOT / "tests" / "backends" / "kserve_echo.py"
+ECHO_SERVER = ROOT / "tests" / "fake_servers" / "kserve_echo.py"
 
 
 def kserve_python() -> str:
@@ -19,7 +19,7 @@ def kserve_python() -> str:
     python = os.environ.get("KSERVE_PYTHON")
     if not python:
         pytest.fail("KSERVE_PYTHON is not set: run ./scripts/test.sh (it installs KServe's model server into "
-                    ".venv-kserve and sets it), or set it to a python with tests/backends/requirements-kserve.txt")
+                    ".venv-kserve and sets it), or set it to a python with tests/fake_servers/requirements-kserve.txt")
     if not os.access(python, os.X_OK):
         pytest.fail(f"KSERVE_PYTHON={python} is not an executable python: run ./scripts/test.sh to make .venv-kserve")
     return python

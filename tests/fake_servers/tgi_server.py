@@ -23,7 +23,7 @@ import json
 
 from aiohttp import web
 
-from tests.backends import TOKEN_SECONDS, failure, pieces, serve
+from tests.fake_servers import TOKEN_SECONDS, failure, pieces, serve
 
 MAX_STOP_SEQUENCES = 4
 MAX_NEW_TOKENS = 1024

@@ -12,7 +12,7 @@ from adapter.mapping.load import MappingError, load_file
 FILE = Path(__file__).resolve().parents[3] / "src" / "backends" / "kserve.yaml"
 VARIABLES = {"KSERVE_API_BASE": "http://127.0.0.1:8080", "KSERVE_MODEL": "echo"}
 
-# Bodies as KServe 0.21's ModelServer answered them (tests/backends/kserve_echo.py, captured with curl).
+# Bodies as KServe 0.21's ModelServer answered them (tests/fake_servers/kserve_echo.py, captured with curl).
 ANSWER = {"model_name": "echo", "model_version": None, "id": "4f1c", "parameters": None,
           "outputs": [{"name": "text_output", "shape": [1], "datatype": "BYTES", "parameters": None,
                        "data": ["user: Hi\nassistant:"]}]}

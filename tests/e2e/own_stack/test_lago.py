@@ -16,7 +16,7 @@ import stack_settings
 from adapter.keys import hash_key
 from adapter.metering.lago import SEND_TIMEOUT
 
-from .conftest import SRC, extra_proxy, free_port, proxy_command, stack_environment
+from ..conftest import SRC, extra_proxy, free_port, proxy_command, stack_environment
 
 ACME, NOBODY = "sk-lago-acme-0123456789", "sk-lago-nocustomer-0123456789"
 LAGO_KEY, EVENT_CODE = "lago-secret-key-0123456789", "llm_tokens"

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 
-from .conftest import free_ports
+from tests.e2e.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 START, STOP, VERIFY = "./start_services.sh", "./stop_services.sh", "./verify_system.sh"

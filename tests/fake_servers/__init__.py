@@ -30,7 +30,7 @@ def failure(text: str) -> str | None:
 
 
 def serve(app, description: str) -> None:
-    """`python -m tests.backends.<server> --port N`: serve an aiohttp app on loopback until killed.
+    """`python -m tests.fake_servers.<server> --port N`: serve an aiohttp app on loopback until killed.
 
     aiohttp is imported here, not at the top: kserve_echo.py runs under another interpreter without it.
     """

