@@ -13,7 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     LITELLM_PROXY_HOST=0.0.0.0
 
-# curl: for ./verify_system.sh inside the container (start_services.sh itself falls back to python).
+# curl: for the curl examples start_services.sh prints and checks by hand inside the container (the scripts
+# themselves need only python: ./verify_system.sh's checks are Python, start_services.sh falls back to it).
 # Not version-pinned (hadolint DL3008): Debian's archive drops a package's old versions when a security update
 # lands, so a pinned version stops installing at the next update of that package.
 # hadolint ignore=DL3008

@@ -5,7 +5,7 @@
 
 It starts its own stack on free loopback ports with ./start_services.sh (so it measures the default, tuned
 set-up), plus an untuned LiteLLM proxy for reference, and stops everything at the end. Load comes from wrk
-when it is installed (apt-get install wrk), else from an asyncio client in this script.
+when it is installed (apt-get install wrk), else from an asyncio client (bench/harness.py).
 """
 
 from __future__ import annotations
@@ -16,134 +16,51 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import httpx
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
-sys.path.insert(0, str(SRC))
-
-import stack_settings  # noqa: E402
-
-WRK_DONE = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BENCH {"requests": %d, "errors": %d, "p50": %d, "p95": %d, "p99": %d, "us": %d}\\n',
-    summary.requests, e.connect + e.read + e.write + e.timeout + e.status,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.duration))
-end
-"""
+from bench import streams, streams_report
+from bench.harness import (BUSINESS_MODEL, ROOT, LoadGenerator, RequestPath, Result, business_body, chat_body, pyplot,
+                           rss_mb)
+from bench.stack import BenchStack
 
 
-@dataclass
-class Path_:
-    key: str
-    title: str
-    url: str
-    model: str | None  # None: the business API's own contract
-    headers: dict = field(default_factory=dict)
-    server_pid: int | None = None  # the process (with its workers) that answers; its CPU time is measured
-
-    def body(self, text: str) -> dict:
-        if self.model is None:
-            return {"query": text, "model_info": {"name": "my-custom-model"}}
-        return {"model": self.model, "messages": [{"role": "user", "content": text}]}
-
-
-@dataclass
-class Result:
-    requests: int
-    errors: int
-    seconds: float
-    p50: float
-    p95: float
-    p99: float
-    cpu_ms: float = float("nan")  # CPU time of the answering server (all its workers) per request
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+def request_paths(stack: BenchStack) -> list[RequestPath]:
+    """The measured paths, from the untuned reference to each of our proxy's providers."""
+    auth = {"Authorization": f"Bearer {stack.settings.litellm_master_key}"}
+    chat = f"{stack.proxy}/v1/chat/completions"
+    untuned, untuned_ours = (process.pid for process in stack.untuned_processes)
+    proxy, business = stack.pid("litellm_proxy"), stack.pid("business_api")
+    return [
+        RequestPath("untuned", "0. untuned LiteLLM as `pip install 'litellm[proxy]'` has it, mock_response "
+                    "(1 worker, h11, uvloop) — reference", f"{stack.untuned}/v1/chat/completions",
+                    chat_body("litellm-floor"), auth, untuned),
+        RequestPath("untuned_ours", "0b. the same untuned server with this project's packages (opentelemetry-sdk)",
+                    f"{stack.untuned_ours}/v1/chat/completions", chat_body("litellm-floor"), auth, untuned_ours),
+        RequestPath("direct", "1. business API directly", f"{stack.business}/api/process", business_body(),
+                    {stack.settings.business_api_key_header: stack.settings.business_api_key}, business),
+        RequestPath("floor", "2. our proxy, LiteLLM mock_response (LiteLLM's floor)", chat,
+                    chat_body("litellm-floor"), auth, proxy),
+        RequestPath("business", "3. proxy → mapped provider (business.yaml) → business API", chat,
+                    chat_body("my-custom-model"), auth, proxy),
+        RequestPath("laas", "4. proxy → LaaS handler → mock LaaS", chat, chat_body("claude-3.5-sonnet"), auth, proxy),
+        RequestPath("openai", "5. proxy → built-in openai/ provider → mock's OpenAI route", chat,
+                    chat_body("openai-compatible"), auth, proxy),
+    ]
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
-
-
-# ---------------------------------------------------------------- load generators
-
-
-async def asyncio_load(path: Path_, seconds: float, concurrency: int) -> Result:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + seconds
-    body = json.dumps(path.body("benchmark")).encode()
-    headers = {"Content-Type": "application/json", **path.headers}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        async def worker():
-            nonlocal errors
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                try:
-                    response = await client.post(path.url, content=body, headers=headers)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - started)
-                errors += not ok
-
-        started = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.monotonic() - started
-    return Result(len(latencies), errors, elapsed, percentile(latencies, 0.5), percentile(latencies, 0.95),
-                  percentile(latencies, 0.99))
-
-
-def lua_string(text: str) -> str:
-    return f"[==[{text}]==]"
-
-
-def wrk_script(path: Path_) -> str:
-    """A wrk Lua script sending this path's request and printing the summary as one JSON line."""
-    headers = {"Content-Type": "application/json", **path.headers}
-    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(json.dumps(path.body('benchmark')))}"]
-    lines += [f"wrk.headers[ {lua_string(name)} ] = {lua_string(value)}" for name, value in headers.items()]
-    return "\n".join(lines) + "\n" + WRK_DONE
-
-
-def wrk_load(wrk: str, tmp: Path, path: Path_, seconds: float, concurrency: int) -> Result:
-    script = tmp / f"{path.key}.lua"
-    script.write_text(wrk_script(path))
-    output = subprocess.run(
-        [wrk, "-t", "2" if concurrency > 100 else "1", "-c", str(concurrency), "-d", f"{seconds:g}s",
-         "--timeout", "30s", "-s", str(script), path.url],
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
-    ).stdout
-    data = json.loads(next(line for line in output.splitlines() if line.startswith("BENCH "))[6:])
-    return Result(data["requests"], data["errors"], data["us"] / 1e6, data["p50"] / 1e6, data["p95"] / 1e6,
-                  data["p99"] / 1e6)
+def capacity_check(stack: BenchStack, generator: LoadGenerator, seconds: float) -> Result:
+    """The business API alone with a simulated 1 s model latency and 500 requests in flight."""
+    path = RequestPath("capacity", "business API, 1 s latency, 500 in flight", f"{stack.business}/api/process",
+                       business_body("slow [mock:sleep=1000]"),
+                       {stack.settings.business_api_key_header: stack.settings.business_api_key})
+    return generator.run(path, seconds, 500)
 
 
 # ---------------------------------------------------------------- streaming
@@ -180,172 +97,14 @@ async def streaming_comparison(business: str, proxy: str, keys: dict, repeats: i
             for route in ("direct", "proxy"):
                 text = f"{words} [mock:chunk_delay=0]"
                 if route == "direct":
-                    args = (f"{business}/api/process", direct_headers,
-                            {"query": text, "model_info": {"name": "my-custom-model"}, "stream": True})
+                    args = (f"{business}/api/process", direct_headers, business_body(text, stream=True))
                 else:
                     args = (f"{proxy}/v1/chat/completions", proxy_headers,
-                            {"model": "my-custom-model", "messages": [{"role": "user", "content": text}], "stream": True})
+                            chat_body(BUSINESS_MODEL, text, stream=True))
                 ttft, pieces, total = await time_to_first_piece(client, *args)
                 results[f"{route}_ttft"].append(ttft)
                 results[f"{route}_rate"].append(pieces / total if total else 0.0)
     return {name: statistics.median(values) for name, values in results.items()}
-
-
-# ---------------------------------------------------------------- processes
-
-
-def _process_tree(root_pid: int):
-    """(pid, fields of /proc/pid/stat after the command name) for a process and its children (uvicorn workers)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(entry) == root_pid or stat[1] == str(root_pid):
-            yield int(entry), stat
-
-
-def rss_mb(root_pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
-    total = 0
-    for pid, _ in _process_tree(root_pid):
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / 1024
-
-
-def cpu_seconds(root_pid: int) -> float:
-    """CPU time (user + system) used so far by a process and its children."""
-    ticks = sum(int(stat[11]) + int(stat[12]) for _, stat in _process_tree(root_pid))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def wait_http(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"benchmark: {url} did not come up within {seconds:g} s")
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-class Bench:
-    """Our stack (via ./start_services.sh) plus an untuned LiteLLM reference proxy, on free ports."""
-
-    def __init__(self, tmp: Path, workers: int | None):
-        self.tmp = tmp
-        business_port, proxy_port, untuned_port, untuned_ours_port = free_ports(4)
-        env_file = tmp / ".env"
-        stack_settings.create_env_file(env_file)
-        names = [f.upper() for f in stack_settings.Settings.__dataclass_fields__]
-        self.env = {k: v for k, v in os.environ.items() if k not in names and k != "CONFIG_FILE_PATH"}
-        self.env.update(ENV_FILE=str(env_file), LOG_DIR=str(tmp / "logs"), BUSINESS_API_PORT=str(business_port),
-                        LITELLM_PROXY_PORT=str(proxy_port), VENV=sys.prefix, NO_COLOR="1",
-                        CONFIG_FILE_PATH=str(tmp / "config.yaml"))
-        if workers:
-            self.env["LITELLM_PROXY_WORKERS"] = str(workers)
-        self.settings = stack_settings.load(self.env)
-        self.business = f"http://127.0.0.1:{business_port}"
-        self.proxy = f"http://127.0.0.1:{proxy_port}"
-        self.untuned = f"http://127.0.0.1:{untuned_port}"
-        self.untuned_ours = f"http://127.0.0.1:{untuned_ours_port}"
-        self.untuned_processes: list[subprocess.Popen] = []
-        self.write_configs()
-
-    def write_configs(self) -> None:
-        config = yaml.safe_load((SRC / "config.yaml").read_text())
-        floor = {"model_name": "litellm-floor",
-                 "litellm_params": {"model": "openai/floor", "mock_response": "Mock answer", "api_key": "unused"}}
-        compat = {"model_name": "openai-compatible",
-                  "litellm_params": {"model": "openai/my-custom-model", "api_base": f"{self.business}/v1",
-                                     "api_key": self.settings.business_api_key}}
-        config["model_list"] += [floor, compat]
-        (self.tmp / "config.yaml").write_text(yaml.safe_dump(config))
-        untuned = {"model_list": [floor], "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
-        (self.tmp / "untuned.yaml").write_text(yaml.safe_dump(untuned))
-
-    def start(self, references: bool = True) -> None:
-        result = subprocess.run([str(ROOT / "start_services.sh")], cwd=ROOT, env=self.env, capture_output=True,
-                                text=True, timeout=600)
-        if result.returncode:
-            raise SystemExit(f"benchmark: start_services.sh failed:\n{result.stdout}\n{result.stderr}")
-        if not references:
-            return
-        # The reference: plain LiteLLM, one worker, uvicorn's pure-Python HTTP parser, no adapter at all, run as
-        # a plain `pip install 'litellm[proxy]'` has it; and the same server with this project's packages.
-        self.untuned_processes = [self.start_untuned(self.untuned, [str(ROOT / "scripts" / "untuned_litellm.py")]),
-                                  self.start_untuned(self.untuned_ours, ["-m", "uvicorn"])]
-        for url in (self.untuned, self.untuned_ours):
-            wait_http(f"{url}/health/liveliness", 120)
-
-    def start_untuned(self, url: str, runner: list[str], config: str = "untuned.yaml", workers: int = 1,
-                      loop: str = "uvloop") -> subprocess.Popen:
-        """A LiteLLM proxy without this project's adapter or tuning, with a config file written into tmp.
-
-        h11 and uvloop, as the `litellm` command of a plain install runs it (uvloop comes with litellm[proxy]).
-        """
-        env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / config),
-               "LITELLM_MASTER_KEY": self.settings.litellm_master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        port = url.rsplit(":", 1)[1]
-        log = (self.tmp / "logs" / f"untuned-{port}.log").open("ab")
-        return subprocess.Popen(
-            [sys.executable, *runner, "litellm.proxy.proxy_server:app", "--host", "127.0.0.1",
-             "--port", port, "--workers", str(workers), "--http", "h11", "--loop", loop],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def stop(self) -> None:
-        for process in self.untuned_processes:
-            stop_process(process)
-        subprocess.run([str(ROOT / "stop_services.sh")], cwd=ROOT, env=self.env, capture_output=True, timeout=120)
-
-    def pid(self, service: str) -> int:
-        """The main pid of `litellm_proxy` or `business_api`, from the pid file start_services.sh wrote."""
-        return int((self.tmp / "logs" / f"{service}.pid").read_text())
-
-    def paths(self) -> list[Path_]:
-        auth = {"Authorization": f"Bearer {self.settings.litellm_master_key}"}
-        chat = f"{self.proxy}/v1/chat/completions"
-        untuned, untuned_ours = (process.pid for process in self.untuned_processes)
-        proxy, business = self.pid("litellm_proxy"), self.pid("business_api")
-        return [
-            Path_("untuned", "0. untuned LiteLLM as `pip install 'litellm[proxy]'` has it, mock_response "
-                  "(1 worker, h11, uvloop) — reference", f"{self.untuned}/v1/chat/completions", "litellm-floor", auth, untuned),
-            Path_("untuned_ours", "0b. the same untuned server with this project's packages (opentelemetry-sdk)",
-                  f"{self.untuned_ours}/v1/chat/completions", "litellm-floor", auth, untuned_ours),
-            Path_("direct", "1. business API directly", f"{self.business}/api/process", None,
-                  {self.settings.business_api_key_header: self.settings.business_api_key}, business),
-            Path_("floor", "2. our proxy, LiteLLM mock_response (LiteLLM's floor)", chat, "litellm-floor", auth, proxy),
-            Path_("business", "3. proxy → mapped provider (business.yaml) → business API", chat, "my-custom-model", auth, proxy),
-            Path_("laas", "4. proxy → LaaS handler → mock LaaS", chat, "claude-3.5-sonnet", auth, proxy),
-            Path_("openai", "5. proxy → built-in openai/ provider → mock's OpenAI route", chat, "openai-compatible", auth,
-                  proxy),
-        ]
-
-
-def capacity_check(bench: Bench, run, seconds: float) -> Result:
-    """The business API alone with a simulated 1 s model latency and 500 requests in flight."""
-    path = Path_("capacity", "business API, 1 s latency, 500 in flight", f"{bench.business}/api/process", None,
-                 {bench.settings.business_api_key_header: bench.settings.business_api_key})
-    path.body = lambda text: {"query": "slow [mock:sleep=1000]", "model_info": {"name": "my-custom-model"}}
-    return run(path, seconds, 500)
 
 
 # ---------------------------------------------------------------- report
@@ -357,16 +116,8 @@ def versions() -> str:
     return ", ".join(f"{name} {metadata.version(name)}" for name in names)
 
 
-def mock_server(settings: stack_settings.Settings) -> str:
-    """How the business API runs, e.g. "gunicorn gevent, 2 workers × 10000 connections"."""
-    per_worker = (f"{settings.business_api_threads} threads" if settings.business_api_worker_class == "gthread"
-                  else f"{settings.business_api_worker_connections} connections")
-    return f"gunicorn {settings.business_api_worker_class}, {settings.business_api_workers} workers × {per_worker}"
-
-
 def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: dict, capacity: Result,
-           rss: tuple[float, float, int], settings: stack_settings.Settings, generator: str, args,
-           mapping=None) -> str:
+           rss: tuple[float, float, int], stack: BenchStack, generator: str, args, mapping=None) -> str:
     def median(key, attribute):
         return statistics.median(getattr(r, attribute) for r in results[key])
 
@@ -376,8 +127,8 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         f"Measured by `scripts/benchmark.py` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}, {versions()}.",
         f"Load: {generator}, {args.concurrency} connections, {args.rounds} interleaved rounds of {args.duration:g} s per "
-        f"path (medians shown). Proxy: {settings.litellm_proxy_workers} uvicorn worker(s), httptools, uvloop; "
-        f"business API: {mock_server(settings)}.",
+        f"path (medians shown). Proxy: {stack.settings.litellm_proxy_workers} uvicorn worker(s), httptools, "
+        f"uvloop; business API: {stack.mock_server()}.",
         "", "| path | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms per request |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -426,12 +177,8 @@ SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + ou
 
 
 def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     keys = list(titles)
     labels = [SHORT_TITLES.get(key, titles[key]) for key in keys]
@@ -454,9 +201,6 @@ def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    import benchmark_streams  # here, not at the top: it imports this module
-    import benchmark_streams_report
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="one short round; no report files; fail on any error")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per path per round")
@@ -475,64 +219,54 @@ def main(argv: list[str] | None = None) -> int:
     wrk = shutil.which("wrk") if args.generator != "asyncio" else None
     if args.generator == "wrk" and not wrk:
         parser.error("wrk is not installed (apt-get install wrk)")
-    generator = "wrk" if wrk else "asyncio client (httpx)"
     with tempfile.TemporaryDirectory(prefix="adapter-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        bench = Bench(tmp, args.workers)
+        generator = LoadGenerator(wrk, tmp)
+        stack = BenchStack(tmp, args.workers)
         try:
             print(f"starting the stack and the reference proxy in {tmp} ...", flush=True)
-            bench.start()
-            paths = bench.paths()
+            stack.start()
+            paths = request_paths(stack)
             titles = {path.key: path.title for path in paths}
-            def run(path: Path_, seconds: float, concurrency: int = args.concurrency) -> Result:
-                cpu_before = cpu_seconds(path.server_pid) if path.server_pid else None
-                if wrk:
-                    result = wrk_load(wrk, tmp, path, seconds, concurrency)
-                else:
-                    result = asyncio.run(asyncio_load(path, seconds, concurrency))
-                if cpu_before is not None and result.requests:
-                    result.cpu_ms = (cpu_seconds(path.server_pid) - cpu_before) * 1000 / result.requests
-                return result
-
             for path in paths:  # warm-up: first requests pay for lazy imports and connection set-up
-                run(path, 1.0)
-            rss_before = rss_mb(bench.pid("litellm_proxy"))
+                generator.run(path, 1.0, args.concurrency)
+            rss_before = rss_mb(stack.pid("litellm_proxy"))
             results: dict[str, list[Result]] = {path.key: [] for path in paths}
             for round_number in range(args.rounds):
                 for path in paths:
-                    result = run(path, args.duration)
+                    result = generator.run(path, args.duration, args.concurrency)
                     results[path.key].append(result)
                     print(f"round {round_number + 1}: {path.title}: {result.rps:.0f} req/s, "
                           f"p50 {result.p50 * 1000:.1f} ms, {result.errors} errors", flush=True)
             measured = sum(r.requests for key in ("floor", "business", "laas", "openai") for r in results[key])
-            rss_after = rss_mb(bench.pid("litellm_proxy"))
+            rss_after = rss_mb(stack.pid("litellm_proxy"))
             streaming = asyncio.run(streaming_comparison(
-                bench.business, bench.proxy,
-                {"business": bench.settings.business_api_key, "proxy": bench.settings.litellm_master_key},
+                stack.business, stack.proxy,
+                {"business": stack.settings.business_api_key, "proxy": stack.settings.litellm_master_key},
                 repeats=3 if args.smoke else 20))
-            capacity = capacity_check(bench, run, 3.0 if args.smoke else 8.0)
-            import benchmark_mapping  # only now: importing the adapter sets LiteLLM's variables in this process
+            capacity = capacity_check(stack, generator, 3.0 if args.smoke else 8.0)
+            from bench import mapping_cost  # only now: importing the adapter sets LiteLLM's variables in this process
 
-            mapping = benchmark_mapping.measure(bench.settings, bench.env)
-            streams = None if args.skip_streams else benchmark_streams.measure(
-                bench, benchmark_streams.SMOKE if args.smoke else benchmark_streams.Plan())
+            mapping = mapping_cost.measure(stack.settings, stack.env)
+            measurement = None if args.skip_streams else streams.measure(
+                stack, streams.SMOKE if args.smoke else streams.Plan())
         finally:
-            bench.stop()
-        text = report(results, titles, streaming, capacity, (rss_before, rss_after, measured), bench.settings,
-                      generator, args, mapping)
-        section = benchmark_streams_report.section(streams) if streams else None
+            stack.stop()
+        text = report(results, titles, streaming, capacity, (rss_before, rss_after, measured), stack,
+                      generator.name, args, mapping)
+        section = streams_report.section(measurement) if measurement else None
         print(text + "\n" + (section or ""))
         errors = sum(r.errors for key in results for r in results[key]) + capacity.errors
         if args.smoke:
-            return 1 if errors or streams and benchmark_streams.failed_streams(streams) else 0
+            return 1 if errors or measurement and streams.failed_streams(measurement) else 0
         args.output.parent.mkdir(parents=True, exist_ok=True)
         old = args.output.read_text() if args.output.exists() else ""
         pictures = [args.output.with_suffix(".png")] if chart(results, titles, args.output.with_suffix(".png")) else []
         if pictures:
             text += f"\n![Requests per second and CPU per request, every path]({pictures[0].name})\n"
-        if streams:
-            section = benchmark_streams_report.with_chart(streams, section, args.output)
-        args.output.write_text(text + "\n" + (section or benchmark_streams_report.old_section(old)))
+        if measurement:
+            section = streams_report.with_chart(measurement, section, args.output)
+        args.output.write_text(text + "\n" + (section or streams_report.old_section(old)))
         print(f"wrote {args.output}" + "".join(f" and {picture}" for picture in pictures) +
               ("" if pictures else " (no chart: pip install -r scripts/requirements-benchmark.txt)"))
         return 0

@@ -12,6 +12,7 @@ the proxies' CPU per request, and the ratios this/baseline (> 1: this checkout i
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -19,12 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchmark  # noqa: E402  (the load generator, CPU accounting and process helpers)
-from benchmark import ROOT, Path_, Result, cpu_seconds, free_ports, stop_process, wait_http, wrk_load  # noqa: E402
-
-import stack_settings  # noqa: E402
+import stack_settings
+from bench.harness import (BUSINESS_MODEL, ROOT, LoadGenerator, RequestPath, Result, chat_body, free_ports,
+                           start_logged, stop_process, wait_http)
 
 BIN = Path(sys.executable).parent
 STREAM_TEXT = " ".join(["piece"] * 50)  # 50 pieces with no delay: the relay's cost per chunk dominates
@@ -36,33 +34,18 @@ def worktree(revision: str, where: Path) -> Path:
     return where
 
 
-def start(command: list[str], env: dict, cwd: Path, log: Path) -> subprocess.Popen:
-    with log.open("ab") as handle:
-        return subprocess.Popen(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
 def proxy_command(src: Path, port: int, workers: int) -> list[str]:
     return [str(BIN / "uvicorn"), "adapter.gateway:app", "--app-dir", str(src), "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(workers), "--http", "httptools", "--loop", "uvloop",
             "--timeout-keep-alive", "75", "--log-level", "warning"]
 
 
-def measured(path: Path_, tmp: Path, seconds: float, concurrency: int) -> Result:
-    before = cpu_seconds(path.server_pid)
-    result = wrk_load(shutil.which("wrk"), tmp, path, seconds, concurrency)
-    result.cpu_ms = (cpu_seconds(path.server_pid) - before) * 1000 / max(result.requests, 1)
-    return result
-
-
-def paths_for(name: str, url: str, pid: int, key: str) -> list[Path_]:
+def paths_for(name: str, url: str, pid: int, key: str) -> list[RequestPath]:
     auth = {"Authorization": f"Bearer {key}"}
-    chat = Path_(f"{name}-chat", f"{name}: chat", f"{url}/v1/chat/completions", "my-custom-model", auth, pid)
-    stream = Path_(f"{name}-stream", f"{name}: stream of 50 pieces", f"{url}/v1/chat/completions", "my-custom-model",
-                   auth, pid)
-    stream.body = lambda text: {"model": "my-custom-model", "stream": True,
-                                "messages": [{"role": "user", "content": STREAM_TEXT}]}
-    return [chat, stream]
+    chat_url = f"{url}/v1/chat/completions"
+    return [RequestPath(f"{name}-chat", f"{name}: chat", chat_url, chat_body(BUSINESS_MODEL), auth, pid),
+            RequestPath(f"{name}-stream", f"{name}: stream of 50 pieces", chat_url,
+                        chat_body(BUSINESS_MODEL, STREAM_TEXT, stream=True), auth, pid)]
 
 
 def report(results: dict[str, list[Result]], baseline: str) -> str:
@@ -86,7 +69,7 @@ def run(args: argparse.Namespace, tmp: Path) -> str:
     env_file = tmp / ".env"
     stack_settings.create_env_file(env_file)
     business_port, this_port, base_port = free_ports(3)
-    env = {**benchmark.os.environ, "ENV_FILE": str(env_file), "LOG_DIR": str(tmp / "logs"), "LOG_LEVEL": "WARNING",
+    env = {**os.environ, "ENV_FILE": str(env_file), "LOG_DIR": str(tmp / "logs"), "LOG_LEVEL": "WARNING",
            "BUSINESS_API_PORT": str(business_port), "LITELLM_PROXY_WORKERS": str(args.workers),
            "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     for name in ("BUSINESS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY", "CONFIG_FILE_PATH", "BACKENDS_DIR"):
@@ -94,28 +77,30 @@ def run(args: argparse.Namespace, tmp: Path) -> str:
     settings = stack_settings.load(env)
     (tmp / "logs").mkdir()
     base_src = worktree(args.baseline, tmp / "baseline") / "src"
-    processes = [start([str(BIN / "gunicorn"), "-c", "business_api/gunicorn_conf.py"],
-                       {**env, "PYTHONPATH": str(ROOT / "src")}, ROOT / "src", tmp / "logs" / "business.log")]
+    processes = [start_logged([str(BIN / "gunicorn"), "-c", "business_api/gunicorn_conf.py"],
+                              {**env, "PYTHONPATH": str(ROOT / "src")}, tmp / "logs" / "business.log", ROOT / "src")]
     try:
         wait_http(f"http://127.0.0.1:{business_port}/health", 60)
         proxies = {}
         for name, src, port in (("this", ROOT / "src", this_port), ("baseline", base_src, base_port)):
             proxy_env = {**env, "PYTHONPATH": str(src), "CONFIG_FILE_PATH": str(src / "config.yaml"),
                          "BACKENDS_DIR": str(src / "backends")}
-            process = start(proxy_command(src, port, args.workers), proxy_env, src, tmp / "logs" / f"{name}.log")
+            process = start_logged(proxy_command(src, port, args.workers), proxy_env, tmp / "logs" / f"{name}.log",
+                                   src)
             processes.append(process)
             proxies[name] = (f"http://127.0.0.1:{port}", process.pid)
         for url, _ in proxies.values():
             wait_http(f"{url}/health/liveliness", 120)
         paths = [path for name, (url, pid) in proxies.items()
                  for path in paths_for(name, url, pid, settings.litellm_master_key)]
+        generator = LoadGenerator(shutil.which("wrk"), tmp)
         results: dict[str, list[Result]] = {path.key: [] for path in paths}
         for path in paths:  # warm-up: first requests load lazy parts
-            wrk_load(shutil.which("wrk"), tmp, path, 2, args.concurrency)
+            generator.run(path, 2, args.concurrency)
         for round_number in range(args.rounds):
             order = paths if round_number % 2 == 0 else [*paths[2:], *paths[:2]]
             for path in order:
-                results[path.key].append(measured(path, tmp, args.duration, args.concurrency))
+                results[path.key].append(generator.run(path, args.duration, args.concurrency))
         return report(results, args.baseline)
     finally:
         for process in reversed(processes):

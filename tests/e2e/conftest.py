@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 import stack_settings
+from bench.harness import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
@@ -25,18 +25,6 @@ BIN = Path(sys.executable).parent
 START_TIMEOUT = 120
 # Generous: under full load the proxy's event loop lags, and that lag counts against this timeout.
 BACKEND_TIMEOUT_SECONDS = 30
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports (all held open together while choosing)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def free_port() -> int:

@@ -6,7 +6,8 @@ import math
 from pathlib import Path
 from typing import Callable
 
-from benchmark_streams import Measurement, Run
+from .harness import pyplot
+from .streams import Measurement, Run
 
 HEADING = "## Streaming capacity"
 SHORT = {"ours": "ours", "stock": "stock LiteLLM", "mock": "mock alone"}
@@ -234,14 +235,10 @@ def write(measurement: Measurement, text: str, target: Path) -> None:
 
 
 def chart(measurement: Measurement, target: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    from matplotlib.ticker import NullFormatter, ScalarFormatter  # only now: matplotlib is optional
 
     colors = {"ours": "#4c72b0", "stock": "#999999", "mock": "#55a868"}
     figure, axes = plt.subplots(1, 3, figsize=(14, 4))
