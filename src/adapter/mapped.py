@@ -44,6 +44,20 @@ def _requested_model(litellm_params: Any, model: str) -> str:
     return f"mapped/{model}"
 
 
+def _with_user(optional_params: dict | None, litellm_params: Any) -> dict:
+    """optional_params with the client's `user`, which LiteLLM drops for custom providers before a handler runs.
+
+    Its OpenAI-like parameter mapping keeps `user` only for OpenAI's own models (OpenAIGPTConfig.
+    get_supported_openai_params) and never refuses it either, so it vanishes silently. The proxy keeps the client's
+    body: `user` is a plain option, never a secret or URL, and the backend's policy checks it like any other.
+    """
+    sent = optional_params or {}
+    body = proxy_request(litellm_params)
+    if sent.get("user") is not None or not body or body.get("user") is None:
+        return sent
+    return {**sent, "user": body["user"]}
+
+
 def _with_base(url: str, api_base: str | None) -> str:
     """A deployment's own `api_base` (config.yaml) replaces the scheme and host of the file's URL: another instance
     of the same backend. A client cannot set it (the door refuses api_base in request bodies)."""
@@ -98,7 +112,7 @@ class MappedHandler(AdapterHandler):
                    api_base: str | None, stream: bool) -> tuple[Backend, tuple, str]:
         """(backend, client args, the client's model name) for one chat call."""
         backend, backend_model = self._backend(model)
-        sent = optional_params or {}
+        sent = _with_user(optional_params, litellm_params)
         drop_unknown = bool(litellm.drop_params or sent.get("drop_params"))
         requested = _requested_model(litellm_params, model)
         body = chat_request(backend, requested, backend_model, messages, sent, stream, drop_unknown)
