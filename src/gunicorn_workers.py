@@ -1,4 +1,4 @@
-"""The business API's gunicorn workers: gunicorn's gevent and gthread ones, closing idle keep-alive connections on stop."""
+"""The business API's gunicorn workers: gunicorn's gevent and gthread, closing idle keep-alive connections on stop."""
 
 from __future__ import annotations
 
