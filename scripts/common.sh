@@ -259,6 +259,27 @@ _leftovers() {  # _leftovers PID MARKER: live members of PID's process group and
   done
 }
 
+_listening_inodes() {  # _listening_inodes PORT: the inodes of the TCP sockets listening on PORT, any address
+  local hex
+  printf -v hex ':%04X' "$1"
+  awk -v port="$hex" '$4 == "0A" && substr($2, length($2) - 4) == port { print $10 }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null || true
+}
+
+holds_listener() {
+  # holds_listener PID PORT: PID itself has a socket listening on PORT open. A service's master keeps its listener
+  # while it serves and closes it first thing on SIGTERM (its workers may still accept for a moment). Where PID's
+  # files cannot be read, it is assumed to hold it.
+  local pid=$1 inode fd
+  [[ -r /proc/$pid/fd ]] || return 0
+  for inode in $(_listening_inodes "$2"); do
+    for fd in /proc/"$pid"/fd/*; do
+      [[ $(readlink "$fd" 2>/dev/null) == "socket:[$inode]" ]] && return 0
+    done
+  done
+  return 1
+}
+
 leads_group() {  # leads_group PID: PID is its process group's leader (services are started with setsid)
   local stat pgrp
   read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
