@@ -64,6 +64,30 @@ show_log_since() {  # show_log_since LOG BYTE_OFFSET: the last 30 lines written 
   printf -- '----\n' >&2
 }
 
+settle_running() {
+  # settle_running NAME PID HEALTH_URL TIMEOUT PORT LOG: 0 once the running service answers, 1 once it has exited
+  # (start it again). A service on its way out (SIGTERM: its master has closed its listener and finishes the
+  # requests in flight, for up to graceful_timeout) is waited for, as one still starting is; after TIMEOUT
+  # seconds the script gives up, saying which of the two it was.
+  local name=$1 pid=$2 health=$3 deadline=$((SECONDS + $4)) port=$5 log=$6 leaving=0
+  while ((SECONDS < deadline)); do
+    pid_alive "$pid" || return 1
+    if ! holds_listener "$pid" "$port"; then
+      # Its health may still answer for a moment (a worker's copy of the listener): it is leaving all the same.
+      ((leaving)) || info "$name (pid $pid) no longer listens on port $port: it is stopping; waiting for it to exit"
+      leaving=1
+    elif http_ok "$health"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  pid_alive "$pid" || return 1
+  if ((leaving)); then
+    die "$name (pid $pid) is still finishing requests in flight after $4 s; start again later, or end them now with ./stop_services.sh && ./start_services.sh"
+  fi
+  die "$name is running (pid $pid) but does not answer at $health; see $(display_path "$log") or restart with ./stop_services.sh && ./start_services.sh"
+}
+
 start_one() {
   # start_one NAME HEALTH_URL TIMEOUT BIND_HOST PORT DIR CMD...
   local name=$1 health=$2 timeout=$3 host=$4 port=$5 dir=$6
@@ -75,11 +99,10 @@ start_one() {
 
   if is_running "$name" "$marker"; then
     pid="$(running_pid "$name")"
-    if ! wait_for_http "$health" "$timeout" "$pid"; then
-      die "$name is running (pid $pid) but does not answer at $health; see $(display_path "$log") or restart with ./stop_services.sh && ./start_services.sh"
+    if settle_running "$name" "$pid" "$health" "$timeout" "$port" "$log"; then
+      ok "$name already running, pid $pid"
+      return 0
     fi
-    ok "$name already running, pid $pid"
-    return 0
   fi
 
   if [[ -e $pidf ]]; then

@@ -83,8 +83,12 @@ ensure_project() {
   want="$( (cat "$project"; printf '%s\n' "$root_dir") | sha256sum | cut -d' ' -f1)"
   [[ $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
   info "installing the project itself into $VENV (editable)"
-  "$PY" -m pip install --disable-pip-version-check -q --no-deps -e "$root_dir" \
-    || die "installing the project (pip install -e .) failed; fix the problem above and run again"
+  local output
+  # Its output only on failure: setuptools warns about editable installs on every success.
+  if ! output="$("$PY" -m pip install --disable-pip-version-check -q --no-deps -e "$root_dir" 2>&1)"; then
+    printf '%s\n' "$output" >&2
+    die "installing the project (pip install -e .) failed; fix the problem above and run again"
+  fi
   printf '%s\n' "$want" >"$stamp"
   ok "project installed (editable)"
 }
@@ -257,6 +261,27 @@ _leftovers() {  # _leftovers PID MARKER: live members of PID's process group and
   { _pids_where 3 "$pid"; _pids_where 2 "$pid"; } | sort -u | while read -r p; do
     if [[ $p != "$pid" ]] && pid_alive "$p" && cmdline_has "$p" "$marker"; then printf '%s\n' "$p"; fi
   done
+}
+
+_listening_inodes() {  # _listening_inodes PORT: the inodes of the TCP sockets listening on PORT, any address
+  local hex
+  printf -v hex ':%04X' "$1"
+  awk -v port="$hex" '$4 == "0A" && substr($2, length($2) - 4) == port { print $10 }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null || true
+}
+
+holds_listener() {
+  # holds_listener PID PORT: PID itself has a socket listening on PORT open. A service's master keeps its listener
+  # while it serves and closes it first thing on SIGTERM (its workers may still accept for a moment). Where PID's
+  # files cannot be read, it is assumed to hold it.
+  local pid=$1 inode fd
+  [[ -r /proc/$pid/fd ]] || return 0
+  for inode in $(_listening_inodes "$2"); do
+    for fd in /proc/"$pid"/fd/*; do
+      [[ $(readlink "$fd" 2>/dev/null) == "socket:[$inode]" ]] && return 0
+    done
+  done
+  return 1
 }
 
 leads_group() {  # leads_group PID: PID is its process group's leader (services are started with setsid)

@@ -13,7 +13,10 @@ workers = _settings.business_api_workers
 # The mock mostly waits ([mock:sleep], [mock:chunk_delay]) while holding a connection. gevent (the default)
 # waits in a greenlet per connection, so a worker holds up to worker_connections of them (measured: 5,000
 # open streams on 2 cores, docs/dependencies.md); gthread holds only `threads` requests at once per worker.
-worker_class = _settings.business_api_worker_class
+# gunicorn's own, except that a stop (SIGTERM, a reload's old workers) closes idle keep-alive connections at once
+# (src/gunicorn_workers.py): gunicorn would keep them open for up to `keepalive`, or until what is in flight ends.
+worker_class = {"gevent": "gunicorn_workers.GeventWorker",
+                "gthread": "gunicorn_workers.ThreadWorker"}[_settings.business_api_worker_class]
 worker_connections = _settings.business_api_worker_connections
 threads = _settings.business_api_threads  # gthread only
 # Longer than the adapter's pooled connections stay idle (30 s), so it never reuses one gunicorn is closing.

@@ -41,6 +41,20 @@ def _requested_model(litellm_params: Any, model: str) -> str:
     return f"mapped/{model}"
 
 
+def _with_user(optional_params: dict | None, litellm_params: Any) -> dict:
+    """optional_params with the client's `user`, which LiteLLM drops for custom providers before a provider runs.
+
+    Its OpenAI-like parameter mapping keeps `user` only for OpenAI's own models (OpenAIGPTConfig.
+    get_supported_openai_params) and never refuses it either, so it vanishes silently. The proxy keeps the client's
+    body: `user` is a plain option, never a secret or URL, and the backend's policy checks it like any other.
+    """
+    sent = optional_params or {}
+    body = proxy_request(litellm_params)
+    if sent.get("user") is not None or not body or body.get("user") is None:
+        return sent
+    return {**sent, "user": body["user"]}
+
+
 def _with_base(url: str, api_base: str | None) -> str:
     """A deployment's own `api_base` (config.yaml) replaces the scheme and host of the file's URL: another instance
     of the same backend. A client cannot set it (the door refuses api_base in request bodies)."""
@@ -94,10 +108,9 @@ class MappedProvider(Provider):
 
     # chat -------------------------------------------------------------------------------------------------------
 
-    def _chat_call(self, model: str, messages: Any, optional_params: dict | None, requested: str,
-                   api_base: str | None, stream: bool) -> tuple[Backend, client.BackendCall]:
+    def _chat_call(self, model: str, messages: Any, sent: dict, requested: str, api_base: str | None,
+                   stream: bool) -> tuple[Backend, client.BackendCall]:
         backend, backend_model = self._backend(model)
-        sent = optional_params or {}
         body = chat_request(backend, requested, backend_model, messages, sent, stream, drops_unknown(sent))
         mapping = backend.mapping
         url = mapping.stream.url or mapping.url if stream and mapping.stream is not None else mapping.url
@@ -117,7 +130,8 @@ class MappedProvider(Provider):
                           litellm_params: Any = None, api_base: str | None = None, **_: Any) -> ModelResponse:
         requested = _requested_model(litellm_params, model)
         try:
-            backend, call = self._chat_call(model, messages, optional_params, requested, api_base, False)
+            sent = _with_user(optional_params, litellm_params)
+            backend, call = self._chat_call(model, messages, sent, requested, api_base, False)
             return ModelResponse(**self._answer(backend, await self._post(backend, call), requested, messages))
         except AdapterError as error:
             raise self._failed(model, error, requested) from error
@@ -128,7 +142,8 @@ class MappedProvider(Provider):
         # errors and backend errors before the first chunk still become HTTP errors.
         requested = _requested_model(litellm_params, model)
         try:
-            backend, call = self._chat_call(model, messages, optional_params, requested, api_base, True)
+            sent = _with_user(optional_params, litellm_params)
+            backend, call = self._chat_call(model, messages, sent, requested, api_base, True)
             async for chunk in self._relay(backend, call, requested):
                 yield chunk
         except AdapterError as error:

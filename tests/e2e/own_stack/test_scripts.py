@@ -7,15 +7,21 @@ installed when its requirements stamp is current). Linux only: the scripts read 
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import re
 import signal
 import socket
 import stat
 import subprocess
+import threading
 
+import openai
 import pytest
 import yaml
 
+import stack_settings
 from tests.support.script_stack import (
     MARKERS,
     ROOT,
@@ -111,6 +117,62 @@ def test_start_verify_restart_stop(stack: Stack) -> None:
 
     result = stack.run(STOP, timeout=60)
     assert result.returncode == 0, explain(result)
+
+
+def open_stream(stack: Stack, seconds: int) -> http.client.HTTPConnection:
+    """A stream straight from the business API, `seconds` long unless closed, its first piece read."""
+    settings = stack_settings.load(stack.env)
+    words = " ".join(f"word{i}" for i in range(seconds * 5))
+    body = {"query": f"[mock:chunk_delay=200] {words}", "model_info": {"name": "m"}, "stream": True}
+    connection = http.client.HTTPConnection("127.0.0.1", stack.business_port, timeout=30)
+    connection.request("POST", "/api/process", json.dumps(body), {
+        "Content-Type": "application/json", settings.business_api_key_header: settings.business_api_key})
+    response = connection.getresponse()
+    assert response.status == 200 and response.readline().startswith(b"data: ")
+    return connection
+
+
+def test_start_right_after_a_sigterm_waits_for_the_leaving_business_api_then_starts_it(stack: Stack) -> None:
+    # A stream in flight keeps the SIGTERM'd business API on its way out (its listener closed) for as long as the
+    # test wants: the start waits for it to exit, then starts a new one, instead of refusing it as "does not answer".
+    result = stack.run(START, timeout=180)
+    assert result.returncode == 0, explain(result)
+    old = stack.pids()
+    stream = open_stream(stack, 60)
+    os.kill(old["business_api"], signal.SIGTERM)
+    starting = subprocess.Popen([START], cwd=ROOT, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: [lines.append(line) for line in starting.stdout])
+    reader.start()
+
+    def said_waiting() -> bool:
+        return any("waiting for it to exit" in line for line in lines)
+
+    try:
+        assert wait_until(lambda: starting.poll() is not None or said_waiting(), 120)
+        assert starting.poll() is None and said_waiting(), "".join(lines)
+        assert alive(old["business_api"])  # still finishing the stream
+    finally:
+        stream.close()  # its last request ends: now the old business API exits
+        try:
+            starting.wait(timeout=180)
+        finally:
+            if starting.poll() is None:
+                starting.kill()
+            reader.join(10)
+            stack.pids()  # for the cleanup, whatever happened
+
+    output = "".join(lines)
+    assert starting.returncode == 0, output
+    assert f"business_api (pid {old['business_api']}) no longer listens on port {stack.business_port}" in output
+    new = stack.pids()
+    assert new["business_api"] != old["business_api"] and not alive(old["business_api"])
+    assert new["litellm_proxy"] == old["litellm_proxy"]
+    key = re.search(r"^LITELLM_MASTER_KEY=(.*)$", stack.env_file.read_text(), flags=re.M).group(1)
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{stack.proxy_port}/v1", api_key=key, max_retries=0, timeout=60)
+    reply = client.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "back"}])
+    assert reply.choices[0].message.content.endswith(": back")
 
 
 def test_stop_leaves_unrelated_process_alone(stack: Stack) -> None:

@@ -50,11 +50,11 @@ def test_the_new_settings_reach_the_service_scripts(tmp_path):
 
 def test_gunicorn_conf_uses_the_settings(monkeypatch, tmp_path):
     conf = gunicorn_conf(monkeypatch, tmp_path, BUSINESS_API_WORKERS="3", BUSINESS_API_PORT="9123")
-    assert (conf.worker_class, conf.worker_connections, conf.workers) == ("gevent", 10000, 3)
+    assert (conf.worker_class, conf.worker_connections, conf.workers) == ("gunicorn_workers.GeventWorker", 10000, 3)
     assert conf.bind == "127.0.0.1:9123"
     conf = gunicorn_conf(monkeypatch, tmp_path, BUSINESS_API_WORKER_CLASS="gthread", BUSINESS_API_THREADS="8",
                          BUSINESS_API_WORKER_CONNECTIONS="300")
-    assert (conf.worker_class, conf.threads, conf.worker_connections) == ("gthread", 8, 300)
+    assert (conf.worker_class, conf.threads, conf.worker_connections) == ("gunicorn_workers.ThreadWorker", 8, 300)
 
 
 def test_open_files_soft_limit_is_lifted_to_what_the_connections_need(monkeypatch, tmp_path):
@@ -87,6 +87,14 @@ def test_the_gevent_worker_is_importable():
     from gunicorn.workers import ggevent
 
     assert ggevent.GeventWorker
+
+
+@pytest.mark.parametrize("name", ["gunicorn_workers.GeventWorker", "gunicorn_workers.ThreadWorker"])
+def test_gunicorn_loads_the_worker_classes_the_conf_names(name):
+    from gunicorn import util
+    from gunicorn.workers import base
+
+    assert issubclass(util.load_class(name), base.Worker)
 
 
 def test_gunicorn_starting_empties_the_metrics_dir_and_hands_it_to_the_workers(monkeypatch, tmp_path):
