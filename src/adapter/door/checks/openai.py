@@ -9,7 +9,7 @@ from litellm.types.llms.openai import ValidUserMessageContentTypes
 from ...openai.params import EMBEDDING_FORMATS, IMAGE_FORMATS, MAX_EMBEDDING_INPUTS, MAX_IMAGES, REASONING_EFFORTS
 from .base import NUMBER, RequestProblem, check_types
 
-# OpenAI parameters LiteLLM itself reads before our handler runs: a wrong type there makes it crash (500).
+# OpenAI parameters LiteLLM itself reads before our provider runs: a wrong type there makes it crash (500).
 PARAM_TYPES = {
     "temperature": NUMBER, "top_p": NUMBER, "presence_penalty": NUMBER, "frequency_penalty": NUMBER,
     "max_tokens": int, "max_completion_tokens": int, "n": int, "seed": int,
