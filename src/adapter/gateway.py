@@ -10,6 +10,9 @@ Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
 - refuses malformed bodies of the served POST routes, client-side credentials, server-owned fields and
   models that are not configured with a 400 before LiteLLM sees them (door/checks/), and hands LiteLLM the body it
   parsed (where LiteLLM would parse it the same way) so that it is not parsed twice;
+- drops the hosted tools no backend can run (web_search, …; a forced one is a 400) and names them in the
+  x-adapter-dropped-tools header and the log (door/checks/hosted.py);
+- answers a streamed Responses request that fails before its first event with an HTTP error (door/first_event.py);
 - rewrites every error response LiteLLM produces into {"error": {message, type, param, code}} with the
   same status (gzipped or not), without tracebacks or secret values (door/errors.py).
 """
@@ -27,14 +30,16 @@ from litellm.proxy import proxy_server  # noqa: E402
 
 from . import hooks  # noqa: E402,F401  (loads the backend files now: a bad one stops the proxy before it starts)
 from .door import body, lifespan, log_lines, routes  # noqa: E402
-from .door.asgi import Receive, Scope, Send, send_json  # noqa: E402
+from .door.asgi import Receive, Scope, Send, send_json, with_headers  # noqa: E402
 from .door.checks import RequestProblem, check_request  # noqa: E402
 from .door.errors import ErrorNormalisingSend, database_missing_error, error_body, exception_chain  # noqa: E402
+from .door.first_event import FirstEventCheck  # noqa: E402
 
 log = logging.getLogger("adapter.gateway")
 
 HEALTH_REPORT_STATUS = 503
 NO_RETRY = (b"x-should-retry", b"false")
+DROPPED_TOOLS_HEADER = b"x-adapter-dropped-tools"
 # A websocket refused before it is accepted: the client sees HTTP 403. 1008 is "policy violation".
 WEBSOCKET_REFUSAL = {"type": "websocket.close", "code": 1008,
                      "reason": "this gateway serves no websocket routes (OpenAI realtime is not offered)"}
@@ -68,17 +73,18 @@ class Gateway:
             scope = {**scope, "path": route.passed_as, "raw_path": route.passed_as.encode()}
         declared = body.declared_length(scope)
         if route.body_kind or (declared is not None and declared > self.max_body_bytes):
-            receive = await self._checked_body(scope, route, receive, send)
-            if receive is None:
+            checked = await self._checked_body(scope, route, receive, send)
+            if checked is None:
                 return
+            receive, send = checked
         # A health route's 503 is its report ("unhealthy" and why), which monitors read as LiteLLM wrote it.
         kept = HEALTH_REPORT_STATUS if route.monitoring else None
         await self._pass_on(scope, receive, ErrorNormalisingSend(send, self.secrets, kept))
 
     async def _checked_body(self, scope: Scope, route: routes.Route, receive: Receive,
-                            send: Send) -> Receive | None:
+                            send: Send) -> tuple[Receive, Send] | None:
         """The body read, checked and ready to replay to LiteLLM (and handed over parsed when LiteLLM would parse
-        it the same way); None when the door has answered instead."""
+        it the same way), with the `send` its answer goes through; None when the door has answered instead."""
         try:
             raw = await body.read_body(receive, self.max_body_bytes)
         except body.BodyTooLarge:
@@ -89,13 +95,27 @@ class Gateway:
         if route.body_kind:
             parsed = body.parsed_as_litellm_would(scope, raw)
             try:
-                check_request(route.body_kind, raw, parsed, proxy_server.llm_router, proxy_server.general_settings)
+                checked = check_request(route.body_kind, raw, parsed, proxy_server.llm_router,
+                                        proxy_server.general_settings)
             except RequestProblem as problem:
                 await send_json(send, 400, error_body(400, problem.message, problem.param))
                 return None
-            if parsed is not None:
+            if checked.dropped:
+                raw = body.rewritten(scope, checked.body)
+                send = self._dropped(scope, checked, send)
+            elif parsed is not None:
                 body.hand_over(scope, parsed)
-        return body.replay(raw, receive)
+            if route.body_kind == "responses" and checked.body.get("stream") is True:
+                send = FirstEventCheck(send)
+        return body.replay(raw, receive), send
+
+    @staticmethod
+    def _dropped(scope: Scope, checked, send: Send) -> Send:
+        names = ", ".join(checked.dropped)
+        # WARNING: the level the proxy logs at by default; the client asked for a tool it does not get.
+        log.warning("%s %s for model %s: dropped hosted tools %s (no backend here runs them)", scope["method"],
+                    scope["path"], checked.body["model"][:200], names)
+        return with_headers(send, [(DROPPED_TOOLS_HEADER, names.encode("ascii"))])
 
     async def _pass_on(self, scope: Scope, receive: Receive, send: ErrorNormalisingSend) -> None:
         try:

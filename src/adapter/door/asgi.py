@@ -24,3 +24,14 @@ async def send_json(send: Send, status: int, payload: dict, extra: tuple = ()) -
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """`send` that adds `extra` to the response's headers, whatever its status."""
+
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending

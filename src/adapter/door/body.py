@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import orjson
 from litellm.proxy.common_utils.http_parsing_utils import (
     _BINARY_CONTENT_TYPES,
@@ -85,3 +87,12 @@ def hand_over(scope: Scope, body: dict) -> None:
     """Give LiteLLM the parsed body: read_request_body reads its cache, scope["parsed_body"] = (keys, body), and
     hands every reader its own copy of the top level. The scope, and so the dict, belongs to this request only."""
     scope["parsed_body"] = (tuple(body.keys()), body)
+
+
+def rewritten(scope: Scope, body: dict) -> bytes:
+    """Hand LiteLLM `body`, changed at the door, and return its bytes to replay (the content-length follows)."""
+    raw = json.dumps(body).encode("utf-8")
+    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-length"]
+    scope["headers"] = headers + [(b"content-length", str(len(raw)).encode())]
+    hand_over(scope, body)
+    return raw

@@ -33,6 +33,14 @@ EMBEDDING_FORMATS = ("float", "base64")
 MAX_IMAGES = 10
 IMAGE_FORMATS = ("url", "b64_json")
 LEGACY_FUNCTIONS = ("functions", "function_call")
+# Responses API tool types a backend runs: the model calls them and the client executes the call. Every other type
+# (web_search, file_search, code_interpreter, image_generation, computer_use, mcp, local_shell, …) is a hosted tool
+# that OpenAI runs itself; no backend here can, so an optional one is dropped and a forced one refused (door/checks).
+CALLABLE_TOOL_TYPES = ("function", "custom", "namespace")
+# tool_choice objects that name no hosted tool (every other {"type": …} forces one).
+TOOL_CHOICE_TYPES = ("function", "custom", "allowed_tools", "auto", "none", "required")
+# Chat completions' hosted tool: a request for web search, named as the Responses API names the tool.
+CHAT_HOSTED_OPTIONS = {"web_search_options": "web_search"}
 # Refused even under drop_params: silently dropping them changes what the model does (calls nothing, answers prose).
 NEVER_DROPPED = frozenset({"tools", "tool_choice", "response_format", *LEGACY_FUNCTIONS})
 

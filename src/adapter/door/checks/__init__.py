@@ -6,18 +6,25 @@ A client mistake is a 400 naming the field, before LiteLLM sees the request.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from litellm.proxy.auth.auth_utils import is_request_body_safe
 
 from ...openai import kinds
 from .base import RequestProblem, parse_object
+from .hosted import drop_hosted_tools
 from .openai import BODY_CHECKS
 
 MAX_MODEL_IN_MESSAGE = 200
 # LiteLLM's is_request_body_safe names the banned parameter only in its message.
 BANNED_PARAM = re.compile(r"Rejected Request: '?([\w.\[\]-]+)'? is not allowed")
 
-__all__ = ["RequestProblem", "check_request", "parse_body"]
+__all__ = ["Checked", "RequestProblem", "check_request", "parse_body"]
+
+
+class Checked(NamedTuple):
+    body: dict  # the parsed body, without the dropped tools
+    dropped: tuple[str, ...]  # the hosted tools taken out of it, by type
 
 
 def parse_body(kind: str, raw: bytes, parsed: object = None) -> dict:
@@ -28,8 +35,9 @@ def parse_body(kind: str, raw: bytes, parsed: object = None) -> dict:
     return body
 
 
-def check_request(kind: str, raw: bytes, parsed: dict | None, router, general_settings: dict) -> None:
-    """Our shape checks, LiteLLM's own ban on client-side credentials and endpoints, then the model.
+def check_request(kind: str, raw: bytes, parsed: dict | None, router, general_settings: dict) -> Checked:
+    """Our shape checks, LiteLLM's own ban on client-side credentials and endpoints, then the model; the body
+    without the hosted tools the backends cannot run (checks/hosted.py), and their names.
 
     LiteLLM runs the same ban inside its auth step, where a refusal becomes a 401 (or, without the prisma package,
     a plain-text 500); running it here first makes it the 400 it is. A model that is not configured never reaches
@@ -37,6 +45,7 @@ def check_request(kind: str, raw: bytes, parsed: dict | None, router, general_se
     the environment.
     """
     body = parse_body(kind, raw, parsed)
+    dropped = drop_hosted_tools(kind, body)
     model = body["model"]
     try:
         is_request_body_safe(body, general_settings, router, model)
@@ -50,6 +59,7 @@ def check_request(kind: str, raw: bytes, parsed: dict | None, router, general_se
     wanted, served = kinds.KIND_FOR_BODY[kind], model_kind(router, model)
     if served != wanted:
         raise RequestProblem(kinds.wrong_kind_message(model, served, wanted), "model")
+    return Checked(body, dropped)
 
 
 def model_kind(router, model: str) -> str:
