@@ -109,3 +109,28 @@ def test_chat_web_search_options_are_dropped_and_named(stack):
     assert raw.headers[DROPPED] == "web_search"
     assert raw.parse().choices[0].message.content == "Mock answer from my-custom-model: hi"
     assert json.loads(raw.http_response.text)["object"] == "chat.completion"
+
+
+PATCH = {"type": "custom", "name": "apply_patch", "description": "Apply a patch.",
+         "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}}
+
+
+def test_a_custom_tool_round_trip_and_a_replayed_reasoning_item(stack):
+    # What Codex sends back for its freeform apply_patch tool and for a model that reasoned.
+    client = stack.client()
+    request = codex_request("patch it [mock:tool=apply_patch]", tools=[EXEC, PATCH])
+    [call] = client.responses.create(**request).output
+    assert (call.type, call.name) == ("custom_tool_call", "apply_patch")
+    request["input"] = [{"type": "reasoning", "id": "rs_1", "encrypted_content": "gAAA",
+                         "summary": [{"type": "summary_text", "text": "I should patch."}]}, *request["input"],
+                        call.model_dump(exclude_none=True),
+                        {"type": "custom_tool_call_output", "call_id": call.call_id, "output": "Success."}]
+    final = client.responses.create(**request)
+    assert final.output_text == "Mock answer from my-custom-model: the tool returned Success."
+
+
+def test_a_reasoning_item_with_message_parts_is_a_400(stack):
+    bad = {"type": "reasoning", "summary": [], "content": [{"type": "input_text", "text": "x"}]}
+    with pytest.raises(openai.BadRequestError) as caught:
+        stack.client().responses.create(**codex_request("hi", input=[bad, *CODEX["input"]]))
+    assert caught.value.body["param"] == "input[0].content[0].type"

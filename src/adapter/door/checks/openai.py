@@ -20,8 +20,11 @@ PARAM_TYPES = {
 # On the images route, response_format is "url" or "b64_json" (check_images).
 IMAGE_PARAM_TYPES = {name: kind for name, kind in PARAM_TYPES.items() if name != "response_format"}
 # Responses API input: the items and content parts LiteLLM's Responses → chat translation carries over.
-RESPONSE_ITEM_TYPES = ("message", "function_call", "function_call_output")
+# Codex sends back what it got: custom_tool_call (apply_patch) and reasoning items too.
+RESPONSE_ITEM_TYPES = ("message", "function_call", "function_call_output", "custom_tool_call",
+                       "custom_tool_call_output", "reasoning")
 RESPONSE_PART_TYPES = ("input_text", "output_text", "input_image", "input_file", "refusal")
+REASONING_PART_TYPES = ("reasoning_text", "summary_text")
 NO_STORED_STATE = ("this gateway stores no responses or conversations, so '{param}' cannot be resolved; "
                    "send the earlier turns in 'input'")
 
@@ -151,8 +154,9 @@ def _check_input_items(items: list) -> None:
             if not isinstance(part, dict) or not isinstance(part.get("type"), str):
                 raise RequestProblem(f"'{where}.content[{number}]' must be an object with a 'type'",
                                      f"{where}.content[{number}]")
-            if part["type"] not in RESPONSE_PART_TYPES:
-                raise RequestProblem(f"'{where}.content[{number}].type' must be one of {', '.join(RESPONSE_PART_TYPES)}",
+            known = REASONING_PART_TYPES if kind == "reasoning" else RESPONSE_PART_TYPES
+            if part["type"] not in known:
+                raise RequestProblem(f"'{where}.content[{number}].type' must be one of {', '.join(known)}",
                                      f"{where}.content[{number}].type")
 
 
