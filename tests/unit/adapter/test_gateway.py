@@ -169,3 +169,24 @@ def test_replay_hands_the_body_over_once_and_then_lets_go_of_it():
     first, second = asyncio.run(run())
     assert first == {"type": "http.request", "body": raw, "more_body": False}
     assert second is later
+
+
+def test_a_dropped_hosted_tool_leaves_the_body_litellm_reads_and_is_named_in_a_header(router):
+    raw = json.dumps({**BODY, "web_search_options": {"search_context_size": "low"}}).encode()
+    door, sent = gateway.Gateway(Inner(), 1024 * 1024, ()), []
+
+    async def run():
+        messages = [{"type": "http.request", "body": raw, "more_body": False}]
+
+        async def receive():
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        await door(_scope(raw), receive, send)
+
+    asyncio.run(run())
+    (handed_over, first, _, replayed, _), = door.inner.seen
+    assert handed_over and first == BODY and json.loads(replayed) == BODY
+    assert sent[0]["status"] == 200 and (b"x-adapter-dropped-tools", b"web_search") in sent[0]["headers"]
