@@ -45,7 +45,8 @@ def test_codex_first_turn_streams_an_answer_and_names_the_dropped_tool(stack):
 
 
 def test_codex_request_answers_whole_too(stack):
-    raw = stack.client().responses.with_raw_response.create(**codex_request("say hello"))
+    # Earlier Codex releases sent their prompt as `instructions`.
+    raw = stack.client().responses.with_raw_response.create(**codex_request("say hello", instructions="You are Codex."))
     assert raw.headers[DROPPED] == "web_search"
     assert raw.parse().output_text == "Mock answer from my-custom-model: say hello"
 

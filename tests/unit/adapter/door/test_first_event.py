@@ -54,7 +54,8 @@ START = {"type": "http.response.start", "status": 200,
 
 
 def test_a_stream_failing_first_is_answered_as_an_http_error_and_the_rest_dropped():
-    sent = run([START, {"type": "http.response.body", "body": failed("invalid_request_error", "bad"), "more_body": True},
+    failure = {"type": "http.response.body", "body": failed("invalid_request_error", "bad"), "more_body": True}
+    sent = run([START, failure,
                 {"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": True},
                 {"type": "http.response.body", "body": b""}])
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
