@@ -31,7 +31,7 @@ from litellm.proxy import proxy_server  # noqa: E402
 from . import hooks  # noqa: E402,F401  (loads the backend files now: a bad one stops the proxy before it starts)
 from .door import body, lifespan, log_lines, routes  # noqa: E402
 from .door.asgi import Receive, Scope, Send, send_json, with_headers  # noqa: E402
-from .door.checks import RequestProblem, check_request  # noqa: E402
+from .door.checks import Checked, RequestProblem, check_request  # noqa: E402
 from .door.errors import ErrorNormalisingSend, database_missing_error, error_body, exception_chain  # noqa: E402
 from .door.first_event import FirstEventCheck  # noqa: E402
 
@@ -100,7 +100,7 @@ class Gateway:
             except RequestProblem as problem:
                 await send_json(send, 400, error_body(400, problem.message, problem.param))
                 return None
-            if checked.dropped:
+            if checked.dropped:  # LiteLLM gets the door's parse of the changed body, even where it parses its own way
                 raw = body.rewritten(scope, checked.body)
                 send = self._dropped(scope, checked, send)
             elif parsed is not None:
@@ -110,7 +110,7 @@ class Gateway:
         return body.replay(raw, receive), send
 
     @staticmethod
-    def _dropped(scope: Scope, checked, send: Send) -> Send:
+    def _dropped(scope: Scope, checked: Checked, send: Send) -> Send:
         names = ", ".join(checked.dropped)
         # WARNING: the level the proxy logs at by default; the client asked for a tool it does not get.
         log.warning("%s %s for model %s: dropped hosted tools %s (no backend here runs them)", scope["method"],

@@ -45,7 +45,6 @@ def check_request(kind: str, raw: bytes, parsed: dict | None, router, general_se
     the environment.
     """
     body = parse_body(kind, raw, parsed)
-    dropped = drop_hosted_tools(kind, body)
     model = body["model"]
     try:
         is_request_body_safe(body, general_settings, router, model)
@@ -59,7 +58,7 @@ def check_request(kind: str, raw: bytes, parsed: dict | None, router, general_se
     wanted, served = kinds.KIND_FOR_BODY[kind], model_kind(router, model)
     if served != wanted:
         raise RequestProblem(kinds.wrong_kind_message(model, served, wanted), "model")
-    return Checked(body, dropped)
+    return Checked(body, drop_hosted_tools(kind, body))
 
 
 def model_kind(router, model: str) -> str:
