@@ -11,7 +11,8 @@ import laas_limits
 
 from . import mock, validation
 from .errors import ApiError
-from .faults import injected_fault, read_directives
+from .faults import injected_fault, read_turn_directives
+from .process_request import user_texts_of_latest_turn
 from .security import constant_time_equal, require_secret
 
 bp = Blueprint("laas", __name__)
@@ -58,7 +59,10 @@ def parse_laas_request(body: dict) -> dict:
         raise ApiError(400, "'messages' must contain at least one user message", "messages")
     if body.get("params") is not None:
         validation.obj(body["params"], "params")
-    return {"texts": texts, "user_text": texts[users[-1]], "params": validation.generation_params(body, "")}
+    turns = [({"role": message["role"], "content": text}, f"messages[{index}].content")
+             for index, (message, text) in enumerate(zip(messages, texts))]
+    return {"texts": texts, "user_text": texts[users[-1]], "directive_texts": user_texts_of_latest_turn(turns),
+            "params": validation.generation_params(body, "")}
 
 
 @bp.post("/api/preset/v2/chat/completions")
@@ -70,7 +74,7 @@ def chat_completions():
     parsed = parse_laas_request(body)
     if not constant_time_equal(body["hash"], settings.laas_preset_hash):
         raise ApiError(404, "no preset with this hash in this project", "hash")
-    directives = read_directives(parsed["user_text"])
+    directives = read_turn_directives(parsed["directive_texts"])
     fault = injected_fault(directives)
     if fault is not None:
         return fault
