@@ -114,14 +114,6 @@ def test_answer_changing_parameters_are_refused_naming_them(stack, model):
     assert "logprobs" in caught.value.body["message"]
 
 
-def test_laas_refuses_tools_with_the_param_named(stack):
-    with pytest.raises(openai.BadRequestError) as caught:
-        stack.client().chat.completions.create(model="claude-3.5-sonnet", messages=[{"role": "user", "content": "x"}],
-                                               tools=[WEATHER])
-    assert caught.value.body["param"] == "tools"
-    assert "LaaS" in caught.value.body["message"]
-
-
 def test_handler_400s_carry_param(stack):
     with pytest.raises(openai.BadRequestError) as caught:
         chat(stack, [{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}])
