@@ -85,3 +85,15 @@ def test_a_laas_model_without_the_switch_refuses_tools(stack, tmp_path):
                                            tools=[WEATHER])
     assert caught.value.status_code == 400 and caught.value.body["param"] == "tools"
     assert "'tools': tool calling is not supported by LaaS" in caught.value.body["message"]
+
+
+def test_the_responses_api_gets_emulated_calls_too(stack):
+    tool = {"type": "function", "name": "get_weather", "parameters": WEATHER["function"]["parameters"]}
+    first = stack.client().responses.create(model=MODEL, input="Weather? [mock:tool=get_weather]", tools=[tool])
+    [call] = [item for item in first.output if item.type == "function_call"]
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "string", "unit": "c"}
+    final = stack.client().responses.create(model=MODEL, tools=[tool], input=[
+        {"role": "user", "content": "Weather? [mock:tool=get_weather]"},
+        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": RESULT}])
+    assert RESULT in final.output_text
