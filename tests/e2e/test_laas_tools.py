@@ -24,7 +24,8 @@ def round_trip_history(ask, call_id, name, arguments):
 
 def test_a_round_trip_brings_the_tool_result_into_the_answer(stack):
     ask = [{"role": "system", "content": "Be brief."},
-           {"role": "user", "content": 'Weather in Paris? [mock:tool=get_weather] [mock:args={"city": "Paris", "unit": "c"}]'}]
+           {"role": "user",
+            "content": 'Weather in Paris? [mock:tool=get_weather] [mock:args={"city": "Paris", "unit": "c"}]'}]
     first = chat(stack, ask, tools=[WEATHER, TIME])
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.content is None

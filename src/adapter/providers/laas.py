@@ -84,7 +84,7 @@ def transform_request(
 
 def transform_response(body: Any, model: str, created: int,
                        plan: tool_emulation.Plan = tool_emulation.Plan()) -> dict:
-    """LaaS answer (OpenAI-shaped) → OpenAI chat.completion (plain data); calls in the text when tools are emulated."""
+    """LaaS answer (OpenAI-shaped) → OpenAI chat.completion (plain data); with `plan`, the calls in its text."""
     choices = body.get("choices") if isinstance(body, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise bad_answer(BACKEND, "'choices' is missing or empty")

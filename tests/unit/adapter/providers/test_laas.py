@@ -151,4 +151,5 @@ def test_with_the_switch_calls_come_back_whole_and_streamed(monkeypatch):
 
     [chunk] = asyncio.run(stream())
     assert chunk["tool_use"]["function"] == {"name": "get_weather", "arguments": "{}"}
-    assert chunk["finish_reason"] == "tool_calls" and chunk["tool_use"]["id"] == reply.choices[0].message.tool_calls[0].id
+    assert chunk["finish_reason"] == "tool_calls"
+    assert chunk["tool_use"]["id"] == reply.choices[0].message.tool_calls[0].id
