@@ -65,6 +65,8 @@ def instructions(tools: list[dict], tool_choice: Any, parallel: bool) -> str | N
 
 def prepare(messages: Any, optional_params: dict) -> tuple[list[dict], dict, Plan]:
     """(messages with tools and tool turns written as text, the other params, the Plan to read the answer by)."""
+    if not any(key in optional_params for key in TOOL_PARAMS) and not _has_tool_turns(messages):
+        return messages, optional_params, Plan()  # a plain chat, the common case: nothing to write, no copies
     rest = {key: value for key, value in optional_params.items() if key not in TOOL_PARAMS}
     tools = options.tools_of(optional_params["tools"]) if optional_params.get("tools") is not None else []
     choice = optional_params.get("tool_choice")
@@ -74,6 +76,11 @@ def prepare(messages: Any, optional_params: dict) -> tuple[list[dict], dict, Pla
     section = instructions(tools, choice, parallel)
     plan = Plan(tuple(tool["function"]["name"] for tool in tools), parallel) if section else Plan()
     return render_messages(messages, section), rest, plan
+
+
+def _has_tool_turns(messages: Any) -> bool:
+    return isinstance(messages, list) and any(
+        isinstance(m, dict) and (m.get("role") == "tool" or m.get("tool_calls")) for m in messages)
 
 
 def _with_instructions(messages: list[dict], section: str | None) -> list[dict]:

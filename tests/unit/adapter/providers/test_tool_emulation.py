@@ -159,3 +159,9 @@ def test_text_that_cannot_start_a_call_is_given_out_at_once():
 def test_a_required_call_the_model_did_not_make_leaves_the_text():
     plan = te.Plan(("get_weather",))
     assert te.parse_answer("I cannot call tools today.", plan) == ("I cannot call tools today.", [])
+
+
+def test_a_plain_chat_is_left_as_it_is():
+    messages, sent = [{"role": "user", "content": "hi"}], {"temperature": 1}
+    kept, rest, plan = te.prepare(messages, sent)
+    assert kept is messages and rest is sent and plan == te.Plan()  # no copies on the common path
