@@ -81,11 +81,40 @@ def _simple(name: str, raw: str | None) -> dict:
     raise DirectiveError(f"unknown directive [mock:{name}]; known: {KNOWN}")
 
 
+def _unescaped(text: str, start: int) -> tuple[str, list[int]]:
+    """`text` from `start` with JSON string escapes \\" and \\\\ undone, and each kept character's index in `text`.
+
+    Agents that JSON-quote the prompt (opencode) turn [mock:args={"k": 1}] into [mock:args={\\"k\\": 1}].
+    """
+    chars, where, index = [], [], start
+    while index < len(text):
+        step = 2 if text[index] == "\\" and text[index + 1:index + 2] in ('"', "\\") else 1
+        chars.append(text[index + step - 1])
+        where.append(index + step - 1)
+        index += step
+    return "".join(chars), where
+
+
+def _decode(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value at `start` and where it ends in `text`: as written, else with JSON string escapes undone."""
+    try:
+        return _DECODER.raw_decode(text, start)
+    except ValueError as error:
+        plain, where = _unescaped(text, start)
+        if plain == text[start:]:
+            raise error from None
+        try:
+            value, end = _DECODER.raw_decode(plain)
+        except ValueError:
+            raise error from None  # the error about the text as written is the one a reader can act on
+        return value, where[end - 1] + 1
+
+
 def _json_value(name: str, text: str, start: int) -> tuple[dict, int]:
     """Decode the JSON after `[mock:NAME=` at `start`; return the fields and where the closing ']' ends."""
     what = "a JSON object" if name == "args" else "a JSON value"
     try:
-        value, end = _DECODER.raw_decode(text, start)
+        value, end = _decode(text, start)
     except ValueError as error:
         raise DirectiveError(f"[mock:{name}=...] needs {what} then ']': {error}") from None
     if not text.startswith("]", end):
@@ -99,6 +128,11 @@ def _json_value(name: str, text: str, start: int) -> tuple[dict, int]:
 
 def parse_directives(text: str) -> Directives:
     """Read the [mock:...] directives in `text`; unknown names are an error so typos are noticed."""
+    return Directives(**directive_fields(text))
+
+
+def directive_fields(text: str) -> dict:
+    """The fields the directives in `text` set (a later directive overrides an earlier one)."""
     found: dict = {}
     position = text.find(OPENING)
     while position >= 0:
@@ -116,4 +150,4 @@ def parse_directives(text: str) -> Directives:
             fields, end = _simple(match.group(1), match.group(2)), match.end()
         found.update(fields)
         position = text.find(OPENING, end)
-    return Directives(**found)
+    return found

@@ -9,7 +9,7 @@ import time
 from flask import Response
 
 from .errors import ApiError, error_response
-from .directives import DirectiveError, Directives, parse_directives
+from .directives import DirectiveError, Directives, directive_fields
 
 GARBAGE_BODY = "<html><body>502 upstream hiccup: this body is deliberately not JSON</body></html>"
 RETRY_AFTER_SECONDS = "1"
@@ -26,10 +26,22 @@ def _flaky_turn_fails(every: int) -> bool:
 
 def read_directives(text: str, param: str | None = None) -> Directives:
     """The directives in `text`, or a 400 naming the malformed one (and `param`, the field holding it)."""
-    try:
-        return parse_directives(text)
-    except DirectiveError as error:
-        raise ApiError(400, str(error), param) from None
+    return read_turn_directives([(text, param)])
+
+
+def read_turn_directives(texts: list[tuple[str, str | None]]) -> Directives:
+    """The directives in several (text, param) pairs, in order: a later text's directive overrides an earlier one.
+
+    Agents split the user's turn: Claude Code appends system reminders as later user text, so a directive in the
+    prompt must survive what follows it.
+    """
+    found: dict = {}
+    for text, param in texts:
+        try:
+            found.update(directive_fields(text))
+        except DirectiveError as error:
+            raise ApiError(400, str(error), param) from None
+    return Directives(**found)
 
 
 def injected_fault(directives: Directives) -> Response | None:

@@ -9,9 +9,11 @@ from flask import Blueprint, current_app, jsonify, request
 
 import laas_limits
 
-from . import mock, validation
+from . import laas_tools, mock, validation
+from .directives import Directives
 from .errors import ApiError
-from .faults import injected_fault, read_directives
+from .faults import injected_fault, read_turn_directives
+from .process_request import user_texts_of_latest_turn
 from .security import constant_time_equal, require_secret
 
 bp = Blueprint("laas", __name__)
@@ -58,7 +60,29 @@ def parse_laas_request(body: dict) -> dict:
         raise ApiError(400, "'messages' must contain at least one user message", "messages")
     if body.get("params") is not None:
         validation.obj(body["params"], "params")
-    return {"texts": texts, "user_text": texts[users[-1]], "params": validation.generation_params(body, "")}
+    turns = [({"role": message["role"], "content": text}, f"messages[{index}].content")
+             for index, (message, text) in enumerate(zip(messages, texts))]
+    return {"texts": texts, "user_text": texts[users[-1]], "directive_texts": user_texts_of_latest_turn(turns),
+            "system_texts": [text for message, text in zip(messages, texts) if message["role"] == "system"],
+            "params": validation.generation_params(body, "")}
+
+
+def answer_of(body: dict, parsed: dict, directives: Directives) -> tuple[str, str]:
+    """(answer, finish_reason): tool results quoted; else tool calls when the prompt offers tools and they are
+    chosen (laas_tools); else the echo or the usual text, cut by max_tokens and stop."""
+    params = parsed["params"]
+    results = laas_tools.tool_results([text for text, _ in parsed["directive_texts"]])
+    text = mock.default_answer(MOCK_MODEL, parsed["user_text"])
+    if results:
+        text = f"Mock answer from {MOCK_MODEL}: the tool returned {'; '.join(results)}"
+    else:
+        tools = laas_tools.offered_tools(parsed["system_texts"])
+        names = laas_tools.chosen(tools, "\n".join(parsed["system_texts"]), directives) if tools else []
+        if names:
+            return laas_tools.call_lines(tools, names, directives), "stop"
+    if directives.echo:
+        return mock.echo_answer(body, redact=("hash",)), "stop"
+    return mock.limit_answer(text, params.get("max_tokens"), params["stop"])
 
 
 @bp.post("/api/preset/v2/chat/completions")
@@ -70,18 +94,12 @@ def chat_completions():
     parsed = parse_laas_request(body)
     if not constant_time_equal(body["hash"], settings.laas_preset_hash):
         raise ApiError(404, "no preset with this hash in this project", "hash")
-    directives = read_directives(parsed["user_text"])
+    directives = read_turn_directives(parsed["directive_texts"])
     fault = injected_fault(directives)
     if fault is not None:
         return fault
 
-    params = parsed["params"]
-    if directives.echo:
-        answer, finish_reason = mock.echo_answer(body, redact=("hash",)), "stop"
-    else:
-        answer, finish_reason = mock.limit_answer(
-            mock.default_answer(MOCK_MODEL, parsed["user_text"]), params.get("max_tokens"), params["stop"]
-        )
+    answer, finish_reason = answer_of(body, parsed, directives)
     return jsonify(
         {
             "id": f"laas-{uuid.uuid4().hex}",

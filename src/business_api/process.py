@@ -7,7 +7,7 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 
 from . import mock, replies, validation
-from .faults import injected_fault, read_directives
+from .faults import injected_fault, read_turn_directives
 from .process_request import parse_process_request
 from .security import require_secret
 from .streams import stream_response
@@ -21,7 +21,7 @@ def process():
     require_secret(request.headers.get(settings.business_api_key_header), settings.business_api_key, "API key")
     body = validation.json_object(request)
     parsed = parse_process_request(body)
-    directives = read_directives(*parsed.directive_text())
+    directives = read_turn_directives(parsed.directive_texts())
     fault = injected_fault(directives)
     if fault is not None:
         return fault

@@ -27,12 +27,31 @@ class ProcessRequest:
     parallel_tool_calls: bool | None = None
     response_format: dict | None = None
 
-    def directive_text(self) -> tuple[str, str]:
-        """Where the [mock:...] directives are read: the query, else the latest user turn; with its param name."""
+    def directive_texts(self) -> list[tuple[str, str]]:
+        """Where the [mock:...] directives are read, with each text's param name: every user text of the latest
+        user turn, i.e. since the assistant turn before it (agents put reminders after the prompt as user text)."""
+        turns = [(turn, f"history[{index}].content") for index, turn in enumerate(self.history)]
         if self.query is not None:
-            return self.query, "query"
-        users = [index for index, turn in enumerate(self.history) if turn["role"] == "user"]
-        return (self.history[users[-1]]["content"], f"history[{users[-1]}].content") if users else ("", "history")
+            turns.append(({"role": "user", "content": self.query}, "query"))
+        return user_texts_of_latest_turn(turns)
+
+
+def user_texts_of_latest_turn(turns: list[tuple[dict, str]]) -> list[tuple[str, str]]:
+    """The user texts, in order, from the latest user text back to the assistant turn before it.
+
+    Tool turns and the assistant's tool calls after the latest user text belong to that same turn, so a round
+    trip's final answer still sees the prompt's directives.
+    """
+    users = [index for index, (turn, _) in enumerate(turns) if turn["role"] == "user"]
+    if not users:
+        return []
+    texts = []
+    for turn, param in reversed(turns[: users[-1] + 1]):
+        if turn["role"] == "assistant":
+            break
+        if turn["role"] == "user" and isinstance(turn.get("content"), str):
+            texts.insert(0, (turn["content"], param))
+    return texts
 
 
 def parse_process_request(body: dict) -> ProcessRequest:

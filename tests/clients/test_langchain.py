@@ -407,14 +407,24 @@ def test_backend_rate_limit_is_a_rate_limit_error(llm):
 # ---------------------------------------------------------------- the LaaS models
 
 
-def test_laas_model_chat_stream_and_its_limits(base_url, api_key):
+def test_laas_model_chat_and_stream(base_url, api_key):
     llm = ChatOpenAI(model="claude-3.5-sonnet", base_url=base_url, api_key=api_key, max_retries=0, timeout=30,
                      temperature=0.2, seed=7, presence_penalty=0)
     assert llm.invoke("Hello").content == "Mock answer from laas-preset: Hello"
     assert "".join(c.content for c in llm.stream("Stream")) == "Mock answer from laas-preset: Stream"
-    with pytest.raises(openai.BadRequestError) as caught:
-        llm.bind_tools([get_weather]).invoke("Weather?")
-    assert caught.value.body["param"] == "tools"
+
+
+def test_laas_model_tool_round_trip_through_emulation(base_url, api_key):
+    # LaaS has no tool calling; the shipped claude-* models emulate it in the prompt (config.yaml).
+    llm = ChatOpenAI(model="claude-3.5-sonnet", base_url=base_url, api_key=api_key, max_retries=0, timeout=30)
+    bound = llm.bind_tools([get_weather])
+    messages = [HumanMessage("Weather in Paris? [mock:tool=get_weather]")]
+    first = bound.invoke(messages)
+    [call] = first.tool_calls
+    assert call["name"] == "get_weather" and call["args"] == WEATHER_MINIMAL_ARGS
+    final = bound.invoke(messages + [first, get_weather.invoke(call)])
+    assert not final.tool_calls
+    assert final.content == f"Mock answer from laas-preset: the tool returned {WEATHER_RESULT}"
 
 
 def test_token_id_embeddings_of_non_ascii_text_equal_the_texts(stack, base_url, api_key):

@@ -61,17 +61,18 @@ def test_business_model_takes_text_only(stack):
     assert body["param"] == "messages[0].content[1]"
 
 
-@pytest.mark.parametrize("extra", [{"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}])
-def test_tools_are_not_supported_by_laas(stack, extra):
-    with pytest.raises(openai.BadRequestError) as caught:
-        stack.client().chat.completions.create(
-            model="claude-3.5-sonnet", messages=[{"role": "user", "content": "x"}], **extra
-        )
-    assert "not supported by LaaS" in caught.value.body["message"]
+# The shipped LaaS models emulate tools (config.yaml, model_info.tool_emulation); a LaaS model without the switch
+# still refuses them (tests/e2e/test_laas_tools.py).
+def test_tools_on_a_shipped_laas_model_are_emulated(stack):
+    reply = stack.client().chat.completions.create(
+        model="claude-3.5-sonnet", messages=[{"role": "user", "content": "x [mock:tool=f]"}],
+        tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}],
+    )
+    [call] = reply.choices[0].message.tool_calls
+    assert (call.function.name, call.function.arguments) == ("f", "{}")
 
 
-def test_tool_role_is_not_supported_by_laas(stack):
+def test_a_tool_turn_reaches_laas_as_text(stack):
     messages = [{"role": "user", "content": "x"}, {"role": "tool", "content": "42", "tool_call_id": "call_1"}]
-    with pytest.raises(openai.BadRequestError) as caught:
-        stack.client().chat.completions.create(model="claude-4-sonnet", messages=messages)
-    assert "not supported by LaaS" in caught.value.body["message"]
+    reply = stack.client().chat.completions.create(model="claude-4-sonnet", messages=messages)
+    assert reply.choices[0].message.content == "Mock answer from laas-preset: the tool returned 42"

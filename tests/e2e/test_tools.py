@@ -114,14 +114,6 @@ def test_answer_changing_parameters_are_refused_naming_them(stack, model):
     assert "logprobs" in caught.value.body["message"]
 
 
-def test_laas_refuses_tools_with_the_param_named(stack):
-    with pytest.raises(openai.BadRequestError) as caught:
-        stack.client().chat.completions.create(model="claude-3.5-sonnet", messages=[{"role": "user", "content": "x"}],
-                                               tools=[WEATHER])
-    assert caught.value.body["param"] == "tools"
-    assert "LaaS" in caught.value.body["message"]
-
-
 def test_handler_400s_carry_param(stack):
     with pytest.raises(openai.BadRequestError) as caught:
         chat(stack, [{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}])
@@ -133,3 +125,14 @@ def test_a_conversation_the_backend_cannot_answer_gets_its_400(stack):
     with pytest.raises(openai.BadRequestError) as caught:
         chat(stack, [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}])
     assert caught.value.body["message"].startswith("the business backend refused the request: 'query' must be")
+
+
+def test_directives_survive_an_agents_wrapping(stack):
+    # opencode JSON-quotes the prompt (escaped args); Claude Code's reminders arrive as later user text.
+    prompt = json.dumps('Weather? [mock:tool=get_weather] [mock:args={"city": "Oslo", "unit": "c"}]')[1:-1]
+    messages = [{"role": "user", "content": prompt},
+                {"role": "user", "content": "<system-reminder>a.py changed</system-reminder>"}]
+    reply = chat(stack, messages, tools=[WEATHER])
+    [call] = reply.choices[0].message.tool_calls
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Oslo", "unit": "c"}

@@ -20,6 +20,7 @@ from ..openai.messages import check_messages, has_attachments
 from ..openai.shapes import finish_reason_from, openai_completion, pseudo_stream, usage_from
 from ..upstream import client
 from ..upstream.errors import AdapterError, bad_answer, invalid_request
+from . import tool_emulation
 from .base import Provider, drops_unknown
 
 BACKEND = "LaaS"
@@ -64,7 +65,11 @@ def laas_content(content: Any, param: str) -> list[dict]:
 def transform_request(
     messages: Any, optional_params: dict, preset_hash: str, drop_unknown: bool = False
 ) -> dict:
-    """OpenAI messages + params → the LaaS body; `params` (client extra body) becomes LaaS params."""
+    """OpenAI messages + params → the LaaS body; `params` (client extra body) becomes LaaS params.
+
+    A model that emulates tools passes what tool_emulation.prepare left: tool turns written as text, no tool
+    parameters; otherwise tools and tool turns are refused here, as LaaS has no tool calling.
+    """
     checked = check_messages(messages, BACKEND)
     generation = params.split_params(optional_params, params.LAAS, drop_unknown)
     variables = generation.pop("params", {})
@@ -77,8 +82,9 @@ def transform_request(
     return {"hash": preset_hash, "messages": laas_messages, "params": variables, **generation}
 
 
-def transform_response(body: Any, model: str, created: int) -> dict:
-    """LaaS answer (OpenAI-shaped) → OpenAI chat.completion (plain data)."""
+def transform_response(body: Any, model: str, created: int,
+                       plan: tool_emulation.Plan = tool_emulation.Plan()) -> dict:
+    """LaaS answer (OpenAI-shaped) → OpenAI chat.completion (plain data); with `plan`, the calls in its text."""
     choices = body.get("choices") if isinstance(body, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise bad_answer(BACKEND, "'choices' is missing or empty")
@@ -87,14 +93,26 @@ def transform_response(body: Any, model: str, created: int) -> dict:
     if not isinstance(text, str):
         raise bad_answer(BACKEND, "'choices[0].message.content' is missing or not a string")
     completion_id = body.get("id")
+    completion_id = completion_id if isinstance(completion_id, str) and completion_id else "chatcmpl-laas"
+    text, calls = tool_emulation.parse_answer(text, plan, seed=completion_id)
     return openai_completion(
-        completion_id=completion_id if isinstance(completion_id, str) and completion_id else "chatcmpl-laas",
+        completion_id=completion_id,
         created=body["created"] if isinstance(body.get("created"), int) else created,
         model=model,
         text=text,
         finish_reason=finish_reason_from(choices[0].get("finish_reason")),
         usage=usage_from(body.get("usage"), BACKEND),
+        tool_calls=calls,
     )
+
+
+def emulates_tools(litellm_params: Any) -> bool:
+    """Whether the deployment's model_info (config.yaml, never the client's body) says `tool_emulation: true`.
+
+    LiteLLM's router copies the chosen deployment's model_info into litellm_params["model_info"] of every call.
+    """
+    model_info = litellm_params.get("model_info") if isinstance(litellm_params, dict) else None
+    return isinstance(model_info, dict) and model_info.get("tool_emulation") is True
 
 
 class LaasProvider(Provider):
@@ -102,36 +120,44 @@ class LaasProvider(Provider):
 
     provider, backend, kind = "laas", BACKEND, "chat"
 
-    def _call(self, messages: list, optional_params: dict | None, api_base: str | None) -> client.BackendCall:
-        """One backend call; `api_base` is a deployment's own (config.yaml), which a client cannot set."""
+    def _call(self, messages: list, optional_params: dict | None, api_base: str | None,
+              emulate: bool) -> tuple[client.BackendCall, tool_emulation.Plan]:
+        """One backend call and how to read its answer; `api_base` is a deployment's own (config.yaml)."""
         sent = optional_params or {}
-        body = transform_request(messages, sent, self.settings.laas_preset_hash, drops_unknown(sent))
+        plan = tool_emulation.Plan()
+        if emulate:
+            messages, sent, plan = tool_emulation.prepare(messages, sent)
+        body = transform_request(messages, sent, self.settings.laas_preset_hash, drops_unknown(optional_params or {}))
         headers = {"project": self.settings.laas_project_code, "apiKey": self.settings.laas_api_key}
         base = (api_base or self.settings.laas_api_base).rstrip("/")
         return client.BackendCall(BACKEND, f"{base}/chat/completions", headers, body,
-                                  self.settings.business_api_timeout)
+                                  self.settings.business_api_timeout), plan
 
-    async def _answer(self, model: str, messages: list, optional_params: dict | None, api_base: str | None) -> dict:
+    async def _answer(self, model: str, messages: list, optional_params: dict | None, api_base: str | None,
+                      litellm_params: Any) -> dict:
+        emulate = emulates_tools(litellm_params)
         # Images and PDFs are decoded and checked: worth a worker thread, off the event loop.
         if has_attachments(messages):
-            call = await asyncio.to_thread(self._call, messages, optional_params, api_base)
+            call, plan = await asyncio.to_thread(self._call, messages, optional_params, api_base, emulate)
         else:
-            call = self._call(messages, optional_params, api_base)
-        return transform_response(await client.apost_json(call), model, int(time.time()))
+            call, plan = self._call(messages, optional_params, api_base, emulate)
+        return transform_response(await client.apost_json(call), model, int(time.time()), plan)
 
     async def acompletion(self, model: str, messages: list, optional_params: dict | None = None,
-                          api_base: str | None = None, **_: Any) -> ModelResponse:
+                          api_base: str | None = None, litellm_params: Any = None, **_: Any) -> ModelResponse:
         try:
-            return ModelResponse(**await self._answer(model, messages, optional_params, api_base))
+            return ModelResponse(**await self._answer(model, messages, optional_params, api_base, litellm_params))
         except AdapterError as error:
             raise self._failed(model, error) from error
 
     async def astreaming(self, model: str, messages: list, optional_params: dict | None = None,
-                         api_base: str | None = None, **_: Any):
+                         api_base: str | None = None, litellm_params: Any = None, **_: Any):
         # An async generator, as the proxy needs: nothing runs until the first chunk is asked for, so request
-        # errors and backend errors before the first chunk still become HTTP errors.
+        # errors and backend errors before the first chunk still become HTTP errors. Emulated tool calls ride
+        # as tool_use chunks (pseudo_stream), as a whole answer's calls would.
         try:
-            for chunk in pseudo_stream(await self._answer(model, messages, optional_params, api_base)):
+            answer = await self._answer(model, messages, optional_params, api_base, litellm_params)
+            for chunk in pseudo_stream(answer):
                 yield chunk
         except AdapterError as error:
             raise self._failed(model, error) from error

@@ -1,8 +1,13 @@
 """adapter.providers.laas (the translation): literal OpenAI payloads in, literal LaaS payloads out."""
 
+import asyncio
+
+import litellm
 import pytest
 
-from adapter.providers.laas import transform_request, transform_response
+import stack_settings
+from adapter.providers.laas import LaasProvider, emulates_tools, transform_request, transform_response
+from adapter.upstream import client
 from adapter.upstream.errors import AdapterError
 from tests.support import media
 
@@ -96,3 +101,55 @@ def test_unusable_answers_are_502(answer):
     with pytest.raises(AdapterError) as caught:
         transform_response(answer, "m", 0)
     assert caught.value.status_code == 502
+
+
+# Tool emulation, switched on per deployment: LiteLLM hands the deployment's model_info in litellm_params.
+EMULATING = {"model_info": {"tool_emulation": True}}
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+CALLING = {"id": "laas-9", "created": 1, "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+           "choices": [{"message": {"content": '<tool_call>{"name": "get_weather", "arguments": {}}</tool_call>'},
+                        "finish_reason": "stop"}]}
+
+
+@pytest.mark.parametrize("litellm_params, expected", [
+    (EMULATING, True), ({"model_info": {"tool_emulation": "yes"}}, False), ({"model_info": None}, False),
+    ({}, False), (None, False), ({"tool_emulation": True}, False),
+])
+def test_only_the_deployments_model_info_switches_emulation_on(litellm_params, expected):
+    assert emulates_tools(litellm_params) is expected
+
+
+def provider():
+    return LaasProvider(stack_settings.load({"ENV_FILE": "/nonexistent.env", "LAAS_PRESET_HASH": "h"}))
+
+
+def test_without_the_switch_tools_are_refused_naming_them():
+    with pytest.raises(litellm.BadRequestError) as caught:
+        asyncio.run(provider().acompletion("claude", [{"role": "user", "content": "x"}], {"tools": [WEATHER]},
+                                           litellm_params={"model_info": {}}))
+    assert caught.value.status_code == 400 and caught.value.param == "tools"
+    assert "not supported by LaaS" in caught.value.message
+
+
+def test_with_the_switch_calls_come_back_whole_and_streamed(monkeypatch):
+    sent = []
+
+    async def answer(call):
+        sent.append(call.body)
+        return CALLING
+
+    monkeypatch.setattr(client, "apost_json", answer)
+    messages = [{"role": "user", "content": "weather?"}]
+    reply = asyncio.run(provider().acompletion("claude", messages, {"tools": [WEATHER]}, litellm_params=EMULATING))
+    assert reply.choices[0].finish_reason == "tool_calls"
+    assert reply.choices[0].message.tool_calls[0].function.name == "get_weather"
+    assert "<tools>" in sent[0]["messages"][0]["content"][0]["text"] and "tools" not in sent[0]
+
+    async def stream():
+        return [chunk async for chunk in provider().astreaming("claude", messages, {"tools": [WEATHER]},
+                                                               litellm_params=EMULATING)]
+
+    [chunk] = asyncio.run(stream())
+    assert chunk["tool_use"]["function"] == {"name": "get_weather", "arguments": "{}"}
+    assert chunk["finish_reason"] == "tool_calls"
+    assert chunk["tool_use"]["id"] == reply.choices[0].message.tool_calls[0].id
