@@ -22,7 +22,14 @@ from adapter.door.errors import DATABASE_MISSING_MESSAGE
     ("POST", "/v1/chat/completions/", "chat"), ("GET", "/v1/models/", None),
 ])
 def test_served_routes_pass_with_their_body_check(method, path, kind):
-    assert routes.lookup(method, path) == routes.Route(body_kind=kind, monitoring=path.startswith("/health"))
+    # The door checks the key of API routes first; health routes and a preflight carry none.
+    keyed = not path.startswith("/health") and method != "OPTIONS"
+    assert routes.lookup(method, path) == routes.Route(body_kind=kind, monitoring=path.startswith("/health"),
+                                                       keyed=keyed)
+
+
+def test_preflight_on_a_model_is_not_keyed():
+    assert routes.lookup("OPTIONS", "/v1/models/my-custom-model") == routes.Route()
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
@@ -84,7 +91,7 @@ def test_litellm_admin_routes_needing_its_database_are_501(method, path):
     ("POST", "/openai/v1/chat/completions"), ("GET", "/openai/v1/models"), ("POST", "/anthropic/v1/messages"),
     ("POST", "/vertex-ai/v1/projects/p"), ("POST", "/vertex_ai/x"), ("POST", "/gemini/v1beta/models/g:generateContent"),
     ("POST", "/bedrock/model/x/invoke"), ("POST", "/azure/openai/deployments/d/chat/completions"),
-    ("POST", "/v1/messages"), ("POST", "/v1beta/models/g:generateContent"), ("POST", "/v2/rerank"),
+    ("POST", "/v1beta/models/g:generateContent"), ("POST", "/v1/messages"), ("POST", "/v2/rerank"),
     ("POST", "/engines/gpt-4o/chat/completions"), ("POST", "/openai/deployments/gpt-4o/chat/completions"),
     ("GET", "/model/info"), ("GET", "/v1/model/info"), ("GET", "/routes"), ("GET", "/credentials"),
     ("POST", "/mcp"), ("GET", "/sso/key/generate"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/v1/nothing-here"),
