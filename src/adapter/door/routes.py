@@ -18,7 +18,10 @@ OPENAI_SERVED = {
 }
 # Anthropic's Messages API (only with /v1, as Anthropic serves it; Claude Code adds ?beta=true, a query string the
 # routes ignore): its errors in Anthropic's shape (errors.py).
-ANTHROPIC_SERVED: dict = {}
+ANTHROPIC_SERVED = {
+    "/v1/messages": ("POST", "messages"),
+    "/v1/messages/count_tokens": ("POST", "count_tokens"),
+}
 MODEL_RETRIEVE = "/models/"  # + one path segment, the model's name: GET /v1/models/{model}
 HEALTH_ROUTES = ("/health", "/health/liveliness", "/health/liveness", "/health/readiness")
 # LiteLLM's prometheus callback (config.yaml) serves this; its own middleware asks our auth hook, which lets only

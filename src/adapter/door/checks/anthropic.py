@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .base import NUMBER, RequestProblem, check_types
+from .base import NUMBER, TYPE_NAMES, RequestProblem
 
 ROLES = ("user", "assistant")
 # Content blocks a message may carry (Anthropic's API reference) → the fields each needs, with their types.
@@ -116,8 +116,17 @@ def _check_options(body: dict) -> None:
         raise RequestProblem("metadata.user_id: must be a string", "metadata.user_id")
 
 
+def _check_types(body: dict) -> None:
+    """Each named field, when present, has its type (a bool is not a number), in Anthropic's "field: …" wording."""
+    for name, expected in PARAM_TYPES.items():
+        value = body.get(name)
+        wrong_bool = isinstance(value, bool) and expected is not bool
+        if value is not None and (wrong_bool or not isinstance(value, expected)):
+            raise RequestProblem(f"{name}: must be {TYPE_NAMES[expected]}", name)
+
+
 def _check_common(body: dict) -> None:
-    check_types(body, PARAM_TYPES)
+    _check_types(body)
     _check_messages(body)
     _check_system(body)
     _check_tools(body)

@@ -28,6 +28,21 @@ def test_served_routes_pass_with_their_body_check(method, path, kind):
                                                        keyed=keyed)
 
 
+@pytest.mark.parametrize("method, path, kind", [
+    ("POST", "/v1/messages", "messages"), ("POST", "/v1/messages/count_tokens", "count_tokens"),
+])
+def test_anthropic_routes_pass_keyed_with_their_family(method, path, kind):
+    assert routes.lookup(method, path) == routes.Route(body_kind=kind, keyed=True, family="anthropic")
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/v1/messages", 405), ("POST", "/v1/messages/batches", 404), ("POST", "/messages", 404),
+])
+def test_refusals_under_v1_messages_are_in_anthropic_shape(method, path, status):
+    route = routes.lookup(method, path)
+    assert (route.status, route.family) == (status, "anthropic" if path.startswith("/v1/messages") else "openai")
+
+
 def test_preflight_on_a_model_is_not_keyed():
     assert routes.lookup("OPTIONS", "/v1/models/my-custom-model") == routes.Route()
 
@@ -91,7 +106,7 @@ def test_litellm_admin_routes_needing_its_database_are_501(method, path):
     ("POST", "/openai/v1/chat/completions"), ("GET", "/openai/v1/models"), ("POST", "/anthropic/v1/messages"),
     ("POST", "/vertex-ai/v1/projects/p"), ("POST", "/vertex_ai/x"), ("POST", "/gemini/v1beta/models/g:generateContent"),
     ("POST", "/bedrock/model/x/invoke"), ("POST", "/azure/openai/deployments/d/chat/completions"),
-    ("POST", "/v1beta/models/g:generateContent"), ("POST", "/v1/messages"), ("POST", "/v2/rerank"),
+    ("POST", "/v1beta/models/g:generateContent"), ("POST", "/v2/rerank"),
     ("POST", "/engines/gpt-4o/chat/completions"), ("POST", "/openai/deployments/gpt-4o/chat/completions"),
     ("GET", "/model/info"), ("GET", "/v1/model/info"), ("GET", "/routes"), ("GET", "/credentials"),
     ("POST", "/mcp"), ("GET", "/sso/key/generate"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/v1/nothing-here"),
