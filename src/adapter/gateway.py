@@ -32,7 +32,7 @@ from litellm.proxy import proxy_server  # noqa: E402
 
 from . import hooks  # noqa: E402,F401  (loads the backend files now: a bad one stops the proxy before it starts)
 from .door import body, lifespan, log_lines, routes  # noqa: E402
-from .door.asgi import Receive, Scope, Send, send_json  # noqa: E402
+from .door.asgi import Receive, Scope, Send, header, send_json  # noqa: E402
 from .door.checks import RequestProblem, check_request  # noqa: E402
 from .door.credentials import presented_key  # noqa: E402
 from .door.errors import (  # noqa: E402
@@ -84,6 +84,8 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = routes.lookup(scope["method"], scope["path"])
+        versioned = header(scope.get("headers", []), b"anthropic-version") is not None
+        route = routes.as_asked(route, scope["path"], versioned)
         if route.status:
             await self._refuse(route, receive, send)
             return

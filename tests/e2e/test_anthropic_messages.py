@@ -152,3 +152,46 @@ def test_a_key_not_allowed_the_model_is_a_permission_error(stack, tmp_path_facto
         answer = client.messages.create(model="my-custom-model", max_tokens=20,
                                         messages=[{"role": "user", "content": "team"}])
         assert answer.content[0].text.endswith("team")
+
+
+WEATHER = {"name": "get_weather", "description": "The weather in a city",
+           "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+def test_a_tool_use_stream_and_its_round_trip(client):
+    """tool_use arrives as content_block_start + input_json_delta events; the tool's result reaches the next answer."""
+    messages = [{"role": "user", "content": "What's the weather in Paris? [mock:tool=get_weather]"}]
+    with client.messages.stream(model="my-custom-model", max_tokens=100, tools=[WEATHER], messages=messages) as stream:
+        deltas = [event.delta.type for event in stream if event.type == "content_block_delta"]
+        first = stream.get_final_message()
+    assert "input_json_delta" in deltas
+    assert first.stop_reason == "tool_use"
+    call = next(block for block in first.content if block.type == "tool_use")
+    assert call.name == "get_weather" and isinstance(call.input["city"], str)
+    messages += [{"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id,
+                                               "content": "18 C and sunny"}]}]
+    final = client.messages.create(model="my-custom-model", max_tokens=100, tools=[WEATHER], messages=messages)
+    assert final.stop_reason == "end_turn" and "18 C and sunny" in final.content[0].text
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_max_tokens_stops_with_stop_reason_max_tokens(client, model):
+    message = client.messages.create(model=model, max_tokens=2,
+                                     messages=[{"role": "user", "content": "one two three four five six"}])
+    assert message.stop_reason == "max_tokens"
+    with client.messages.stream(model=model, max_tokens=2,
+                                messages=[{"role": "user", "content": "one two three four five six"}]) as stream:
+        assert stream.get_final_message().stop_reason == "max_tokens"
+
+
+def test_the_sdk_lists_models_in_anthropic_shape(client, stack):
+    models = client.models.list()
+    assert "my-custom-model" in [model.id for model in models.data] and models.data[0].type == "model"
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        anthropic.Anthropic(base_url=stack.proxy_url, api_key="sk-wrong", max_retries=0).models.list()
+    assert caught.value.body["error"]["type"] == "authentication_error"
+    # without anthropic-version an OpenAI client still gets OpenAI's list and error shapes
+    assert stack.client().models.list().data[0].object == "model"
+    status, _, answer = raw_request(f"{stack.proxy_url}/v1/models")
+    assert status == 401 and "code" in json.loads(answer)["error"]

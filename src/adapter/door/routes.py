@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import ANTHROPIC, DATABASE_MISSING_MESSAGE, OPENAI
 
@@ -91,6 +91,9 @@ SERVED_LIST = ", ".join(
     + [f"{method} {path}" for path, (method, _) in ANTHROPIC_SERVED.items()]
 )
 ANTHROPIC_SUBPATHS = tuple(path + "/" for path in ANTHROPIC_SERVED)
+# LiteLLM answers these in Anthropic's list shape when the request carries `anthropic-version` (its SDKs' models.list);
+# their errors then follow (as_asked).
+ANTHROPIC_WHEN_VERSIONED = ("/v1/models", "/v1/models/")
 UNKEYED = (*HEALTH_ROUTES, METRICS_ROUTE)  # health for monitors; /metrics has LiteLLM's own guard (keys/auth.py)
 # (method, path) → the Route that passes it on: one dict lookup for every request LiteLLM answers.
 # A CORS preflight carries no key (browsers send none): LiteLLM's CORS middleware answers it.
@@ -136,6 +139,13 @@ def lookup(method: str, path: str) -> Route:
         return Route(501, message=DATABASE_MISSING_MESSAGE)
     return Route(404, message=f"unknown route: {method} {shown}; this gateway serves: {SERVED_LIST}",
                  family=_family(path))
+
+
+def as_asked(route: Route, path: str, anthropic_version: bool) -> Route:
+    """The route in Anthropic's family when an Anthropic client lists models (it sends `anthropic-version`)."""
+    if anthropic_version and route.family == OPENAI and path.startswith(ANTHROPIC_WHEN_VERSIONED):
+        return replace(route, family=ANTHROPIC)
+    return route
 
 
 def _family(path: str) -> str:

@@ -132,3 +132,12 @@ def test_the_table_is_consistent():
     # Only sub-paths of these served routes are closed (responses/{id}, chat/completions/{id}).
     served_prefixes = {prefix for prefix in routes.CLOSED_PREFIXES if prefix in routes.SERVED}
     assert served_prefixes == {"/responses", "/v1/responses", "/chat/completions", "/v1/chat/completions"}
+
+
+@pytest.mark.parametrize("path, versioned, family", [
+    ("/v1/models", True, "anthropic"), ("/v1/models/my-custom-model", True, "anthropic"),
+    ("/v1/models", False, "openai"), ("/models", True, "openai"), ("/v1/chat/completions", True, "openai"),
+])
+def test_listing_models_with_anthropic_version_is_in_anthropic_family(path, versioned, family):
+    method = "POST" if "chat" in path else "GET"
+    assert routes.as_asked(routes.lookup(method, path), path, versioned).family == family
