@@ -89,7 +89,7 @@ class Gateway:
         if route.status:
             await self._refuse(route, receive, send)
             return
-        key = presented_key(scope) if route.keyed else ""
+        key = presented_key(scope, proxy_server.general_settings.get("litellm_key_header_name")) if route.keyed else ""
         if route.keyed and await self._refused_key(scope, route, key, None, receive, send):
             return
         if route.passed_as:

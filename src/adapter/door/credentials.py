@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litellm.proxy.auth.user_api_key_auth import get_api_key
+from litellm.proxy.auth.user_api_key_auth import get_api_key, get_bearer_token
 from litellm.types.proxy.auth.special_headers import SpecialHeaders
 
 from .asgi import Scope, header
@@ -19,11 +19,14 @@ HEADERS = {
 NAMES = {argument: name.lower().encode("latin-1") for argument, name in HEADERS.items()}
 
 
-def presented_key(scope: Scope) -> str:
+def presented_key(scope: Scope, custom_header: str | None = None) -> str:
     """The key LiteLLM's auth will hand our custom_auth hook (Authorization's bearer token first, then x-api-key and
-    the other headers LiteLLM accepts), "" when there is none. LiteLLM's own function picks, so the door and
-    the hook always judge the same key."""
+    the other headers LiteLLM accepts; only `custom_header` when general_settings.litellm_key_header_name names one),
+    "" when there is none. LiteLLM's own functions pick, so the door and the hook always judge the same key."""
     headers = scope.get("headers", [])
+    if custom_header:
+        value = header(headers, custom_header.lower().encode("latin-1"))
+        return get_bearer_token(value.decode("latin-1")) if value else ""
     values = {}
     for argument, name in NAMES.items():
         value = header(headers, name)

@@ -20,3 +20,9 @@ def scope(*headers: tuple[str, str]) -> dict:
 ])
 def test_the_presented_key(headers, key):
     assert presented_key(scope(*headers)) == key
+
+
+def test_a_custom_key_header_is_the_only_one_read_as_litellm_does():
+    headers = scope(("X-Team-Key", "Bearer sk-5"), ("Authorization", "Bearer sk-1"))
+    assert presented_key(headers, "X-Team-Key") == "sk-5"
+    assert presented_key(scope(("Authorization", "Bearer sk-1")), "X-Team-Key") == ""
