@@ -1,0 +1,20 @@
+"""scripts/verify_system.py against the shared stack: its Anthropic Messages checks pass (the full script run,
+start to stop, is tests/e2e/own_stack/test_scripts.py)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_verify_checks_the_messages_api_and_its_anthropic_401(stack):
+    env = {**stack.env, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'scripts'}"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "verify_system.py"), "--business-url", stack.business_url,
+         "--proxy-url", stack.proxy_url],
+        capture_output=True, text=True, timeout=180, env=env)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert any(line.startswith("✓ messages with my-custom-model: Mock answer from my-custom-model") for line in lines)
+    assert "✓ messages with a wrong key refused with 401 (authentication_error)" in lines
