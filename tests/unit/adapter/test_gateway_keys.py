@@ -38,9 +38,9 @@ def router(monkeypatch):
     ]))
 
 
-def call(path: str, raw: bytes, headers: list[tuple[bytes, bytes]]):
+def call(path: str, raw: bytes, headers: list[tuple[bytes, bytes]], limit: int = 1024 * 1024):
     refusals = []
-    door = gateway.Gateway(Inner(), 1024 * 1024, (), key_check=key_check,
+    door = gateway.Gateway(Inner(), limit, (), key_check=key_check,
                            on_refusal=lambda status, model: refusals.append((status, model)))
     sent = []
 
@@ -89,3 +89,10 @@ def test_a_valid_key_gets_the_body_checks_then_passes_on():
     calls, status, _, refusals = call("/v1/chat/completions",
                                       b'{"model": "m", "messages": [{"role": "user", "content": "x"}]}', auth)
     assert (calls, status, refusals) == (1, 200, [])
+
+
+def test_a_body_over_the_limit_is_401_without_a_key_and_413_in_the_family_shape_with_one():
+    raw = b'{"model": "m", "messages": [], "pad": "' + b"x" * 2000 + b'"}'
+    assert call("/v1/messages", raw, [], limit=1000)[1] == 401
+    _, status, body, _ = call("/v1/messages", raw, [(b"x-api-key", b"sk-allowed")], limit=1000)
+    assert status == 413 and body["type"] == "error" and body["error"]["type"] == "request_too_large"
