@@ -25,6 +25,9 @@ PARAM_TYPES = {
     "stream": bool, "tools": list, "tool_choice": dict, "metadata": dict, "thinking": dict, "system": (str, list),
 }
 TOOL_CHOICES = ("auto", "any", "tool", "none")
+# Tool fields that only steer Anthropic's own servers (tool search loads a deferred tool on demand; every tool here is
+# offered up front). LiteLLM 1.106.2's translation would copy them into the tool's JSON Schema: they are dropped.
+SERVER_ONLY_TOOL_FIELDS = ("defer_loading",)
 THINKING_TYPES = ("enabled", "disabled", "adaptive")
 
 
@@ -87,6 +90,8 @@ def _check_tools(body: dict) -> None:
         where = f"tools.{index}"
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str) or not tool["name"]:
             raise RequestProblem(f"{where}.name: Field required (a string)", f"{where}.name")
+        for field in SERVER_ONLY_TOOL_FIELDS:
+            tool.pop(field, None)  # the body's own dict, parsed for this request only
         # A custom tool (no type, or type "custom") describes its input; server tools (e.g. web_search_…) do not.
         if tool.get("type") in (None, "custom") and not isinstance(tool.get("input_schema"), dict):
             raise RequestProblem(f"{where}.input_schema: Field required (a JSON Schema object)",

@@ -17,8 +17,7 @@ OK = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "
         {"type": "text", "text": "x"}, {"type": "image", "source": {"type": "base64", "data": "", "media_type": "x"}}]},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "18 C"}]}]},
-    {**OK, "tools": [{"name": "f", "input_schema": {"type": "object"}, "defer_loading": True,
-                      "cache_control": {"type": "ephemeral"}}, {"type": "web_search_20250305", "name": "web_search"}],
+    {**OK, "tools": [{"name": "f", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}}, {"type": "web_search_20250305", "name": "web_search"}],
      "tool_choice": {"type": "tool", "name": "f"}},
     {**OK, "thinking": {"type": "enabled", "budget_tokens": 1024}, "metadata": {"user_id": "u"}},
     {**OK, "thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}, "context_management": {"edits": []}},
@@ -77,3 +76,9 @@ def test_stream_error_events_are_cleaned_and_named_in_anthropic_shape():
     assert json.loads(converted.split(b"data: ")[1])["error"] == {"type": "api_error", "message": "slow"}
     # on OpenAI routes Anthropic-looking text is left alone
     assert normalise_stream_errors(raw, (), "openai") == raw
+
+
+def test_defer_loading_is_dropped_from_tools_before_litellm_copies_it_into_the_schema():
+    body = {**OK, "tools": [{"name": "f", "input_schema": {"type": "object"}, "defer_loading": True}]}
+    tools = parse_body("messages", json.dumps(body).encode())["tools"]
+    assert tools == [{"name": "f", "input_schema": {"type": "object"}}]
