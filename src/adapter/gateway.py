@@ -36,6 +36,7 @@ from .door.asgi import Receive, Scope, Send, header, send_json  # noqa: E402
 from .door.checks import RequestProblem, check_request  # noqa: E402
 from .door.credentials import presented_key  # noqa: E402
 from .door.errors import (  # noqa: E402
+    ANTHROPIC,
     ErrorNormalisingSend,
     database_missing_error,
     error_body,
@@ -43,6 +44,7 @@ from .door.errors import (  # noqa: E402
     family_body,
     in_family,
 )
+from .door.model_shape import AnthropicModelObject  # noqa: E402
 
 log = logging.getLogger("adapter.gateway")
 
@@ -101,6 +103,8 @@ class Gateway:
                 return
         # A health route's 503 is its report ("unhealthy" and why), which monitors read as LiteLLM wrote it.
         kept = HEALTH_REPORT_STATUS if route.monitoring else None
+        if versioned and route.family == ANTHROPIC and scope["path"].startswith(routes.MODEL_RETRIEVE_V1):
+            send = AnthropicModelObject(send)
         await self._pass_on(scope, receive, ErrorNormalisingSend(send, self.secrets, kept, route.family))
 
     async def _refused_key(self, scope: Scope, route: routes.Route, key: str, model: str | None,

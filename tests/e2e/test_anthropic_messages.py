@@ -191,6 +191,13 @@ def test_the_sdk_lists_models_in_anthropic_shape(client, stack):
     with pytest.raises(anthropic.AuthenticationError) as caught:
         anthropic.Anthropic(base_url=stack.proxy_url, api_key="sk-wrong", max_retries=0).models.list()
     assert caught.value.body["error"]["type"] == "authentication_error"
+    model = client.models.retrieve("claude-3.5-sonnet")
+    assert (model.type, model.id, model.display_name) == ("model", "claude-3.5-sonnet", "claude-3.5-sonnet")
+    assert model.created_at.year >= 2023
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        client.models.retrieve("claude-9-opus")
+    assert caught.value.body["type"] == "error"
+    assert stack.client().models.retrieve("claude-3.5-sonnet").object == "model"
     # without anthropic-version an OpenAI client still gets OpenAI's list and error shapes
     assert stack.client().models.list().data[0].object == "model"
     status, _, answer = raw_request(f"{stack.proxy_url}/v1/models")

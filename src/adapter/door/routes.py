@@ -93,7 +93,8 @@ SERVED_LIST = ", ".join(
 ANTHROPIC_SUBPATHS = tuple(path + "/" for path in ANTHROPIC_SERVED)
 # LiteLLM answers these in Anthropic's list shape when the request carries `anthropic-version` (its SDKs' models.list);
 # their errors then follow (as_asked).
-ANTHROPIC_WHEN_VERSIONED = ("/v1/models", "/v1/models/")
+MODEL_RETRIEVE_V1 = "/v1/models/"
+ANTHROPIC_WHEN_VERSIONED = ("/v1/models", MODEL_RETRIEVE_V1)
 UNKEYED = (*HEALTH_ROUTES, METRICS_ROUTE)  # health for monitors; /metrics has LiteLLM's own guard (keys/auth.py)
 # (method, path) → the Route that passes it on: one dict lookup for every request LiteLLM answers.
 # A CORS preflight carries no key (browsers send none): LiteLLM's CORS middleware answers it.

@@ -82,3 +82,11 @@ def test_defer_loading_is_dropped_from_tools_before_litellm_copies_it_into_the_s
     body = {**OK, "tools": [{"name": "f", "input_schema": {"type": "object"}, "defer_loading": True}]}
     tools = parse_body("messages", json.dumps(body).encode())["tools"]
     assert tools == [{"name": "f", "input_schema": {"type": "object"}}]
+
+
+def test_an_openai_model_object_in_anthropic_shape():
+    from adapter.door.model_shape import anthropic_model
+
+    assert anthropic_model({"id": "m", "object": "model", "created": 1677610602, "owned_by": "x"}) == {
+        "type": "model", "id": "m", "display_name": "m", "created_at": "2023-02-28T18:56:42Z",
+        "max_input_tokens": None, "max_tokens": None}
