@@ -1,5 +1,4 @@
-"""scripts/verify_system.py against the shared stack: its Anthropic Messages checks pass (the full script run,
-start to stop, is tests/e2e/own_stack/test_scripts.py)."""
+"""scripts/verify_system.py's Messages checks against the shared stack (the whole script: own_stack/test_scripts)."""
 
 import subprocess
 import sys

@@ -1,5 +1,4 @@
-"""The door checks the key first: 401 before the body is looked at, 403 for a key's disallowed model before the
-body checks, each in the caller's family shape and told to the usage log; a valid key passes on."""
+"""The door checks the key first: 401 before the body, 403 before the body checks, in the family's shape."""
 
 import asyncio
 import json
