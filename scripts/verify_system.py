@@ -127,9 +127,10 @@ class Answer:
         return f"HTTP {self.status}: {self.head().replace(chr(10), ' ')}"
 
 
-def request(method: str, url: str, seconds: float, key: str | None = None, body: dict | None = None) -> Answer:
+def request(method: str, url: str, seconds: float, key: str | None = None, body: dict | None = None,
+            key_header: str = "Authorization") -> Answer:
     """One request: up to 5 s to connect, then up to `seconds` for the answer; never raises."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {key_header: f"Bearer {key}" if key_header == "Authorization" else key} if key else {}
     try:
         response = httpx.request(method, url, json=body, headers=headers, timeout=httpx.Timeout(seconds, connect=5))
     except httpx.TimeoutException:
@@ -256,6 +257,22 @@ class Checks:
         else:
             self.ok("wrong key refused with 401")
 
+    def messages(self, model: Model) -> None:
+        """Anthropic's Messages API as its SDKs call it (x-api-key), and its 401 in Anthropic's shape."""
+        body = {"model": model.name, "max_tokens": 64, "messages": [{"role": "user", "content": PING}]}
+        url = f"{self.proxy_url}/v1/messages"
+        answer = request("POST", url, self.timeout, self.key, body, key_header="x-api-key")
+        text = str(path_to(answer.json(), "content", 0, "text") or "") if answer.status == 200 else ""
+        if not text:
+            self.fail(f"messages with {model.name}: {answer.why() if answer.status != 200 else answer.head()}")
+        else:
+            self.ok(f"messages with {model.name}: {clip(text, 80)}")
+        refused = request("POST", url, 15, WRONG_KEY, body, key_header="x-api-key")
+        if refused.status != 401 or path_to(refused.json(), "error", "type") != "authentication_error":
+            self.fail(f"messages with a wrong key: expected an Anthropic-shaped 401, got {refused.why()}")
+        else:
+            self.ok("messages with a wrong key refused with 401 (authentication_error)")
+
     def metrics(self) -> None:
         """GET /metrics with the master key: Prometheus text with LiteLLM's request counter."""
         url = f"{self.proxy_url}/metrics"
@@ -332,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     for model in models:
         checks.model(model)
     checks.wrong_key(models[0])
+    chat_models = [model for model in models if model.mode == "chat"]
+    if chat_models:
+        checks.messages(chat_models[0])
     if metrics_configured(config):
         checks.metrics()
     if settings.redis_url:

@@ -2,6 +2,10 @@
 bodies and keeps every error in the caller's shape.
 
 Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
+- checks the API key of every API route first (keys/ decides, through hooks.key_check): a request without a valid
+  key gets 401 before its body or model is looked at, and a key not allowed the body's model 403 before any
+  other check, so that nobody without a key can probe which models exist or how bodies are checked. The closed
+  routes' 404/501/405 are answered without a key: they say only what the public route table says;
 - answers every route outside the allow-list (door/routes.py) itself: 501 for OpenAI routes this stack does not
   offer and for LiteLLM's admin routes that need its database, 404 for any other path, 405 for a served path
   with the wrong method; websockets are refused. Nothing else reaches LiteLLM, whose pass-through and
@@ -13,13 +17,14 @@ Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
 - drops the hosted tools no backend can run (web_search, …; a forced one is a 400) and names them in the
   x-adapter-dropped-tools header and the log (door/checks/hosted.py);
 - answers a streamed Responses request that fails before its first event with an HTTP error (door/first_event.py);
-- rewrites every error response LiteLLM produces into {"error": {message, type, param, code}} with the
-  same status (gzipped or not), without tracebacks or secret values (door/errors.py).
+- rewrites every error response LiteLLM produces into the caller's shape (OpenAI's, or Anthropic's on
+  /v1/messages) with the same status (gzipped or not), without tracebacks or secret values (door/errors.py).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import adapter
 
@@ -30,10 +35,20 @@ from litellm.proxy import proxy_server  # noqa: E402
 
 from . import hooks  # noqa: E402,F401  (loads the backend files now: a bad one stops the proxy before it starts)
 from .door import body, lifespan, log_lines, routes  # noqa: E402
-from .door.asgi import Receive, Scope, Send, send_json, with_headers  # noqa: E402
+from .door.asgi import Receive, Scope, Send, header, send_json, with_headers  # noqa: E402
 from .door.checks import Checked, RequestProblem, check_request  # noqa: E402
-from .door.errors import ErrorNormalisingSend, database_missing_error, error_body, exception_chain  # noqa: E402
+from .door.credentials import presented_key  # noqa: E402
+from .door.errors import (  # noqa: E402
+    ANTHROPIC,
+    ErrorNormalisingSend,
+    database_missing_error,
+    error_body,
+    exception_chain,
+    family_body,
+    in_family,
+)
 from .door.first_event import FirstEventCheck  # noqa: E402
+from .door.model_shape import AnthropicModelObject  # noqa: E402
 
 log = logging.getLogger("adapter.gateway")
 
@@ -45,11 +60,21 @@ WEBSOCKET_REFUSAL = {"type": "websocket.close", "code": 1008,
                      "reason": "this gateway serves no websocket routes (OpenAI realtime is not offered)"}
 
 
+KeyCheck = Callable[..., "tuple[int, str, str] | None"]
+OnRefusal = Callable[[int, "str | None"], None]
+
+
 class Gateway:
     """The door in front of `inner` (LiteLLM's app): one ASGI callable, its layers in door/."""
 
-    def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...], redis_url: str = ""):
+    def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...], redis_url: str = "",
+                 key_check: KeyCheck | None = None, on_refusal: OnRefusal | None = None):
         self.inner, self.max_body_bytes, self.secrets, self.redis_url = inner, max_body_bytes, secrets, redis_url
+        # (key, path, model or None) → None when the key may, else (status, error type, message): keys/ decides.
+        self.key_check = key_check or (lambda key, path, model=None: None)
+        # Told of each request the door refuses for its key (the usage log's 401/403 lines, which LiteLLM's
+        # callbacks would have written had the request reached it).
+        self.on_refusal = on_refusal or (lambda status, model: None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -66,39 +91,64 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = routes.lookup(scope["method"], scope["path"])
+        versioned = header(scope.get("headers", []), b"anthropic-version") is not None
+        route = routes.as_asked(route, scope["path"], versioned)
         if route.status:
             await self._refuse(route, receive, send)
+            return
+        key = presented_key(scope, proxy_server.general_settings.get("litellm_key_header_name")) if route.keyed else ""
+        if route.keyed and await self._refused_key(scope, route, key, None, receive, send):
             return
         if route.passed_as:
             scope = {**scope, "path": route.passed_as, "raw_path": route.passed_as.encode()}
         declared = body.declared_length(scope)
         if route.body_kind or (declared is not None and declared > self.max_body_bytes):
-            checked = await self._checked_body(scope, route, receive, send)
+            checked = await self._checked_body(scope, route, key, receive, send)
             if checked is None:
                 return
             receive, send = checked
         # A health route's 503 is its report ("unhealthy" and why), which monitors read as LiteLLM wrote it.
         kept = HEALTH_REPORT_STATUS if route.monitoring else None
-        await self._pass_on(scope, receive, ErrorNormalisingSend(send, self.secrets, kept))
+        if versioned and route.family == ANTHROPIC and scope["path"].startswith(routes.MODEL_RETRIEVE_V1):
+            send = AnthropicModelObject(send)
+        await self._pass_on(scope, receive, ErrorNormalisingSend(send, self.secrets, kept, route.family))
 
-    async def _checked_body(self, scope: Scope, route: routes.Route, receive: Receive,
+    async def _refused_key(self, scope: Scope, route: routes.Route, key: str, model: str | None,
+                           receive: Receive | None, send: Send) -> bool:
+        """Whether the door answered 401/403 for this key (for `model`, once the body named one)."""
+        refusal = self.key_check(key, scope["path"], model)
+        if refusal is None:
+            return False
+        status, _, message = refusal
+        self.on_refusal(status, model)
+        if receive is not None:
+            await self._drain(receive)
+        await send_json(send, status, family_body(route.family, status, message, "api_key"))
+        return True
+
+    async def _checked_body(self, scope: Scope, route: routes.Route, key: str, receive: Receive,
                             send: Send) -> tuple[Receive, Send] | None:
         """The body read, checked and ready to replay to LiteLLM (and handed over parsed when LiteLLM would parse
         it the same way), with the `send` its answer goes through; None when the door has answered instead."""
         try:
             raw = await body.read_body(receive, self.max_body_bytes)
         except body.BodyTooLarge:
-            await send_json(send, 413, self._too_large())
+            await send_json(send, 413, self._too_large(route.family))
             return None
         if raw is None:
             return None
         if route.body_kind:
             parsed = body.parsed_as_litellm_would(scope, raw)
+            model = parsed.get("model") if parsed is not None else None
+            # A key limited to some models learns only that this one is not among them, before any body check.
+            if isinstance(model, str) and await self._refused_key(scope, route, key, model, None, send):
+                return None
             try:
                 checked = check_request(route.body_kind, raw, parsed, proxy_server.llm_router,
                                         proxy_server.general_settings)
             except RequestProblem as problem:
-                await send_json(send, 400, error_body(400, problem.message, problem.param))
+                await send_json(send, problem.status,
+                                family_body(route.family, problem.status, problem.message, problem.param))
                 return None
             if checked.dropped:  # LiteLLM gets the door's parse of the changed body, even where it parses its own way
                 raw = body.rewritten(scope, checked.body)
@@ -130,26 +180,30 @@ class Gateway:
                 log.exception("unhandled error in the proxy for %s %s", scope["method"], scope["path"])
             if not send.started:
                 error = no_database or error_body(500, "internal error in the proxy; see its log")
-                await send_json(send.send, int(error["error"]["code"]), error)
+                await send_json(send.send, int(error["error"]["code"]), in_family(send.family, error))
+
+    async def _drain(self, receive: Receive) -> bool:
+        """Read and drop the body, so that a client still uploading reads the answer; False if it went away."""
+        try:
+            return await body.read_body(receive, self.max_body_bytes) is not None
+        except body.BodyTooLarge:
+            return True
 
     async def _refuse(self, route: routes.Route, receive: Receive, send: Send) -> None:
         """Answer a route outside the allow-list; its body is read and dropped so the client can read the answer."""
-        try:
-            if await body.read_body(receive, self.max_body_bytes) is None:
-                return
-        except body.BodyTooLarge:
-            pass
+        if not await self._drain(receive):
+            return
         extra = ((b"allow", route.allow.encode()),) if route.allow else ()
         if route.status >= 500:
             # OpenAI's SDKs retry every 5xx unless told not to; asking again cannot make a route appear.
             extra += (NO_RETRY,)
-        await send_json(send, route.status, error_body(route.status, route.message), extra)
+        await send_json(send, route.status, family_body(route.family, route.status, route.message), extra)
 
-    def _too_large(self) -> dict:
+    def _too_large(self, family: str) -> dict:
         limit_mb = self.max_body_bytes / (1024 * 1024)
-        return error_body(413, f"request body is larger than {limit_mb:g} MB (MAX_REQUEST_BODY_MB)")
+        return family_body(family, 413, f"request body is larger than {limit_mb:g} MB (MAX_REQUEST_BODY_MB)")
 
 
 log_lines.install(_settings.log_level)
 app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets,
-              _settings.redis_url)
+              _settings.redis_url, hooks.key_check, hooks.usage_log.refused)

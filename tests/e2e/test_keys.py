@@ -53,6 +53,25 @@ def test_a_key_with_its_model_is_answered_and_another_model_is_403_naming_both(p
     assert "'team-a' may not use model 'claude-3.5-sonnet'" in caught.value.message
 
 
+@pytest.mark.parametrize("body", [
+    {"model": "claude-3.5-sonnet", "messages": "not a list", "temperature": "hot"},
+    {"model": "claude-3.5-sonnet", "messages": [{"role": "user", "content": "hi"}], "api_base": "http://evil"},
+])
+def test_a_key_not_allowed_the_model_gets_403_before_any_body_check(proxy, body):
+    """The body is parsed for its model only: a key limited to some models learns nothing else about the others."""
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        proxy[0].with_options(api_key=TEAM_A).post("/chat/completions", body=body, cast_to=object)
+    assert "'team-a' may not use model 'claude-3.5-sonnet'" in caught.value.message
+    assert "messages" not in caught.value.message and "api_base" not in caught.value.message
+
+
+def test_a_key_with_its_model_still_gets_the_body_checks(proxy):
+    with pytest.raises(openai.BadRequestError) as caught:
+        proxy[0].with_options(api_key=TEAM_A).post("/chat/completions", cast_to=object,
+                                                   body={"model": "my-custom-model", "messages": "not a list"})
+    assert "'messages'" in caught.value.message
+
+
 @pytest.mark.parametrize("key, words", [(TEAM_B, "'team-b' is disabled"), (OLD, "'old' expired on 2020-01-01"),
                                         ("sk-nobody-0123456789", "missing or invalid API key")])
 def test_disabled_expired_and_unknown_keys_are_401(proxy, key, words):

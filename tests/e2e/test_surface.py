@@ -54,7 +54,6 @@ UNKNOWN = [
     ("POST", "/openai/deployments/gpt-4o/chat/completions", {"messages": []}),
     ("POST", "/engines/gpt-4o/chat/completions", {"messages": []}),
     ("POST", "/anthropic/v1/messages", {"model": "claude-3-5-sonnet-latest", "max_tokens": 5, "messages": []}),
-    ("POST", "/v1/messages", {"model": "claude-3-5-sonnet-latest", "max_tokens": 5, "messages": []}),
     ("POST", "/vertex-ai/v1/projects/p/locations/l/publishers/google/models/g:generateContent", {}),
     ("POST", "/vertex_ai/v1/projects/p", {}), ("POST", "/gemini/v1beta/models/gemini-pro:generateContent", {}),
     ("POST", "/v1beta/models/gemini-pro:generateContent", {}), ("POST", "/bedrock/model/m/invoke", {}),

@@ -1,7 +1,8 @@
-"""Errors in the caller's shape: one `type` per status, and LiteLLM's error responses and stream events rewritten.
+"""Errors in the caller's shape, one per API family: LiteLLM's error responses and stream events rewritten.
 
 ErrorNormalisingSend wraps the ASGI `send` of every request the door passes on: error responses (gzipped or not)
-become {"error": {message, type, param, code}} with the same status, without tracebacks or secret values.
+become OpenAI's {"error": {message, type, param, code}} or, on Anthropic routes, Anthropic's {"type": "error",
+"error": {type, message}}, with the same status, without tracebacks or secret values.
 """
 
 from __future__ import annotations
@@ -47,12 +48,50 @@ MAX_DECODED_ERROR = 1024 * 1024
 AUTO_HEADER, RAW_DEFLATE = 47, -15
 
 
+# Anthropic's error types (docs.anthropic.com/en/api/errors). The proxy answers an overloaded backend with 503,
+# the HTTP status every load balancer and retry policy knows; 529 is Anthropic's own and is mapped too, for a
+# status a backend may pass through. Its SDKs retry both.
+ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+OPENAI, ANTHROPIC = "openai", "anthropic"
+
+
 def error_type(status: int) -> str:
     return ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
 
 
 def error_body(status: int, message: str, param: str | None = None) -> dict:
     return {"error": {"message": message, "type": error_type(status), "param": param, "code": str(status)}}
+
+
+def anthropic_type(status: int) -> str:
+    return ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def anthropic_body(status: int, message: str) -> dict:
+    return {"type": "error", "error": {"type": anthropic_type(status), "message": message}}
+
+
+def family_body(family: str, status: int, message: str, param: str | None = None) -> dict:
+    """The error body a caller of `family`'s routes reads. Anthropic's shape has no param: a message names it."""
+    if family == ANTHROPIC:
+        return anthropic_body(status, message)
+    return error_body(status, message, param)
+
+
+def in_family(family: str, error: dict) -> dict:
+    """An OpenAI error body (normalise_error's) in `family`'s shape."""
+    if family == ANTHROPIC:
+        return anthropic_body(int(error["error"]["code"]), error["error"]["message"])
+    return error
 
 
 # LiteLLM's ways of saying that an endpoint needs its database (virtual keys, users, teams, spend), which
@@ -129,6 +168,8 @@ def normalise_error(status: int, raw: bytes, secrets: tuple[str, ...]) -> dict:
 
 
 STREAM_ERROR_MARKER = b'data: {"error"'
+ANTHROPIC_ERROR_MARKER = b'data: {"type": "error"'
+ANTHROPIC_ERROR_EVENT = b"event: error"
 RESPONSE_FAILED_MARKER = b'"type":"response.failed"'
 
 
@@ -143,24 +184,37 @@ def _cleaned_response_failed(line: bytes, secrets: tuple[str, ...]) -> bytes:
     return b"data: " + json.dumps(event, separators=(",", ":")).encode("utf-8")
 
 
-def normalise_stream_errors(chunk: bytes, secrets: tuple[str, ...]) -> bytes:
+def _stream_error_status(raw: bytes) -> int:
+    """The status an error event stands for: OpenAI's carry a code; Anthropic's a type."""
+    try:
+        error = json.loads(raw)["error"]
+        code = error.get("code")
+        if code:
+            return int(code)
+        return next((status for status, kind in ANTHROPIC_TYPES.items() if kind == error.get("type")), 500)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return 500
+
+
+def normalise_stream_errors(chunk: bytes, secrets: tuple[str, ...], family: str = OPENAI) -> bytes:
     """Clean the error event LiteLLM sends when a stream fails after it started; other events pass as they are.
 
+    On Anthropic routes an error is an `event: error` frame in Anthropic's shape (its SDKs read events by name).
     Event streams are never compressed: LiteLLM's gzip middleware only compresses a body sent in one message.
     """
-    if STREAM_ERROR_MARKER not in chunk and RESPONSE_FAILED_MARKER not in chunk:
+    if STREAM_ERROR_MARKER not in chunk and RESPONSE_FAILED_MARKER not in chunk and (
+            family != ANTHROPIC or ANTHROPIC_ERROR_MARKER not in chunk):
         return chunk
     lines = []
     for line in chunk.split(b"\n"):
         if line.startswith(b"data: ") and RESPONSE_FAILED_MARKER in line:
             line = _cleaned_response_failed(line, secrets)
-        elif line.startswith(STREAM_ERROR_MARKER):
+        elif line.startswith(STREAM_ERROR_MARKER) or (family == ANTHROPIC and line.startswith(ANTHROPIC_ERROR_MARKER)):
             raw = line[len(b"data: ") :]
-            try:
-                code = int(json.loads(raw)["error"].get("code") or 500)
-            except (ValueError, TypeError, KeyError, AttributeError):
-                code = 500
-            line = b"data: " + json.dumps(normalise_error(code, raw, secrets)).encode("utf-8")
+            error = in_family(family, normalise_error(_stream_error_status(raw), raw, secrets))
+            line = b"data: " + json.dumps(error).encode("utf-8")
+            if family == ANTHROPIC and (not lines or lines[-1] != ANTHROPIC_ERROR_EVENT):
+                lines.append(ANTHROPIC_ERROR_EVENT)
         lines.append(line)
     return b"\n".join(lines)
 
@@ -198,8 +252,8 @@ class ErrorNormalisingSend:
     """Wraps `send`: error responses are buffered and rewritten, error events in streams are cleaned;
     everything else passes straight through."""
 
-    def __init__(self, send: Send, secrets: tuple[str, ...], kept_status: int | None = None):
-        self.send, self.secrets, self.kept_status = send, secrets, kept_status
+    def __init__(self, send: Send, secrets: tuple[str, ...], kept_status: int | None = None, family: str = OPENAI):
+        self.send, self.secrets, self.kept_status, self.family = send, secrets, kept_status, family
         self.start: dict | None = None
         self.chunks: list[bytes] = []
         self.started = False  # whether a response start has reached the client
@@ -213,7 +267,8 @@ class ErrorNormalisingSend:
             self.event_stream = _is_event_stream(message.get("headers", []))
         if self.start is None or message["type"] != "http.response.body":
             if self.event_stream and message["type"] == "http.response.body":
-                message = {**message, "body": normalise_stream_errors(message.get("body", b""), self.secrets)}
+                message = {**message, "body": normalise_stream_errors(message.get("body", b""), self.secrets,
+                                                                       self.family)}
             self.started = self.started or message["type"] == "http.response.start"
             await self.send(message)
             return
@@ -226,7 +281,7 @@ class ErrorNormalisingSend:
         raw = decoded(b"".join(self.chunks), encoding.decode("latin-1"))
         error = normalise_error(self.start["status"], raw, self.secrets)
         status = int(error["error"]["code"])
-        payload = json.dumps(error).encode("utf-8")
+        payload = json.dumps(in_family(self.family, error)).encode("utf-8")
         headers = _error_headers(self.start.get("headers", []), len(payload))
         self.started = True
         await self.send({"type": "http.response.start", "status": status, "headers": headers})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .errors import DATABASE_MISSING_MESSAGE
+from .errors import ANTHROPIC, DATABASE_MISSING_MESSAGE, OPENAI
 
 # Served OpenAI routes (LiteLLM serves each with and without the /v1 prefix) → the methods and the kind of
 # JSON body the door checks (door/checks); None: no body to check.
@@ -15,6 +15,12 @@ OPENAI_SERVED = {
     "/images/generations": ("POST", "images"),
     "/responses": ("POST", "responses"),
     "/models": ("GET", None),
+}
+# Anthropic's Messages API (only with /v1, as Anthropic serves it; Claude Code adds ?beta=true, a query string the
+# routes ignore): its errors in Anthropic's shape (errors.py).
+ANTHROPIC_SERVED = {
+    "/v1/messages": ("POST", "messages"),
+    "/v1/messages/count_tokens": ("POST", "count_tokens"),
 }
 MODEL_RETRIEVE = "/models/"  # + one path segment, the model's name: GET /v1/models/{model}
 HEALTH_ROUTES = ("/health", "/health/liveliness", "/health/liveness", "/health/readiness")
@@ -58,6 +64,8 @@ class Route:
     allow: str = ""  # the Allow header of a 405
     monitoring: bool = False  # a health route (its 503 carries a health report, not an error)
     passed_as: str = ""  # the path LiteLLM is given instead of the client's (see METRICS_ROUTE)
+    keyed: bool = False  # the door checks the API key before anything else (an API route; not health, not metrics)
+    family: str = OPENAI  # whose error shape the caller reads
 
 
 def _served_table() -> dict[str, tuple[tuple[str, ...], str | None]]:
@@ -65,6 +73,8 @@ def _served_table() -> dict[str, tuple[tuple[str, ...], str | None]]:
     for path, (method, kind) in OPENAI_SERVED.items():
         methods = GET_METHODS if method == "GET" else (method,)
         table[path] = table["/v1" + path] = (methods, kind)
+    for path, (method, kind) in ANTHROPIC_SERVED.items():
+        table[path] = ((method,), kind)
     for path in HEALTH_ROUTES:
         table[path] = (GET_METHODS, None)
     table[METRICS_ROUTE] = (GET_METHODS, None)
@@ -78,15 +88,25 @@ def _with_v1(prefixes: tuple[str, ...]) -> tuple[str, ...]:
 SERVED = _served_table()
 SERVED_LIST = ", ".join(
     [f"{method} /v1{path}" for path, (method, _) in OPENAI_SERVED.items()] + [f"GET /v1{MODEL_RETRIEVE}{{model}}"]
+    + [f"{method} {path}" for path, (method, _) in ANTHROPIC_SERVED.items()]
 )
+ANTHROPIC_SUBPATHS = tuple(path + "/" for path in ANTHROPIC_SERVED)
+# LiteLLM answers these in Anthropic's list shape when the request carries `anthropic-version` (its SDKs' models.list);
+# their errors then follow (as_asked).
+MODEL_RETRIEVE_V1 = "/v1/models/"
+ANTHROPIC_WHEN_VERSIONED = ("/v1/models", MODEL_RETRIEVE_V1)
+UNKEYED = (*HEALTH_ROUTES, METRICS_ROUTE)  # health for monitors; /metrics has LiteLLM's own guard (keys/auth.py)
 # (method, path) → the Route that passes it on: one dict lookup for every request LiteLLM answers.
+# A CORS preflight carries no key (browsers send none): LiteLLM's CORS middleware answers it.
 PASSING = {
     (method, path): Route(body_kind=kind if method == "POST" else None, monitoring=path in HEALTH_ROUTES,
-                          passed_as=METRICS_MOUNTED if path == METRICS_ROUTE else "")
+                          passed_as=METRICS_MOUNTED if path == METRICS_ROUTE else "",
+                          keyed=path not in UNKEYED and method != PREFLIGHT,
+                          family=ANTHROPIC if path in ANTHROPIC_SERVED else OPENAI)
     for path, (methods, kind) in SERVED.items()
     for method in methods + (PREFLIGHT,)
 }
-MODEL_RETRIEVE_ROUTE = Route()
+MODEL_RETRIEVE_ROUTE, PREFLIGHT_ROUTE = Route(keyed=True), Route()
 # Prefix → which 501 it gets. Built once: the per-request work is a few dict lookups.
 CLOSED_PREFIXES = {
     **{prefix: "openai" for prefix in _with_v1(OPENAI_NOT_OFFERED)},
@@ -108,8 +128,9 @@ def lookup(method: str, path: str) -> Route:
     if served is not None:
         methods, _ = served
         if method in methods or method == PREFLIGHT:
-            return PASSING.get((method, unslashed), MODEL_RETRIEVE_ROUTE)
-        return Route(405, message=f"{method} is not allowed on {path}; use {methods[0]}", allow=", ".join(methods))
+            return PASSING.get((method, unslashed), PREFLIGHT_ROUTE if method == PREFLIGHT else MODEL_RETRIEVE_ROUTE)
+        return Route(405, message=f"{method} is not allowed on {path}; use {methods[0]}", allow=", ".join(methods),
+                     family=_family(path))
     closed = _closed_family(path)
     shown = path[:MAX_PATH_IN_MESSAGE]
     if closed == "openai":
@@ -117,7 +138,20 @@ def lookup(method: str, path: str) -> Route:
                                   f"it serves: {SERVED_LIST}")
     if closed == "database":
         return Route(501, message=DATABASE_MISSING_MESSAGE)
-    return Route(404, message=f"unknown route: {method} {shown}; this gateway serves: {SERVED_LIST}")
+    return Route(404, message=f"unknown route: {method} {shown}; this gateway serves: {SERVED_LIST}",
+                 family=_family(path))
+
+
+def as_asked(route: Route, path: str, anthropic_version: bool) -> Route:
+    """The route in Anthropic's family when an Anthropic client lists models (it sends `anthropic-version`)."""
+    if anthropic_version and route.family == OPENAI and path.startswith(ANTHROPIC_WHEN_VERSIONED):
+        return replace(route, family=ANTHROPIC)
+    return route
+
+
+def _family(path: str) -> str:
+    """Whose error shape a refused path gets: Anthropic's on and under its routes (e.g. /v1/messages/batches)."""
+    return ANTHROPIC if path in ANTHROPIC_SERVED or path.startswith(ANTHROPIC_SUBPATHS) else OPENAI
 
 
 def _is_model_retrieve(path: str) -> bool:

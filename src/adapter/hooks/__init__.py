@@ -14,7 +14,7 @@ _settings = adapter.settings()
 
 import stack_settings  # noqa: E402
 from adapter.keys import KeyRing, KeysError  # noqa: E402
-from adapter.keys.auth import make_auth  # noqa: E402
+from adapter.keys.auth import make_auth, make_key_check  # noqa: E402
 from adapter.mapping.load import MappingError  # noqa: E402
 from adapter.mapping.registry import load_backends  # noqa: E402
 from adapter.metering.lago import register as register_lago  # noqa: E402
@@ -37,6 +37,8 @@ mapped_handler = MappedProvider(_settings, _backends)
 laas_handler = LaasProvider(_settings)
 image_handler = ImageProvider(_settings)
 user_api_key_auth = make_auth(_settings.litellm_master_key, _keys)
+# The same rules for the door, which checks the key before anything else (gateway.py).
+key_check = make_key_check(_settings.litellm_master_key, _keys)
 usage_log = UsageLog(_settings.log_dir)
 # Not in config.yaml's callbacks, whose entries must all exist: added to LiteLLM's callbacks here, only when
 # LAGO_API_BASE, LAGO_API_KEY and LAGO_API_EVENT_CODE are set (docs/operations.md, "Billing with Lago").

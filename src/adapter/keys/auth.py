@@ -1,4 +1,4 @@
-"""LiteLLM custom_auth hook: the master key, or a key from the keys file with its models and limits; else a 401.
+"""The key rules, once: LiteLLM's custom_auth hook and the door's key check (master key, or a keys-file key).
 
 No database: keys are looked up by hash in KEYS_FILE (keys/file.py), and a key's limits are handed to LiteLLM's own
 limiter through the UserAPIKeyAuth it returns (LiteLLM enforces rpm/tpm/parallel limits only when `api_key` is
@@ -18,14 +18,19 @@ from .file import Key
 from .ring import KeyRing
 
 MASTER_ALIAS = "master"  # how usage lines and LiteLLM's logs name the master key
-MISSING = "missing or invalid API key: send 'Authorization: Bearer <LITELLM_MASTER_KEY or a key from the keys file>'"
+MISSING = ("missing or invalid API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>' with "
+           "LITELLM_MASTER_KEY or a key from the keys file")
 METRICS_PATHS = ("/metrics", "/metrics/")
 # The metrics name every key's alias and model: a key from the keys file may not read them.
 METRICS_MASTER_ONLY = "GET /metrics needs the master key (LITELLM_MASTER_KEY); other keys may not read metrics"
 
 
-def _refused(message: str, code: int = 401, kind: str = "authentication_error") -> ProxyException:
-    return ProxyException(message=message, type=kind, param="api_key", code=code)
+class Refused(Exception):
+    """A key that may not make this call: the status, the error type and a message safe to show its sender."""
+
+    def __init__(self, message: str, status: int = 401, kind: str = "authentication_error"):
+        super().__init__(message)
+        self.message, self.status, self.kind = message, status, kind
 
 
 def _key_auth(key: Key) -> UserAPIKeyAuth:
@@ -51,32 +56,70 @@ async def _requested_model(request: Request) -> str | None:
     return model if isinstance(model, str) else None
 
 
-async def _checked(key: Key | None, request: Request) -> UserAPIKeyAuth:
+def _usable(key: Key | None) -> Key:
     if key is None:
-        raise _refused(MISSING)
+        raise Refused(MISSING)
     if key.disabled:
-        raise _refused(f"the API key '{key.alias}' is disabled")
+        raise Refused(f"the API key '{key.alias}' is disabled")
     if key.expired(datetime.now(timezone.utc)):
-        raise _refused(f"the API key '{key.alias}' expired on {key.expires.isoformat()}")
-    model = await _requested_model(request)
+        raise Refused(f"the API key '{key.alias}' expired on {key.expires.isoformat()}")
+    return key
+
+
+def _allowed(key: Key, model: str | None) -> None:
     if key.models is not None and model is not None and model not in key.models:
-        raise _refused(f"the API key '{key.alias}' may not use model '{model[:200]}'; it may use: "
-                       f"{', '.join(sorted(key.models))}", 403, "permission_error")
-    return _key_auth(key)
+        raise Refused(f"the API key '{key.alias}' may not use model '{model[:200]}'; it may use: "
+                      f"{', '.join(sorted(key.models))}", 403, "permission_error")
+
+
+def make_identify(master_key: str, keys: KeyRing | None = None):
+    """The one answer to "whose key is this": None for `master_key`, the Key of `keys` if it is usable on `path`;
+    Refused (401) otherwise."""
+    expected = master_key.encode("utf-8")
+
+    def identify(api_key: str | None, path: str) -> Key | None:
+        received = (api_key or "").removeprefix("Bearer ").strip()
+        if expected and received and hmac.compare_digest(received.encode("utf-8"), expected):
+            return None
+        if keys is None or not received:
+            raise Refused(MISSING)
+        if path in METRICS_PATHS:
+            raise Refused(METRICS_MASTER_ONLY)  # LiteLLM's /metrics guard answers any refusal with 401
+        return _usable(keys.find(received))
+
+    return identify
+
+
+def make_key_check(master_key: str, keys: KeyRing | None = None):
+    """The door's check, the same rules as the auth hook: None when `api_key` may call `path` (for `model`, when
+    known), else (status, error type, message)."""
+    identify = make_identify(master_key, keys)
+
+    def key_check(api_key: str | None, path: str, model: str | None = None) -> tuple[int, str, str] | None:
+        try:
+            key = identify(api_key, path)
+            if key is not None:
+                _allowed(key, model)
+        except Refused as refused:
+            return refused.status, refused.kind, refused.message
+        return None
+
+    return key_check
 
 
 def make_auth(master_key: str, keys: KeyRing | None = None):
     """An auth hook accepting `master_key` (admin) and the keys of `keys` (with their models and limits)."""
-    expected = master_key.encode("utf-8")
+    identify = make_identify(master_key, keys)
 
     async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
-        received = (api_key or "").removeprefix("Bearer ").strip()
-        if expected and received and hmac.compare_digest(received.encode("utf-8"), expected):
-            return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN, key_alias=MASTER_ALIAS)
-        if keys is None or not received:
-            raise _refused(MISSING)
-        if request.scope.get("path") in METRICS_PATHS:
-            raise _refused(METRICS_MASTER_ONLY)  # LiteLLM's /metrics guard answers any refusal with 401
-        return await _checked(keys.find(received), request)
+        try:
+            key = identify(api_key, request.scope.get("path"))
+            if key is None:
+                return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN, key_alias=MASTER_ALIAS)
+            _allowed(key, await _requested_model(request))
+        except Refused as refused:
+            raise ProxyException(message=refused.message, type=refused.kind, param="api_key",
+                                 code=refused.status) from None
+        return _key_auth(key)
 
     return user_api_key_auth

@@ -2,8 +2,8 @@
 
 Written by a LiteLLM CustomLogger (registered as `litellm_settings.callbacks` in config.yaml), from the standard
 logging payload LiteLLM builds for every call, success or failure, streams included (logged when they end), and
-requests refused at authentication (key_alias null, status 401). A body the door refuses (400) never reaches
-LiteLLM and has no line.
+requests refused at authentication (key_alias null, status 401 or 403: the door refuses them before LiteLLM and
+says so through `refused`). A body the door refuses (400) never reaches LiteLLM and has no line.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,17 @@ class UsageLog(CustomLogger):
         now = datetime.now(timezone.utc)
         try:
             append_line(usage_file(self.log_dir, now), usage_line(payload, now))
+        except OSError as error:  # metering must never fail a request
+            log.warning("usage line not written: %s", error)
+
+    def refused(self, status: int, model: str | None) -> None:
+        """A request the door refused for its key (401, or 403 for a model the key may not use)."""
+        now = datetime.now(timezone.utc)
+        record = {"time": now.isoformat(timespec="milliseconds"), "request_id": str(uuid.uuid4()), "key_alias": None,
+                  "customer_id": None, "model": model, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
+                  "status": status, "latency_ms": 0.0, "stream": False}
+        try:
+            append_line(usage_file(self.log_dir, now), record)
         except OSError as error:  # metering must never fail a request
             log.warning("usage line not written: %s", error)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 KIND_OF_MODE = {"chat": "chat", "completion": "chat", "embedding": "embedding", "image_generation": "image"}
 # The door's body kinds → the model kind they need.
 KIND_FOR_BODY = {"chat": "chat", "completions": "chat", "responses": "chat", "embeddings": "embedding",
-                 "images": "image"}
+                 "images": "image", "messages": "chat", "count_tokens": "chat"}
 SERVES = {"chat": "/v1/chat/completions (and /v1/completions, /v1/responses)", "embedding": "/v1/embeddings",
           "image": "/v1/images/generations"}
 ASKED = {"chat": "chat", "embedding": "embeddings", "image": "image generation"}

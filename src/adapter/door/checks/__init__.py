@@ -11,13 +11,17 @@ from typing import NamedTuple
 from litellm.proxy.auth.auth_utils import is_request_body_safe
 
 from ...openai import kinds
+from .anthropic import ANTHROPIC_KINDS
+from .anthropic import BODY_CHECKS as ANTHROPIC_CHECKS
 from .base import RequestProblem, parse_object
 from .hosted import drop_hosted_tools
-from .openai import BODY_CHECKS
+from .openai import BODY_CHECKS as OPENAI_CHECKS
 
 MAX_MODEL_IN_MESSAGE = 200
 # LiteLLM's is_request_body_safe names the banned parameter only in its message.
 BANNED_PARAM = re.compile(r"Rejected Request: '?([\w.\[\]-]+)'? is not allowed")
+
+BODY_CHECKS = {**OPENAI_CHECKS, **ANTHROPIC_CHECKS}
 
 __all__ = ["Checked", "RequestProblem", "check_request", "parse_body"]
 
@@ -51,8 +55,9 @@ def check_request(kind: str, raw: bytes, parsed: dict | None, router, general_se
     except ValueError as error:
         raise client_side_credentials(str(error)) from None
     if router is None or not router.is_recognized_model(model):
+        # Anthropic answers a model it does not have with 404 not_found_error; OpenAI's routes keep their 400.
         raise RequestProblem(f"model '{model[:MAX_MODEL_IN_MESSAGE]}' is not served here; "
-                             "GET /v1/models lists the models", "model")
+                             "GET /v1/models lists the models", "model", 404 if kind in ANTHROPIC_KINDS else 400)
     # Before LiteLLM: it would refuse e.g. the SDK's encoding_format on a chat model with a message about
     # parameters, where the mistake is the model.
     wanted, served = kinds.KIND_FOR_BODY[kind], model_kind(router, model)

@@ -12,11 +12,12 @@ TYPE_NAMES = {NUMBER: "a number", int: "an integer", (str, list): "a string or a
 
 
 class RequestProblem(ValueError):
-    """A request the proxy refuses with 400; carries the offending parameter."""
+    """A request the proxy refuses with 400 (or `status`: Anthropic answers an unknown model with 404); carries the
+    offending parameter."""
 
-    def __init__(self, message: str, param: str | None = None):
+    def __init__(self, message: str, param: str | None = None, status: int = 400):
         super().__init__(message)
-        self.message, self.param = message, param
+        self.message, self.param, self.status = message, param, status
 
 
 def parse_object(raw: bytes, parsed: object = None) -> dict:

@@ -22,7 +22,29 @@ from adapter.door.errors import DATABASE_MISSING_MESSAGE
     ("POST", "/v1/chat/completions/", "chat"), ("GET", "/v1/models/", None),
 ])
 def test_served_routes_pass_with_their_body_check(method, path, kind):
-    assert routes.lookup(method, path) == routes.Route(body_kind=kind, monitoring=path.startswith("/health"))
+    # The door checks the key of API routes first; health routes and a preflight carry none.
+    keyed = not path.startswith("/health") and method != "OPTIONS"
+    assert routes.lookup(method, path) == routes.Route(body_kind=kind, monitoring=path.startswith("/health"),
+                                                       keyed=keyed)
+
+
+@pytest.mark.parametrize("method, path, kind", [
+    ("POST", "/v1/messages", "messages"), ("POST", "/v1/messages/count_tokens", "count_tokens"),
+])
+def test_anthropic_routes_pass_keyed_with_their_family(method, path, kind):
+    assert routes.lookup(method, path) == routes.Route(body_kind=kind, keyed=True, family="anthropic")
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/v1/messages", 405), ("POST", "/v1/messages/batches", 404), ("POST", "/messages", 404),
+])
+def test_refusals_under_v1_messages_are_in_anthropic_shape(method, path, status):
+    route = routes.lookup(method, path)
+    assert (route.status, route.family) == (status, "anthropic" if path.startswith("/v1/messages") else "openai")
+
+
+def test_preflight_on_a_model_is_not_keyed():
+    assert routes.lookup("OPTIONS", "/v1/models/my-custom-model") == routes.Route()
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
@@ -84,7 +106,7 @@ def test_litellm_admin_routes_needing_its_database_are_501(method, path):
     ("POST", "/openai/v1/chat/completions"), ("GET", "/openai/v1/models"), ("POST", "/anthropic/v1/messages"),
     ("POST", "/vertex-ai/v1/projects/p"), ("POST", "/vertex_ai/x"), ("POST", "/gemini/v1beta/models/g:generateContent"),
     ("POST", "/bedrock/model/x/invoke"), ("POST", "/azure/openai/deployments/d/chat/completions"),
-    ("POST", "/v1/messages"), ("POST", "/v1beta/models/g:generateContent"), ("POST", "/v2/rerank"),
+    ("POST", "/v1beta/models/g:generateContent"), ("POST", "/v2/rerank"),
     ("POST", "/engines/gpt-4o/chat/completions"), ("POST", "/openai/deployments/gpt-4o/chat/completions"),
     ("GET", "/model/info"), ("GET", "/v1/model/info"), ("GET", "/routes"), ("GET", "/credentials"),
     ("POST", "/mcp"), ("GET", "/sso/key/generate"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/v1/nothing-here"),
@@ -110,3 +132,12 @@ def test_the_table_is_consistent():
     # Only sub-paths of these served routes are closed (responses/{id}, chat/completions/{id}).
     served_prefixes = {prefix for prefix in routes.CLOSED_PREFIXES if prefix in routes.SERVED}
     assert served_prefixes == {"/responses", "/v1/responses", "/chat/completions", "/v1/chat/completions"}
+
+
+@pytest.mark.parametrize("path, versioned, family", [
+    ("/v1/models", True, "anthropic"), ("/v1/models/my-custom-model", True, "anthropic"),
+    ("/v1/models", False, "openai"), ("/models", True, "openai"), ("/v1/chat/completions", True, "openai"),
+])
+def test_listing_models_with_anthropic_version_is_in_anthropic_family(path, versioned, family):
+    method = "POST" if "chat" in path else "GET"
+    assert routes.as_asked(routes.lookup(method, path), path, versioned).family == family

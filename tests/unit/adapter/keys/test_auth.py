@@ -40,3 +40,20 @@ def test_any_other_key_is_refused_on_metrics_with_401_naming_the_master_key(auth
 
 def test_a_team_key_still_lists_models(auth):
     assert asyncio.run(auth(request("GET", "/v1/models"), f"Bearer {TEAM}")).key_alias == "team-a"
+
+
+def test_the_door_s_key_check_applies_the_same_rules(tmp_path):
+    from adapter.keys.auth import MISSING, make_key_check
+
+    path = tmp_path / "keys.yaml"
+    path.write_text(f'keys:\n  - alias: team-a\n    hash: "{hash_key(TEAM)}"\n    models: [my-custom-model]\n',
+                    encoding="utf-8")
+    check = make_key_check(MASTER, KeyRing(path, check_every=0))
+    assert check(MASTER, "/v1/chat/completions", "anything") is None
+    assert check(f"Bearer {TEAM}", "/v1/messages", "my-custom-model") is None
+    assert check(TEAM, "/v1/chat/completions", None) is None  # the model is not known yet
+    status, kind, message = check(TEAM, "/v1/chat/completions", "claude-3.5-sonnet")
+    assert (status, kind) == (403, "permission_error") and "'team-a' may not use model" in message
+    assert check("", "/v1/models") == (401, "authentication_error", MISSING)
+    assert check("sk-nobody", "/v1/models") == (401, "authentication_error", MISSING)
+    assert check(TEAM, "/metrics") == (401, "authentication_error", METRICS_MASTER_ONLY)
