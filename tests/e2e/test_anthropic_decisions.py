@@ -72,8 +72,12 @@ def test_tools_and_tool_choice_reach_the_business_backend(client):
         assert answer.stop_reason == "tool_use" and answer.content[-1].name == "f"
 
 
-def test_laas_refuses_tools_and_both_refuse_server_tools(client):
-    assert "tool calling is not supported by LaaS" in refused(client, LAAS, tools=[TOOL])
+def test_laas_emulates_tools_and_both_refuse_server_tools(client):
+    # The shipped LaaS models emulate tools in the prompt (docs/backend-contracts.md, "Tool emulation").
+    answer = client.messages.create(model=LAAS, max_tokens=50, tools=[TOOL],
+                                    messages=[{"role": "user", "content": f"[mock:tool={TOOL['name']}]"}])
+    assert answer.stop_reason == "tool_use" and [block.type for block in answer.content][-1] == "tool_use"
+    assert answer.content[-1].name == TOOL["name"]
     for model in (CUSTOM, LAAS):
         assert "web_search_options" in refused(client, model, tools=[{"type": "web_search_20250305",
                                                                       "name": "web_search"}])
