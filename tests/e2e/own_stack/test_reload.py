@@ -17,7 +17,7 @@ import yaml
 from tests.support.script_stack import ROOT, START, Stack, descendants_or_group, explain, read_pid, wait_until
 
 STREAM_WORDS = [f"word{i}" for i in range(200)]
-STREAM_PIECE_MS = 150  # 30 s of stream: still open when the reload has finished, even on a busy machine
+STREAM_PIECE_MS = 300  # 60 s of stream: still open when the reload has finished, even on a busy machine (30 s was not)
 NEW_MASTER_KEY = "sk-" + "reloaded-master-key-" + "x" * 24
 
 
