@@ -85,14 +85,19 @@ SEARCH = {"type": "web_search_20250305", "name": "web_search"}
 
 
 @pytest.mark.parametrize("model", [CUSTOM, LAAS])
-def test_server_tools_are_dropped_with_a_header_and_refused_when_forced(client, model):
+def test_server_tools_are_dropped_with_a_header_and_refused_when_forced(client, model, stack):
+    before = len(stack.proxy_log())
     answer = client.messages.with_raw_response.create(
         model=model, max_tokens=50, messages=[{"role": "user", "content": "[mock:echo]"}],
         tools=[SEARCH, {"type": "web_fetch_20250910", "name": "web_fetch"}, TOOL])
     assert answer.headers["x-adapter-dropped-tools"] == "web_search_20250305, web_fetch_20250910"
     sent = json.loads(answer.parse().content[0].text)
+    assert f"POST /v1/messages for model {model}: dropped hosted tools web_search_20250305" in stack.proxy_log()[before:]
     assert "web_search" not in json.dumps(sent) and "web_fetch" not in json.dumps(sent)
     assert "tool_choice" in refused(client, model, tools=[SEARCH], tool_choice={"type": "any"})
+    counted = client.messages.with_raw_response.count_tokens(model=model, tools=[SEARCH],
+                                                             messages=[{"role": "user", "content": "hi"}])
+    assert counted.headers["x-adapter-dropped-tools"] == "web_search_20250305" and counted.parse().input_tokens > 0
     assert "'web_search_20250305'" in refused(client, model, tools=[SEARCH, TOOL],
                                               tool_choice={"type": "tool", "name": "web_search"})
 
