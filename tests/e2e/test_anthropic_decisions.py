@@ -92,7 +92,8 @@ def test_server_tools_are_dropped_with_a_header_and_refused_when_forced(client, 
         tools=[SEARCH, {"type": "web_fetch_20250910", "name": "web_fetch"}, TOOL])
     assert answer.headers["x-adapter-dropped-tools"] == "web_search_20250305, web_fetch_20250910"
     sent = json.loads(answer.parse().content[0].text)
-    assert f"POST /v1/messages for model {model}: dropped hosted tools web_search_20250305" in stack.proxy_log()[before:]
+    logged = f"POST /v1/messages for model {model}: dropped hosted tools web_search_20250305"
+    assert logged in stack.proxy_log()[before:]
     assert "web_search" not in json.dumps(sent) and "web_fetch" not in json.dumps(sent)
     assert "tool_choice" in refused(client, model, tools=[SEARCH], tool_choice={"type": "any"})
     counted = client.messages.with_raw_response.count_tokens(model=model, tools=[SEARCH],
