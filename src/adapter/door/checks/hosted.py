@@ -22,7 +22,8 @@ def drop_hosted_tools(kind: str, body: dict) -> tuple[str, ...]:
 
     Done at the door because only here is the Responses request whole: LiteLLM later turns web_search into
     chat's web_search_options (losing whether tool_choice forced it), passes file_search & co. on as odd chat tools
-    and drops others with only a warning; and only the door can say so in a response header.
+    and drops others with only a warning; and only the door can say so in a response header. On the Messages routes
+    LiteLLM's bridge would likewise turn web_search_… into web_search_options, which the parameter policy refuses.
     """
     if kind == "responses":
         return _drop_from_responses(body)
