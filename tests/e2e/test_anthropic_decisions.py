@@ -42,9 +42,10 @@ def test_system_blocks_and_turns_are_forwarded_without_cache_control(client):
 
 @pytest.mark.parametrize("thinking, effort", [({"type": "enabled", "budget_tokens": 1024}, "low"),
                                               ({"type": "adaptive"}, "medium")])
-def test_thinking_is_reasoning_effort_on_the_business_backend_and_refused_by_laas(client, thinking, effort):
+def test_thinking_is_reasoning_effort_on_the_business_backend_and_ignored_by_laas(client, thinking, effort):
     assert echoed(client, CUSTOM, thinking=thinking, max_tokens=2000)["model_info"]["reasoning_effort"] == effort
-    assert "thinking" in refused(client, LAAS, thinking=thinking, max_tokens=2000)
+    sent = echoed(client, LAAS, thinking=thinking, max_tokens=2000)
+    assert "thinking" not in sent and "reasoning" not in json.dumps(sent) and sent["messages"]
 
 
 @pytest.mark.parametrize("model", [CUSTOM, LAAS])
@@ -72,15 +73,34 @@ def test_tools_and_tool_choice_reach_the_business_backend(client):
         assert answer.stop_reason == "tool_use" and answer.content[-1].name == "f"
 
 
-def test_laas_emulates_tools_and_both_refuse_server_tools(client):
+def test_laas_emulates_tools(client):
     # The shipped LaaS models emulate tools in the prompt (docs/backend-contracts.md, "Tool emulation").
     answer = client.messages.create(model=LAAS, max_tokens=50, tools=[TOOL],
                                     messages=[{"role": "user", "content": f"[mock:tool={TOOL['name']}]"}])
     assert answer.stop_reason == "tool_use" and [block.type for block in answer.content][-1] == "tool_use"
     assert answer.content[-1].name == TOOL["name"]
-    for model in (CUSTOM, LAAS):
-        assert "web_search_options" in refused(client, model, tools=[{"type": "web_search_20250305",
-                                                                      "name": "web_search"}])
+
+
+SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+
+
+@pytest.mark.parametrize("model", [CUSTOM, LAAS])
+def test_server_tools_are_dropped_with_a_header_and_refused_when_forced(client, model, stack):
+    before = len(stack.proxy_log())
+    answer = client.messages.with_raw_response.create(
+        model=model, max_tokens=50, messages=[{"role": "user", "content": "[mock:echo]"}],
+        tools=[SEARCH, {"type": "web_fetch_20250910", "name": "web_fetch"}, TOOL])
+    assert answer.headers["x-adapter-dropped-tools"] == "web_search_20250305, web_fetch_20250910"
+    sent = json.loads(answer.parse().content[0].text)
+    logged = f"POST /v1/messages for model {model}: dropped hosted tools web_search_20250305"
+    assert logged in stack.proxy_log()[before:]
+    assert "web_search" not in json.dumps(sent) and "web_fetch" not in json.dumps(sent)
+    assert "tool_choice" in refused(client, model, tools=[SEARCH], tool_choice={"type": "any"})
+    counted = client.messages.with_raw_response.count_tokens(model=model, tools=[SEARCH],
+                                                             messages=[{"role": "user", "content": "hi"}])
+    assert counted.headers["x-adapter-dropped-tools"] == "web_search_20250305" and counted.parse().input_tokens > 0
+    assert "'web_search_20250305'" in refused(client, model, tools=[SEARCH, TOOL],
+                                              tool_choice={"type": "tool", "name": "web_search"})
 
 
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAIB4iGbxQAAAABJRU5ErkJggg==")

@@ -202,3 +202,17 @@ def test_the_sdk_lists_models_in_anthropic_shape(client, stack):
     assert stack.client().models.list().data[0].object == "model"
     status, _, answer = raw_request(f"{stack.proxy_url}/v1/models")
     assert status == 401 and "code" in json.loads(answer)["error"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_stop_sequence_cuts_the_answer_which_ends_as_end_turn(client, model):
+    # The backends report OpenAI's finish_reason "stop" both for a natural end and for a stop sequence, and cut the
+    # sequence off: nobody can tell which stopped it, so "stop_sequence" is never claimed (docs/anthropic.md).
+    asked = {"model": model, "max_tokens": 100, "stop_sequences": ["four"],
+             "messages": [{"role": "user", "content": "one two three four five six"}]}
+    message = client.messages.create(**asked)
+    assert "three" in message.content[0].text and "four" not in message.content[0].text
+    assert (message.stop_reason, message.stop_sequence) == ("end_turn", None)
+    with client.messages.stream(**asked) as stream:
+        final = stream.get_final_message()
+    assert "four" not in final.content[0].text and (final.stop_reason, final.stop_sequence) == ("end_turn", None)

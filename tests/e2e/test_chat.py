@@ -155,3 +155,10 @@ def test_every_mapped_parameter_reaches_the_business_api(stack, stream):
         reply.choices[0].message.content
     received = json.loads(text)["model_info"]
     assert received == {"name": "my-custom-model", **FORWARDED}
+
+
+def test_laas_ignores_reasoning_effort(stack):
+    # LaaS has no reasoning control (params.LAAS); config.yaml opens LiteLLM's own check with allowed_openai_params.
+    reply = stack.client().chat.completions.create(
+        model="claude-3.5-sonnet", messages=[{"role": "user", "content": "[mock:echo]"}], reasoning_effort="high")
+    assert "reasoning" not in reply.choices[0].message.content

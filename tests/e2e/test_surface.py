@@ -48,7 +48,7 @@ NEEDS_DATABASE = [
 # is served: tests/e2e/own_stack/test_metrics.py).
 UNKNOWN = [
     ("GET", "/", None), ("GET", "/docs", None), ("GET", "/openapi.json", None), ("GET", "/ui", None),
-    ("GET", "/v1/metrics", None), ("GET", "/routes", None), ("GET", "/model/info", None), ("GET", "/v1/model/info", None),
+    ("GET", "/v1/metrics", None), ("GET", "/routes", None),
     ("GET", "/credentials", None), ("POST", "/model/new", {}), ("GET", "/sso/key/generate", None),
     ("GET", "/openai/v1/models", None), ("POST", "/openai/v1/chat/completions", {"model": "gpt-4o"}),
     ("POST", "/openai/deployments/gpt-4o/chat/completions", {"messages": []}),

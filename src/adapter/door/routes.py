@@ -15,6 +15,9 @@ OPENAI_SERVED = {
     "/images/generations": ("POST", "images"),
     "/responses": ("POST", "responses"),
     "/models": ("GET", None),
+    # LiteLLM's per-model details, with config.yaml's max_input_tokens / max_output_tokens: agents read the limits
+    # here. Keyed like every API route.
+    "/model/info": ("GET", None),
 }
 # Anthropic's Messages API (only with /v1, as Anthropic serves it; Claude Code adds ?beta=true, a query string the
 # routes ignore): its errors in Anthropic's shape (errors.py).

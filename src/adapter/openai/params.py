@@ -169,11 +169,15 @@ HARMLESS_DEFAULTS = {"n": 1, "logprobs": False, "logit_bias": {}, "modalities": 
 TOOLLESS_DEFAULTS = {"tools": [], "tool_choice": "none"}
 
 # LaaS runs a preset: it takes the sampling parameters and the preset's variables, nothing else. It has no tools
-# and no seed; a seed only asks for repeatability, which LaaS does not offer either way, so it is ignored.
+# and no seed; a seed only asks for repeatability, which LaaS does not offer either way, so it is ignored. Nor has it
+# reasoning control: reasoning_effort, and Anthropic's `thinking` (which LiteLLM's Messages bridge keeps as is for a
+# model whose name says "claude"), only ask how hard to think, and Claude Code sends `thinking` on every turn: ignored.
+# LiteLLM's own supported-parameter check refuses both before a custom provider runs, unless the deployment lists
+# them in allowed_openai_params (config.yaml does, for the LaaS models).
 LAAS = ParamPolicy(
     backend="LaaS",
     forward=frozenset({"temperature", "top_p", "max_tokens", "stop", "params"}),
-    ignore=frozenset({"seed", "user", "parallel_tool_calls"}),
+    ignore=frozenset({"seed", "user", "parallel_tool_calls", "reasoning_effort", "thinking"}),
     defaults={**HARMLESS_DEFAULTS, **TOOLLESS_DEFAULTS, "presence_penalty": 0, "frequency_penalty": 0,
               "response_format": {"type": "text"}},
 )

@@ -66,3 +66,42 @@ def test_chat_web_search_options_are_dropped_and_named():
     assert drop_hosted_tools("chat", body) == ("web_search",)
     assert "web_search_options" not in body
     assert drop_hosted_tools("chat", {"model": "m", "messages": []}) == ()
+
+
+SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
+FETCH = {"type": "web_fetch_20250910", "name": "web_fetch"}
+BASH = {"type": "bash_20250124", "name": "bash"}  # a client tool: the client runs it
+CUSTOM = {"name": "f", "input_schema": {"type": "object"}}
+
+
+def messages(tools, **options):
+    return {"model": "m", "max_tokens": 5, "messages": [], "tools": copy.deepcopy(tools), **options}
+
+
+@pytest.mark.parametrize("choice", [None, {"type": "auto"}, {"type": "any"}, {"type": "tool", "name": "f"}])
+def test_anthropic_server_tools_are_dropped_unless_forced(choice):
+    options = {"tool_choice": choice} if choice else {}
+    body = messages([SEARCH, CUSTOM, FETCH, BASH, {**SEARCH, "name": "again"}], **options)
+    assert drop_hosted_tools("messages", body) == ("web_search_20250305", "web_fetch_20250910")
+    assert body["tools"] == [CUSTOM, BASH] and body.get("tool_choice") == choice
+
+
+def test_anthropic_server_tools_alone_leave_neither_tools_nor_tool_choice():
+    execution = {"type": "code_execution_20250825", "name": "code_execution"}
+    body = messages([SEARCH, execution], tool_choice={"type": "auto"})
+    assert drop_hosted_tools("count_tokens", body) == ("web_search_20250305", "code_execution_20250825")
+    assert "tools" not in body and "tool_choice" not in body
+
+
+@pytest.mark.parametrize("tools, choice, param", [([CUSTOM, SEARCH], {"type": "tool", "name": "web_search"},
+                                                   "tool_choice.name"),
+                                                  ([SEARCH], {"type": "any"}, "tool_choice.type")])
+def test_forcing_an_anthropic_server_tool_is_a_400_naming_it(tools, choice, param):
+    with pytest.raises(RequestProblem) as caught:
+        drop_hosted_tools("messages", messages(tools, tool_choice=choice))
+    assert caught.value.param == param and "web_search_20250305" in caught.value.message
+
+
+def test_custom_and_client_tools_alone_are_left_as_they_are():
+    body = messages([CUSTOM, BASH], tool_choice={"type": "tool", "name": "bash"})
+    assert drop_hosted_tools("messages", body) == () and body["tools"] == [CUSTOM, BASH]

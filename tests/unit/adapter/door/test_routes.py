@@ -108,7 +108,7 @@ def test_litellm_admin_routes_needing_its_database_are_501(method, path):
     ("POST", "/bedrock/model/x/invoke"), ("POST", "/azure/openai/deployments/d/chat/completions"),
     ("POST", "/v1beta/models/g:generateContent"), ("POST", "/v2/rerank"),
     ("POST", "/engines/gpt-4o/chat/completions"), ("POST", "/openai/deployments/gpt-4o/chat/completions"),
-    ("GET", "/model/info"), ("GET", "/v1/model/info"), ("GET", "/routes"), ("GET", "/credentials"),
+    ("GET", "/routes"), ("GET", "/credentials"),
     ("POST", "/mcp"), ("GET", "/sso/key/generate"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/v1/nothing-here"),
     ("GET", "/v1/models/a/b"), ("GET", "/filesystem"),
     ("GET", "/v1/images/other"), ("GET", "/health/backlog"), ("POST", "/health/test_connection"), ("GET", ""),

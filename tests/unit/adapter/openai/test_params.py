@@ -14,7 +14,8 @@ def split(sent, policy=params.LAAS, drop=False):
     ("n", 1), ("logprobs", False), ("presence_penalty", 0), ("frequency_penalty", 0.0), ("seed", 42),
     ("store", False), ("metadata", {"k": "v"}), ("service_tier", "default"), ("stream_options", {"include_usage": True}),
     ("response_format", {"type": "text"}), ("tools", []), ("tool_choice", "none"), ("user", "u"),
-    ("parallel_tool_calls", True), ("logit_bias", {}),
+    ("parallel_tool_calls", True), ("logit_bias", {}), ("reasoning_effort", "high"),
+    ("thinking", {"type": "enabled", "budget_tokens": 1024}),
 ])
 def test_laas_accepts_harmless_defaults_and_sends_nothing(name, value):
     assert split({name: value}) == {}
@@ -22,7 +23,7 @@ def test_laas_accepts_harmless_defaults_and_sends_nothing(name, value):
 
 @pytest.mark.parametrize("name, value", [
     ("n", 2), ("logprobs", True), ("presence_penalty", 0.5), ("frequency_penalty", 1), ("response_format", {"type": "json_object"}),
-    ("tools", [{"type": "function", "function": {"name": "f"}}]), ("tool_choice", "required"), ("reasoning_effort", "low"),
+    ("tools", [{"type": "function", "function": {"name": "f"}}]), ("tool_choice", "required"),
 ])
 def test_laas_refuses_what_would_change_the_answer_naming_it(name, value):
     with pytest.raises(AdapterError) as caught:
