@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
-# pins, the deployment checkers' pins, the AI SDK's node packages and the KServe model server's venv (.venv-kserve),
-# run pytest.
+# pins, the deployment checkers' pins, the AI SDK's and the coding agents' node packages and the KServe model
+# server's venv (.venv-kserve), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
-#                                  (the real OpenAI clients), tests/deploy and the e2e suites with stacks of their own
-#                                  (tests/e2e/own_stack) in a second one, whose output is shown after the first
+#                                  (the real OpenAI clients), tests/agents (real coding agents), tests/deploy and the
+#                                  e2e suites with stacks of their own (tests/e2e/own_stack) in a second one, whose output is shown after the first
 #                                  finishes; the exit status fails if either fails
 #   ./scripts/test.sh -q -x        the same, with those options given to both processes
 #   ./scripts/test.sh tests/unit -k laas
@@ -18,12 +18,13 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 clients_dir=tests/clients
+agents_dir=tests/agents
 # The e2e suites that start their own services through the scripts or with their own settings (several proxies,
 # Redis, reloads, backends of their own): mostly waiting, so they run alongside the clients, in the second process,
 # and not in the main one. The folder is the list: a suite joins them by moving there, with no edit here.
 own_stack_dir=tests/e2e/own_stack
 main_suites=(tests/unit tests/e2e)
-side_suites=("$clients_dir" tests/deploy "$own_stack_dir")
+side_suites=("$clients_dir" "$agents_dir" tests/deploy "$own_stack_dir")
 kserve_test=$own_stack_dir/test_mapped_kserve.py
 KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
 
@@ -218,9 +219,11 @@ main() {
   mapfile -t paths < <(test_paths "$@")
   if (( ${#paths[@]} )); then
     if selects_clients "${paths[@]}"; then ensure_node_modules "$root_dir/$clients_dir/node"; fi
+    if selects_path "$agents_dir" "${paths[@]}"; then ensure_node_modules "$root_dir/$agents_dir/node"; fi
     run_one "$@"
   else
     ensure_node_modules "$root_dir/$clients_dir/node"
+    ensure_node_modules "$root_dir/$agents_dir/node"
     run_both "$@"
   fi
 }
