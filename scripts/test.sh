@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
-# pins, the deployment checkers' pins, the AI SDK's and the coding agents' node packages and the KServe model
-# server's venv (.venv-kserve), run pytest.
+# pins, the deployment checkers' pins, the AI SDK's and the coding agents' node packages, the KServe model
+# server's venv (.venv-kserve) and the Python agents' venv (.venv-agents), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
 #                                  (the real OpenAI clients), tests/agents (real coding agents), tests/deploy and the
@@ -27,6 +27,7 @@ main_suites=(tests/unit tests/e2e)
 side_suites=("$clients_dir" "$agents_dir" tests/deploy "$own_stack_dir")
 kserve_test=$own_stack_dir/test_mapped_kserve.py
 KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
+AGENTS_VENV="${AGENTS_VENV:-$root_dir/.venv-agents}"
 
 test_paths() {  # print the arguments that select tests by path (tests/unit, f.py::test), one a line
   local arg skip=0
@@ -87,6 +88,45 @@ ensure_kserve_venv() {
     || die "installing $(display_path "$req") failed; fix the problem above and run again"
   printf '%s\n' "$want" >"$stamp"
   ok "KServe model server installed"
+}
+
+needs_agents() {  # needs_agents ARGS...: the run may select tests/agents (no path given, or one that holds it)
+  local paths=()
+  mapfile -t paths < <(test_paths "$@")
+  (( ${#paths[@]} == 0 )) || selects_path "$agents_dir" "${paths[@]}"
+}
+
+ensure_agents_venv() {
+  # Create $AGENTS_VENV and install tests/agents/requirements.txt (the Python agents: the llm CLI) when the venv is
+  # new or the file changed since the last successful install (stamp $AGENTS_VENV/.requirements.sha256). A venv of
+  # its own: the agents pin their own dependencies (openai, pydantic …), which must not move the proxy's.
+  local req="$root_dir/$agents_dir/requirements.txt" stamp="$AGENTS_VENV/.requirements.sha256" want
+  [[ -f $req ]] || die "missing $req"
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  [[ -x $AGENTS_VENV/bin/python && $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
+  info "installing the Python agents ($(display_path "$req")) into $AGENTS_VENV"
+  if [[ ! -x $AGENTS_VENV/bin/python ]]; then
+    python3 -m venv "$AGENTS_VENV" || die "could not create $AGENTS_VENV"
+  fi
+  "$AGENTS_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$req" \
+    || die "installing $(display_path "$req") failed; fix the problem above and run again"
+  printf '%s\n' "$want" >"$stamp"
+  ok "Python agents installed"
+}
+
+agents_venv_in_background() {  # start ensure_agents_venv alongside the other installs; sets agents_pid, agents_log
+  agents_log="$(mktemp "${TMPDIR:-/tmp}/agents-venv.XXXXXX")"
+  ensure_agents_venv >"$agents_log" 2>&1 &
+  agents_pid=$!
+}
+
+agents_venv_ready() {  # wait for agents_venv_in_background, show its output, export AGENTS_VENV for the tests
+  local status=0
+  wait "$agents_pid" || status=$?
+  cat "$agents_log"
+  rm -f "$agents_log"
+  (( status == 0 )) || die "the Python agents' venv is not ready"
+  export AGENTS_VENV
 }
 
 ensure_deploy_requirements() {
@@ -207,14 +247,16 @@ run_both() {  # main_suites here, side_suites alongside; OPTIONS... go to both
 }
 
 main() {
-  local kserve=0
-  # The KServe venv (about 30 s to install) is made while the other installs and checks run.
+  local kserve=0 agents=0
+  # The KServe venv (about 30 s to install) and the agents' (about 15 s) are made while the other installs run.
   if (cd "$root_dir" && needs_kserve "$@"); then kserve=1; kserve_venv_in_background; fi
+  if (cd "$root_dir" && needs_agents "$@"); then agents=1; agents_venv_in_background; fi
   ensure_venv
   ensure_client_requirements
   ensure_deploy_requirements
   cd "$root_dir"
   if (( kserve )); then kserve_venv_ready; fi
+  if (( agents )); then agents_venv_ready; fi
   local paths=()
   mapfile -t paths < <(test_paths "$@")
   if (( ${#paths[@]} )); then
