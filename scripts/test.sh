@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
 # pins, the deployment checkers' pins, the AI SDK's and the coding agents' node packages, the KServe model
-# server's venv (.venv-kserve) and the Python agents' venv (.venv-agents), run pytest.
+# server's venv (.venv-kserve) and the Python agents' venvs (.venv-agents, .venv-aider), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
 #                                  (the real OpenAI clients), tests/agents (real coding agents), tests/deploy and the
@@ -28,6 +28,7 @@ side_suites=("$clients_dir" "$agents_dir" tests/deploy "$own_stack_dir")
 kserve_test=$own_stack_dir/test_mapped_kserve.py
 KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
 AGENTS_VENV="${AGENTS_VENV:-$root_dir/.venv-agents}"
+AIDER_VENV="${AIDER_VENV:-$root_dir/.venv-aider}"
 
 test_paths() {  # print the arguments that select tests by path (tests/unit, f.py::test), one a line
   local arg skip=0
@@ -96,22 +97,28 @@ needs_agents() {  # needs_agents ARGS...: the run may select tests/agents (no pa
   (( ${#paths[@]} == 0 )) || selects_path "$agents_dir" "${paths[@]}"
 }
 
-ensure_agents_venv() {
-  # Create $AGENTS_VENV and install tests/agents/requirements.txt (the Python agents: the llm CLI) when the venv is
-  # new or the file changed since the last successful install (stamp $AGENTS_VENV/.requirements.sha256). A venv of
-  # its own: the agents pin their own dependencies (openai, pydantic …), which must not move the proxy's.
-  local req="$root_dir/$agents_dir/requirements.txt" stamp="$AGENTS_VENV/.requirements.sha256" want
+ensure_python_venv() {
+  # ensure_python_venv VENV REQ: create VENV and install REQ when the venv is new or REQ changed since the last
+  # successful install (stamp VENV/.requirements.sha256).
+  local venv=$1 req=$2 stamp="$1/.requirements.sha256" want
   [[ -f $req ]] || die "missing $req"
   want="$(sha256sum "$req" | cut -d' ' -f1)"
-  [[ -x $AGENTS_VENV/bin/python && $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
-  info "installing the Python agents ($(display_path "$req")) into $AGENTS_VENV"
-  if [[ ! -x $AGENTS_VENV/bin/python ]]; then
-    python3 -m venv "$AGENTS_VENV" || die "could not create $AGENTS_VENV"
+  [[ -x $venv/bin/python && $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
+  info "installing $(display_path "$req") into $venv"
+  if [[ ! -x $venv/bin/python ]]; then
+    python3 -m venv "$venv" || die "could not create $venv"
   fi
-  "$AGENTS_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$req" \
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req" \
     || die "installing $(display_path "$req") failed; fix the problem above and run again"
   printf '%s\n' "$want" >"$stamp"
-  ok "Python agents installed"
+  ok "$(display_path "$req") installed"
+}
+
+ensure_agents_venv() {
+  # The Python agents, each in a venv of its own: they pin their own dependencies (openai 3, pydantic …), which
+  # must not move the proxy's, and aider's exact pins clash with llm's.
+  ensure_python_venv "$AGENTS_VENV" "$root_dir/$agents_dir/requirements.txt"
+  ensure_python_venv "$AIDER_VENV" "$root_dir/$agents_dir/requirements-aider.txt"
 }
 
 agents_venv_in_background() {  # start ensure_agents_venv alongside the other installs; sets agents_pid, agents_log
@@ -120,13 +127,13 @@ agents_venv_in_background() {  # start ensure_agents_venv alongside the other in
   agents_pid=$!
 }
 
-agents_venv_ready() {  # wait for agents_venv_in_background, show its output, export AGENTS_VENV for the tests
+agents_venv_ready() {  # wait for agents_venv_in_background, show its output, export the venvs for the tests
   local status=0
   wait "$agents_pid" || status=$?
   cat "$agents_log"
   rm -f "$agents_log"
-  (( status == 0 )) || die "the Python agents' venv is not ready"
-  export AGENTS_VENV
+  (( status == 0 )) || die "the Python agents' venvs are not ready"
+  export AGENTS_VENV AIDER_VENV
 }
 
 ensure_deploy_requirements() {
@@ -248,7 +255,7 @@ run_both() {  # main_suites here, side_suites alongside; OPTIONS... go to both
 
 main() {
   local kserve=0 agents=0
-  # The KServe venv (about 30 s to install) and the agents' (about 15 s) are made while the other installs run.
+  # The KServe venv (about 30 s to install) and the agents' (about 100 s) are made while the other installs run.
   if (cd "$root_dir" && needs_kserve "$@"); then kserve=1; kserve_venv_in_background; fi
   if (cd "$root_dir" && needs_agents "$@"); then agents=1; agents_venv_in_background; fi
   ensure_venv
