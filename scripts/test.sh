@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
-# pins, the deployment checkers' pins, the AI SDK's node packages and the KServe model server's venv (.venv-kserve),
-# run pytest.
+# pins, the deployment checkers' pins, the AI SDK's and the coding agents' node packages, the KServe model
+# server's venv (.venv-kserve) and the Python agents' venvs (.venv-agents, .venv-aider), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
-#                                  (the real OpenAI clients), tests/deploy and the e2e suites with stacks of their own
-#                                  (tests/e2e/own_stack) in a second one, whose output is shown after the first
+#                                  (the real OpenAI clients), tests/agents (real coding agents), tests/deploy and the
+#                                  e2e suites with stacks of their own (tests/e2e/own_stack) in a second one, whose output is shown after the first
 #                                  finishes; the exit status fails if either fails
 #   ./scripts/test.sh -q -x        the same, with those options given to both processes
 #   ./scripts/test.sh tests/unit -k laas
@@ -18,14 +18,17 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 clients_dir=tests/clients
+agents_dir=tests/agents
 # The e2e suites that start their own services through the scripts or with their own settings (several proxies,
 # Redis, reloads, backends of their own): mostly waiting, so they run alongside the clients, in the second process,
 # and not in the main one. The folder is the list: a suite joins them by moving there, with no edit here.
 own_stack_dir=tests/e2e/own_stack
 main_suites=(tests/unit tests/e2e)
-side_suites=("$clients_dir" tests/deploy "$own_stack_dir")
+side_suites=("$clients_dir" "$agents_dir" tests/deploy "$own_stack_dir")
 kserve_test=$own_stack_dir/test_mapped_kserve.py
 KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
+AGENTS_VENV="${AGENTS_VENV:-$root_dir/.venv-agents}"
+AIDER_VENV="${AIDER_VENV:-$root_dir/.venv-aider}"
 
 test_paths() {  # print the arguments that select tests by path (tests/unit, f.py::test), one a line
   local arg skip=0
@@ -86,6 +89,51 @@ ensure_kserve_venv() {
     || die "installing $(display_path "$req") failed; fix the problem above and run again"
   printf '%s\n' "$want" >"$stamp"
   ok "KServe model server installed"
+}
+
+needs_agents() {  # needs_agents ARGS...: the run may select tests/agents (no path given, or one that holds it)
+  local paths=()
+  mapfile -t paths < <(test_paths "$@")
+  (( ${#paths[@]} == 0 )) || selects_path "$agents_dir" "${paths[@]}"
+}
+
+ensure_python_venv() {
+  # ensure_python_venv VENV REQ: create VENV and install REQ when the venv is new or REQ changed since the last
+  # successful install (stamp VENV/.requirements.sha256).
+  local venv=$1 req=$2 stamp="$1/.requirements.sha256" want
+  [[ -f $req ]] || die "missing $req"
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  [[ -x $venv/bin/python && $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
+  info "installing $(display_path "$req") into $venv"
+  if [[ ! -x $venv/bin/python ]]; then
+    python3 -m venv "$venv" || die "could not create $venv"
+  fi
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req" \
+    || die "installing $(display_path "$req") failed; fix the problem above and run again"
+  printf '%s\n' "$want" >"$stamp"
+  ok "$(display_path "$req") installed"
+}
+
+ensure_agents_venv() {
+  # The Python agents, each in a venv of its own: they pin their own dependencies (openai 3, pydantic …), which
+  # must not move the proxy's, and aider's exact pins clash with llm's.
+  ensure_python_venv "$AGENTS_VENV" "$root_dir/$agents_dir/requirements.txt"
+  ensure_python_venv "$AIDER_VENV" "$root_dir/$agents_dir/requirements-aider.txt"
+}
+
+agents_venv_in_background() {  # start ensure_agents_venv alongside the other installs; sets agents_pid, agents_log
+  agents_log="$(mktemp "${TMPDIR:-/tmp}/agents-venv.XXXXXX")"
+  ensure_agents_venv >"$agents_log" 2>&1 &
+  agents_pid=$!
+}
+
+agents_venv_ready() {  # wait for agents_venv_in_background, show its output, export the venvs for the tests
+  local status=0
+  wait "$agents_pid" || status=$?
+  cat "$agents_log"
+  rm -f "$agents_log"
+  (( status == 0 )) || die "the Python agents' venvs are not ready"
+  export AGENTS_VENV AIDER_VENV
 }
 
 ensure_deploy_requirements() {
@@ -206,21 +254,25 @@ run_both() {  # main_suites here, side_suites alongside; OPTIONS... go to both
 }
 
 main() {
-  local kserve=0
-  # The KServe venv (about 30 s to install) is made while the other installs and checks run.
+  local kserve=0 agents=0
+  # The KServe venv (about 30 s to install) and the agents' (about 100 s) are made while the other installs run.
   if (cd "$root_dir" && needs_kserve "$@"); then kserve=1; kserve_venv_in_background; fi
+  if (cd "$root_dir" && needs_agents "$@"); then agents=1; agents_venv_in_background; fi
   ensure_venv
   ensure_client_requirements
   ensure_deploy_requirements
   cd "$root_dir"
   if (( kserve )); then kserve_venv_ready; fi
+  if (( agents )); then agents_venv_ready; fi
   local paths=()
   mapfile -t paths < <(test_paths "$@")
   if (( ${#paths[@]} )); then
     if selects_clients "${paths[@]}"; then ensure_node_modules "$root_dir/$clients_dir/node"; fi
+    if selects_path "$agents_dir" "${paths[@]}"; then ensure_node_modules "$root_dir/$agents_dir/node"; fi
     run_one "$@"
   else
     ensure_node_modules "$root_dir/$clients_dir/node"
+    ensure_node_modules "$root_dir/$agents_dir/node"
     run_both "$@"
   fi
 }

@@ -1,0 +1,60 @@
+"""opencode (`opencode run`) over an @ai-sdk/openai-compatible provider: a plain turn and a real bash round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, NODE_DIR, agent_env, run_agent, token
+
+# The native binary itself: the registry here lacks opencode-ai's other platform packages, so a lock file with
+# opencode-ai cannot be `npm ci`'d; package.json names opencode-linux-x64 (optional) instead. See dependencies.md.
+BINARY = NODE_DIR / "node_modules" / "opencode-linux-x64" / "bin" / "opencode"
+
+
+@pytest.fixture(scope="module")
+def provider_cache(tmp_path_factory):
+    """One cache for the module: opencode fetches the provider package (@ai-sdk/openai-compatible) from npm once."""
+    return tmp_path_factory.mktemp("opencode-cache")
+
+
+def opencode(stack, tmp_path, cache, model: str, prompt: str) -> str:
+    home = tmp_path / "home"
+    config = {
+        "$schema": "https://opencode.ai/config.json",
+        "provider": {"proxy": {"npm": "@ai-sdk/openai-compatible", "name": "proxy",
+                               "options": {"baseURL": f"{stack.proxy_url}/v1", "apiKey": "{env:PROXY_API_KEY}"},
+                               "models": {model: {"name": model}}}},
+        "model": f"proxy/{model}",
+        "permission": {"bash": "allow", "edit": "allow", "external_directory": "allow"},
+        "autoupdate": False, "share": "disabled",
+    }
+    home.mkdir(parents=True)
+    (home / "opencode.json").write_text(json.dumps(config))
+    env = agent_env(home, OPENCODE_CONFIG=str(home / "opencode.json"), PROXY_API_KEY=stack.master_key,
+                    XDG_CACHE_HOME=str(cache), OPENCODE_DISABLE_AUTOUPDATE="1", OPENCODE_DISABLE_MODELS_FETCH="1",
+                    OPENCODE_DISABLE_DEFAULT_PLUGINS="1", OPENCODE_DISABLE_LSP_DOWNLOAD="1")
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    assert BINARY.is_file(), f"opencode is not installed at {BINARY}: run ./scripts/test.sh (it runs `npm ci`)"
+    return run_agent([str(BINARY), "run", "-m", f"proxy/{model}", prompt], env, work, timeout=150)
+
+
+@pytest.mark.parametrize("model", [MOCK_MODEL, LAAS_MODEL])
+def test_plain_turn(stack, tmp_path, provider_cache, model):
+    output = opencode(stack, tmp_path, provider_cache, model, "Say hello.")
+    assert f"Mock answer from {ANSWERER[model]}: " in output, output
+
+
+@pytest.mark.parametrize("model", [MOCK_MODEL, LAAS_MODEL])
+def test_bash_round_trip(stack, tmp_path, provider_cache, model):
+    # The token is only in a file, never in the prompt: it reaches the answer only if bash really ran `cat`.
+    # An absolute path: opencode runs bash in its project directory, which need not be the cwd it was started in.
+    value = token()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "token.txt").write_text(value + "\n")
+    args = json.dumps({"command": f"cat {tmp_path / 'work' / 'token.txt'}", "description": "Print the token"})
+    output = opencode(stack, tmp_path, provider_cache, model, f"Print it. [mock:tool=bash] [mock:args={args}]")
+    assert f"Mock answer from {ANSWERER[model]}: the tool returned" in output, output
+    assert value in output, output
