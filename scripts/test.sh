@@ -66,10 +66,11 @@ selects_path() {  # selects_path TARGET PATH...: true if a PATH is TARGET, lies 
   return 1
 }
 
-needs_kserve() {  # needs_kserve ARGS...: the run may select the KServe test (no path given, or one that holds it)
-  local paths=()
+may_select() {  # may_select TARGET ARGS...: the run may select TARGET (no path given, or one that holds it)
+  local target=$1 paths=()
+  shift
   mapfile -t paths < <(test_paths "$@")
-  (( ${#paths[@]} == 0 )) || selects_path "$kserve_test" "${paths[@]}"
+  (( ${#paths[@]} == 0 )) || selects_path "$target" "${paths[@]}"
 }
 
 ensure_kserve_venv() {
@@ -77,24 +78,7 @@ ensure_kserve_venv() {
   # the echo model of $kserve_test) when the venv is new or the file changed since the last successful install
   # (sha256 kept in $KSERVE_VENV/.requirements.sha256). A venv of its own: KServe pins its own fastapi, uvicorn,
   # pydantic and numpy, which must not move the proxy's.
-  local req="$root_dir/tests/fake_servers/requirements-kserve.txt" stamp="$KSERVE_VENV/.requirements.sha256" want
-  [[ -f $req ]] || die "missing $req"
-  want="$(sha256sum "$req" | cut -d' ' -f1)"
-  [[ -x $KSERVE_VENV/bin/python && $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
-  info "installing KServe's model server ($(display_path "$req")) into $KSERVE_VENV"
-  if [[ ! -x $KSERVE_VENV/bin/python ]]; then
-    python3 -m venv "$KSERVE_VENV" || die "could not create $KSERVE_VENV"
-  fi
-  "$KSERVE_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$req" \
-    || die "installing $(display_path "$req") failed; fix the problem above and run again"
-  printf '%s\n' "$want" >"$stamp"
-  ok "KServe model server installed"
-}
-
-needs_agents() {  # needs_agents ARGS...: the run may select tests/agents (no path given, or one that holds it)
-  local paths=()
-  mapfile -t paths < <(test_paths "$@")
-  (( ${#paths[@]} == 0 )) || selects_path "$agents_dir" "${paths[@]}"
+  ensure_python_venv "$KSERVE_VENV" "$root_dir/tests/fake_servers/requirements-kserve.txt"
 }
 
 ensure_python_venv() {
@@ -256,8 +240,8 @@ run_both() {  # main_suites here, side_suites alongside; OPTIONS... go to both
 main() {
   local kserve=0 agents=0
   # The KServe venv (about 30 s to install) and the agents' (about 100 s) are made while the other installs run.
-  if (cd "$root_dir" && needs_kserve "$@"); then kserve=1; kserve_venv_in_background; fi
-  if (cd "$root_dir" && needs_agents "$@"); then agents=1; agents_venv_in_background; fi
+  if (cd "$root_dir" && may_select "$kserve_test" "$@"); then kserve=1; kserve_venv_in_background; fi
+  if (cd "$root_dir" && may_select "$agents_dir" "$@"); then agents=1; agents_venv_in_background; fi
   ensure_venv
   ensure_client_requirements
   ensure_deploy_requirements
