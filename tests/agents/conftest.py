@@ -63,3 +63,11 @@ def run_agent(command: list[str], env: dict, cwd: Path, timeout: float = AGENT_T
 def token() -> str:
     """A value no model answer can hold by chance: only a real tool run puts it in the output."""
     return f"tok-{uuid.uuid4().hex}"
+
+
+def token_file(tmp_path: Path) -> str:
+    """A fresh token in tmp_path/work/token.txt (the agent's working directory), never in a prompt; the token."""
+    value = token()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "token.txt").write_text(value + "\n")
+    return value

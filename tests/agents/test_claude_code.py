@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, agent_env, node_agent, run_agent, token
+from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, agent_env, node_agent, run_agent, token_file
 
 
 def claude(stack, tmp_path, model: str, prompt: str, *tools: str) -> str:
@@ -31,9 +31,7 @@ def test_plain_turn(stack, tmp_path, model):
 @pytest.mark.parametrize("model", [MOCK_MODEL, LAAS_MODEL])
 def test_bash_round_trip(stack, tmp_path, model):
     # The token is only in a file, never in the prompt: it reaches the answer only if Bash really ran `cat`.
-    value = token()
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "token.txt").write_text(value + "\n")
+    value = token_file(tmp_path)
     args = json.dumps({"command": "cat token.txt", "description": "Print the token"})
     output = claude(stack, tmp_path, model, f"Print it. [mock:tool=Bash] [mock:args={args}]", "Bash")
     assert f"Mock answer from {ANSWERER[model]}: the tool returned {value}" in output, output

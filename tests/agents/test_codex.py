@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, agent_env, node_agent, run_agent, token
+from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, agent_env, node_agent, run_agent, token_file
 
 CONFIG = """\
 model = "{model}"
@@ -43,9 +43,7 @@ def test_plain_turn(stack, tmp_path, model):
 @pytest.mark.parametrize("model", [MOCK_MODEL, LAAS_MODEL])
 def test_shell_round_trip(stack, tmp_path, model):
     # The token is only in a file, never in the prompt: it reaches the answer only if the shell really ran `cat`.
-    value = token()
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "token.txt").write_text(value + "\n")
+    value = token_file(tmp_path)
     args = json.dumps({"cmd": "cat token.txt"})
     output = codex(stack, tmp_path, model, f"Print it. [mock:tool=exec_command] [mock:args={args}]")
     assert f"Mock answer from {ANSWERER[model]}: the tool returned" in output, output

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, agent_env, run_agent, token
+from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, agent_env, run_agent, token_file
 
 ROOT = Path(__file__).resolve().parents[2]
 # scripts/test.sh makes the venv and exports AGENTS_VENV; its default is the same place.
@@ -39,8 +39,6 @@ def test_plain_turn(stack, tmp_path, model):
 
 @pytest.mark.parametrize("model", [MOCK_MODEL, LAAS_MODEL])
 def test_function_round_trip(stack, tmp_path, model):
-    value = token()
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "token.txt").write_text(value + "\n")
+    value = token_file(tmp_path)
     output = llm(stack, tmp_path, model, "Print it. [mock:tool=read_token]", "--functions", READ_TOKEN)
     assert f"Mock answer from {ANSWERER[model]}: the tool returned {value}" in output, output

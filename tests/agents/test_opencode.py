@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, NODE_DIR, agent_env, run_agent, token
+from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, NODE_DIR, agent_env, run_agent, token_file
 
 # The native binary itself: the registry here lacks opencode-ai's other platform packages, so a lock file with
 # opencode-ai cannot be `npm ci`'d; package.json names opencode-linux-x64 (optional) instead. See dependencies.md.
@@ -51,9 +51,7 @@ def test_plain_turn(stack, tmp_path, provider_cache, model):
 def test_bash_round_trip(stack, tmp_path, provider_cache, model):
     # The token is only in a file, never in the prompt: it reaches the answer only if bash really ran `cat`.
     # An absolute path: opencode runs bash in its project directory, which need not be the cwd it was started in.
-    value = token()
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "token.txt").write_text(value + "\n")
+    value = token_file(tmp_path)
     args = json.dumps({"command": f"cat {tmp_path / 'work' / 'token.txt'}", "description": "Print the token"})
     output = opencode(stack, tmp_path, provider_cache, model, f"Print it. [mock:tool=bash] [mock:args={args}]")
     assert f"Mock answer from {ANSWERER[model]}: the tool returned" in output, output
