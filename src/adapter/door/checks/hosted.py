@@ -54,10 +54,7 @@ def _drop_from_responses(body: dict) -> tuple[str, ...]:
     if not kept and choice == "required":
         raise RequestProblem(f"'tool_choice' is 'required' but every tool is hosted: "
                              f"{CANNOT_RUN.format(names=', '.join(dropped))}", "tool_choice")
-    if kept:
-        body["tools"] = kept
-    else:
-        del body["tools"]
+    _keep_only(body, kept)
     return tuple(dropped)
 
 
@@ -78,12 +75,18 @@ def _drop_from_messages(body: dict) -> tuple[str, ...]:
     if not kept and choice.get("type") == "any":
         raise RequestProblem(f"tool_choice.type: 'any' but every tool is a server tool: "
                              f"{CANNOT_RUN.format(names=', '.join(dropped))}", "tool_choice.type")
+    if not _keep_only(body, kept):
+        body.pop("tool_choice", None)  # auto or none over no tools: LiteLLM would send a choice without tools
+    return tuple(dropped)
+
+
+def _keep_only(body: dict, kept: list) -> bool:
+    """`body`'s tools become `kept` (the key goes when none is left); whether any is left."""
     if kept:
         body["tools"] = kept
     else:
         del body["tools"]
-        body.pop("tool_choice", None)  # auto or none over no tools: LiteLLM would send a choice without tools
-    return tuple(dropped)
+    return bool(kept)
 
 
 def _is_server_tool(tool: dict) -> bool:
