@@ -48,7 +48,7 @@ from .door.errors import (  # noqa: E402
     in_family,
 )
 from .door.first_event import FirstEventCheck  # noqa: E402
-from .door.model_shape import AnthropicModelObject  # noqa: E402
+from .door.model_shape import RewrittenJson, anthropic_model, anthropic_token_count  # noqa: E402
 
 log = logging.getLogger("adapter.gateway")
 
@@ -110,7 +110,9 @@ class Gateway:
         # A health route's 503 is its report ("unhealthy" and why), which monitors read as LiteLLM wrote it.
         kept = HEALTH_REPORT_STATUS if route.monitoring else None
         if versioned and route.family == ANTHROPIC and scope["path"].startswith(routes.MODEL_RETRIEVE_V1):
-            send = AnthropicModelObject(send)
+            send = RewrittenJson(send, anthropic_model)
+        elif route.body_kind == "count_tokens":
+            send = RewrittenJson(send, anthropic_token_count)
         await self._pass_on(scope, receive, ErrorNormalisingSend(send, self.secrets, kept, route.family))
 
     async def _refused_key(self, scope: Scope, route: routes.Route, key: str, model: str | None,

@@ -1,8 +1,10 @@
-"""GET /v1/models/{model} for Anthropic's SDKs: LiteLLM's OpenAI model object rewritten into Anthropic's."""
+"""Answers LiteLLM writes its own way, rewritten into Anthropic's: GET /v1/models/{model} (an OpenAI model object)
+and POST /v1/messages/count_tokens (LiteLLM adds its own fields)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .asgi import Send, header
@@ -17,11 +19,17 @@ def anthropic_model(model: dict) -> dict:
             "created_at": stamp.isoformat().replace("+00:00", "Z"), "max_input_tokens": None, "max_tokens": None}
 
 
-class AnthropicModelObject:
+def anthropic_token_count(count: dict) -> dict:
+    """LiteLLM's {"input_tokens": n, "litellm_count_source": …} → Anthropic's {"input_tokens": n}: its own fields
+    (named litellm_…) go, any other field stays."""
+    return {name: value for name, value in count.items() if not name.startswith("litellm_")}
+
+
+class RewrittenJson:
     """Wraps `send`: a 200 JSON answer is buffered and rewritten; anything else (errors, encoded bodies) passes."""
 
-    def __init__(self, send: Send):
-        self.send, self.start, self.chunks = send, None, []
+    def __init__(self, send: Send, rewrite: Callable[[dict], dict]):
+        self.send, self.rewrite, self.start, self.chunks = send, rewrite, None, []
 
     async def __call__(self, message: dict) -> None:
         if message["type"] == "http.response.start":
@@ -36,9 +44,9 @@ class AnthropicModelObject:
         if message.get("more_body"):
             return
         try:
-            payload = json.dumps(anthropic_model(json.loads(b"".join(self.chunks)))).encode("utf-8")
+            payload = json.dumps(self.rewrite(json.loads(b"".join(self.chunks)))).encode("utf-8")
         except (ValueError, AttributeError):
-            payload = b"".join(self.chunks)  # not a model object: as LiteLLM wrote it
+            payload = b"".join(self.chunks)  # not the object expected: as LiteLLM wrote it
         headers = [(k, v) for k, v in self.start.get("headers", []) if k.lower() != b"content-length"]
         await self.send({**self.start, "headers": headers + [(b"content-length", str(len(payload)).encode())]})
         await self.send({"type": "http.response.body", "body": payload})

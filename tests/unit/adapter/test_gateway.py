@@ -190,3 +190,36 @@ def test_a_dropped_hosted_tool_leaves_the_body_litellm_reads_and_is_named_in_a_h
     (handed_over, first, _, replayed, _), = door.inner.seen
     assert handed_over and first == BODY and json.loads(replayed) == BODY
     assert sent[0]["status"] == 200 and (b"x-adapter-dropped-tools", b"web_search") in sent[0]["headers"]
+
+
+@pytest.mark.parametrize("status, answer, expected", [
+    (200, {"input_tokens": 12, "litellm_count_source": "local_tokenizer"}, {"input_tokens": 12}),
+    (400, {"type": "error", "error": {"type": "invalid_request_error", "message": "m"}},
+     {"type": "error", "error": {"type": "invalid_request_error", "message": "m"}}),
+])
+def test_count_tokens_answers_as_anthropic_without_litellms_own_fields(router, status, answer, expected):
+    raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    scope = {**_scope(raw), "path": "/v1/messages/count_tokens", "raw_path": b"/v1/messages/count_tokens"}
+    sent = []
+
+    async def litellm(scope, receive, send):
+        payload = json.dumps(answer).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def run():
+        messages = [{"type": "http.request", "body": raw, "more_body": False}]
+
+        async def receive():
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        await gateway.Gateway(litellm, 1024 * 1024, ())(scope, receive, send)
+
+    asyncio.run(run())
+    start, body_message = sent
+    assert start["status"] == status and json.loads(body_message["body"]) == expected
+    assert dict(start["headers"])[b"content-length"] == str(len(body_message["body"])).encode()

@@ -90,3 +90,11 @@ def test_an_openai_model_object_in_anthropic_shape():
     assert anthropic_model({"id": "m", "object": "model", "created": 1677610602, "owned_by": "x"}) == {
         "type": "model", "id": "m", "display_name": "m", "created_at": "2023-02-28T18:56:42Z",
         "max_input_tokens": None, "max_tokens": None}
+
+
+def test_a_token_count_in_anthropic_shape_keeps_every_field_but_litellms_own():
+    from adapter.door.model_shape import anthropic_token_count
+
+    assert anthropic_token_count({"input_tokens": 7, "litellm_count_source": "local"}) == {"input_tokens": 7}
+    assert anthropic_token_count({"input_tokens": 7, "context_management": {}}) == {
+        "input_tokens": 7, "context_management": {}}
