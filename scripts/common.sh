@@ -114,18 +114,18 @@ ensure_node_modules() {
   # ensure_node_modules DIR: `npm ci` in DIR (from its package-lock.json, exact versions) when
   # DIR/node_modules is missing or package.json / package-lock.json changed since the last successful
   # install (sha256 kept in DIR/node_modules/.lock.sha256). Node.js and npm are required: the
-  # node tests (the Vercel AI SDK, the coding agents) are part of the suite, and a missing node is a failure,
+  # node tests (the Vercel AI SDK, the Anthropic TypeScript SDK, the coding agents) are part of the suite, and a missing node is a failure,
   # never a skip.
   local dir=$1 stamp want have major
   stamp="$dir/node_modules/.lock.sha256"
   [[ -f $dir/package-lock.json ]] || die "missing $dir/package-lock.json"
   command -v node >/dev/null 2>&1 \
-    || die "node is required for the node tests ($(display_path "$dir")): install Node.js >= 18 with npm (Debian/Ubuntu: apt-get install nodejs npm)"
+    || die "node is required for the node tests ($(display_path "$dir")): install Node.js >= 20 with npm (Debian/Ubuntu: apt-get install nodejs npm)"
   command -v npm >/dev/null 2>&1 \
     || die "npm is required to install the node tests' packages ($(display_path "$dir")): install it (Debian/Ubuntu: apt-get install npm)"
   major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)"
-  if [[ ! $major =~ ^[0-9]+$ ]] || (( major < 18 )); then
-    die "Node.js >= 18 is required for the node tests (found $(node --version 2>&1))"
+  if [[ ! $major =~ ^[0-9]+$ ]] || (( major < 20 )); then
+    die "Node.js >= 20 is required for the node tests (found $(node --version 2>&1))"
   fi
   want="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)"
   have="$(cat "$stamp" 2>/dev/null || true)"
