@@ -1,5 +1,5 @@
 // The Vercel AI SDK (ai + @ai-sdk/openai-compatible) against the real proxy.
-// Run by tests/clients/test_ai_sdk.py with `node --test`; it starts the stack and sets:
+// Run by tests/clients/test_node_clients.py with `node --test`; it starts the stack and sets:
 //   PROXY_URL                the proxy's root (http://127.0.0.1:PORT), API_KEY  a key the proxy accepts,
 //   EXPECTED_EMBEDDINGS      a JSON file {text: vector} with the openai SDK's float vectors for some texts.
 import assert from 'node:assert/strict';
