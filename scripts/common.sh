@@ -114,8 +114,8 @@ ensure_node_modules() {
   # ensure_node_modules DIR: `npm ci` in DIR (from its package-lock.json, exact versions) when
   # DIR/node_modules is missing or package.json / package-lock.json changed since the last successful
   # install (sha256 kept in DIR/node_modules/.lock.sha256). Node.js and npm are required: the
-  # node tests (the Vercel AI SDK, the Anthropic TypeScript SDK, the coding agents) are part of the suite, and a missing node is a failure,
-  # never a skip.
+  # node tests (the Vercel AI SDK, the Anthropic TypeScript SDK, the coding agents) are part of the suite,
+  # and a missing node is a failure, never a skip.
   local dir=$1 stamp want have major
   stamp="$dir/node_modules/.lock.sha256"
   [[ -f $dir/package-lock.json ]] || die "missing $dir/package-lock.json"

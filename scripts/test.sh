@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
-# pins, the deployment checkers' pins, the AI SDK's and the coding agents' node packages, the KServe model
+# pins, the deployment checkers' pins, the node clients' and the coding agents' node packages, the KServe model
 # server's venv (.venv-kserve) and the Python agents' venvs (.venv-agents, .venv-aider), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
