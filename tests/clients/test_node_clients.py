@@ -40,7 +40,7 @@ def test_the_node_tests_exist():
 
 @pytest.fixture()
 def restricted_key(stack):
-    """RESTRICTED_KEY in the stack's keys file (empty until now; the proxy reloads it when it changes), removed after."""
+    """RESTRICTED_KEY in the stack's keys file (empty until now; the proxy reloads it on change), removed after."""
     from adapter.keys import hash_key
 
     path = Path(stack.env["KEYS_FILE"])

@@ -28,12 +28,16 @@ const WEATHER = {
   description: 'Current weather in a city',
   input_schema: {
     type: 'object',
-    properties: { city: { type: 'string', description: 'City name' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+    properties: {
+      city: { type: 'string', description: 'City name' },
+      unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
+    },
     required: ['city', 'unit'],
   },
 };
 const WEATHER_ARGS = { city: 'Paris', unit: 'celsius' };
 const WEATHER_RESULT = '18 C and sunny in Paris';
+const HI = [{ role: 'user', content: 'hi' }];
 const TOOL_PROMPT = `What's the weather in Paris? [mock:tool=get_weather] [mock:args=${JSON.stringify(WEATHER_ARGS)}]`;
 
 // The error the call rejects with, checked to be of `Class`.
@@ -45,11 +49,12 @@ async function rejection(promise, Class) {
 }
 
 // The event types of a stream are Anthropic's grammar: message_start, then one or more blocks
-// (content_block_start, content_block_delta…, content_block_stop, with the block's index), message_delta, message_stop.
+// (content_block_start, content_block_delta…, content_block_stop, with the block's index), message_delta,
+// message_stop.
 function assertAnthropicOrder(events) {
   const types = events.map((event) => event.type).join(' ');
-  assert.match(types, /^message_start( content_block_start( content_block_delta)* content_block_stop)+ message_delta message_stop$/,
-    types);
+  const block = '( content_block_start( content_block_delta)* content_block_stop)';
+  assert.match(types, new RegExp(`^message_start${block}+ message_delta message_stop$`), types);
   let index = -1;
   for (const event of events) {
     if (event.type === 'content_block_start') assert.equal(event.index, ++index, types);
@@ -95,7 +100,9 @@ for (const model of MODELS) {
       const final = await stream.finalMessage();
       const expected = `Mock answer from ${answerer}: Stream this${PACED}`;
       assertAnthropicOrder(events);
-      if (STREAMS_PIECES[model]) assert.ok(deltas.filter(Boolean).length >= 2, `one piece only: ${JSON.stringify(deltas)}`);
+      if (STREAMS_PIECES[model]) {
+        assert.ok(deltas.filter(Boolean).length >= 2, `one piece only: ${JSON.stringify(deltas)}`);
+      }
       assert.equal(deltas.join(''), expected);
       assert.equal(await stream.finalText(), expected);
       assert.equal(events[0].message.role, 'assistant');
@@ -134,7 +141,8 @@ for (const model of MODELS) {
       for await (const event of stream) events.push(event);
       const final = await stream.finalMessage();
       assertAnthropicOrder(events);
-      const start = events.find((event) => event.type === 'content_block_start' && event.content_block.type === 'tool_use');
+      const start = events.find(
+        (event) => event.type === 'content_block_start' && event.content_block.type === 'tool_use');
       assert.ok(start, JSON.stringify(events.map((event) => event.type)));
       assert.equal(start.content_block.name, 'get_weather');
       const json = events
@@ -166,7 +174,8 @@ for (const model of MODELS) {
       const short = await count('Count these words');
       const long = await count('Count these words, and these ones too, and a few more after them');
       assert.deepEqual(Object.keys(short), ['input_tokens']);  // Anthropic's answer has no other field
-      assert.ok(short.input_tokens > 0 && long.input_tokens > short.input_tokens, `${short.input_tokens} ${long.input_tokens}`);
+      assert.ok(short.input_tokens > 0 && long.input_tokens > short.input_tokens,
+        `${short.input_tokens} ${long.input_tokens}`);
     });
   });
 }
@@ -188,7 +197,7 @@ describe('models', () => {
 
 describe('errors', () => {
   const wrong = new Anthropic({ ...options, apiKey: 'sk-wrong' });
-  const asked = { model: 'secret-model', messages: [{ role: 'user', content: 'hi' }] };
+  const asked = { model: 'secret-model', messages: HI };
 
   for (const [call, send] of [
     ['messages.create', () => wrong.messages.create({ ...asked, max_tokens: 10 })],
@@ -226,10 +235,10 @@ describe('errors', () => {
   });
 
   test('an unknown model is a NotFoundError (404, not_found_error) naming it, as Anthropic answers it', async () => {
+    const unknown = { model: 'claude-9-opus', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
     for (const send of [
-      () => client.messages.create({ model: 'claude-9-opus', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
-      () => client.messages.stream({ model: 'claude-9-opus', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
-        .finalMessage(),
+      () => client.messages.create(unknown),
+      () => client.messages.stream(unknown).finalMessage(),
       () => client.models.retrieve('claude-9-opus'),
     ]) {
       const error = await rejection(send(), NotFoundError);
@@ -241,13 +250,11 @@ describe('errors', () => {
   });
 
   for (const [what, body, field] of [
-    ['max_tokens missing', { messages: [{ role: 'user', content: 'hi' }] }, 'max_tokens'],
+    ['max_tokens missing', { messages: HI }, 'max_tokens'],
     ['no messages', { max_tokens: 10, messages: [] }, 'messages'],
     ['a role that is not one', { max_tokens: 10, messages: [{ role: 'robot', content: 'hi' }] }, 'messages.0.role'],
-    ['a tool without input_schema', { max_tokens: 10, tools: [{ name: 't' }], messages: [{ role: 'user', content: 'hi' }] },
-      'tools.0.input_schema'],
-    ['a temperature that is not a number', { max_tokens: 10, temperature: 'hot', messages: [{ role: 'user', content: 'hi' }] },
-      'temperature'],
+    ['a tool without input_schema', { max_tokens: 10, tools: [{ name: 't' }], messages: HI }, 'tools.0.input_schema'],
+    ['a temperature that is not a number', { max_tokens: 10, temperature: 'hot', messages: HI }, 'temperature'],
   ]) {
     test(`a bad body (${what}) is a BadRequestError (400, invalid_request_error) naming ${field}`, async () => {
       const error = await rejection(client.messages.create({ model: 'my-custom-model', ...body }), BadRequestError);
