@@ -10,8 +10,8 @@ from typing import Any
 OPENING = "[mock:"
 NAME_PATTERN = re.compile(r"([a-z_]+)(?:=([^\]]*))?\]")
 TOOL_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-JSON_DIRECTIVES = ("args", "json")
-KNOWN = "echo, sleep, status, garbage, chunk_delay, fail_after, flaky, tool, args, json"
+JSON_DIRECTIVES = ("args", "json", "answer")
+KNOWN = "echo, sleep, status, garbage, chunk_delay, fail_after, flaky, tool, args, json, answer"
 MAX_SLEEP_MS = 300_000
 _DECODER = json.JSONDecoder()
 
@@ -34,6 +34,7 @@ class Directives:
     args: dict | None = None
     json: Any = None
     has_json: bool = False  # [mock:json=null] is a value too, so presence is tracked apart
+    answer: str | None = None  # the text answer instead of "Mock answer from ...", e.g. an edit block
 
 
 def _milliseconds(name: str, raw: str | None) -> int:
@@ -112,7 +113,7 @@ def _decode(text: str, start: int) -> tuple[Any, int]:
 
 def _json_value(name: str, text: str, start: int) -> tuple[dict, int]:
     """Decode the JSON after `[mock:NAME=` at `start`; return the fields and where the closing ']' ends."""
-    what = "a JSON object" if name == "args" else "a JSON value"
+    what = {"args": "a JSON object", "answer": "a JSON string"}.get(name, "a JSON value")
     try:
         value, end = _decode(text, start)
     except ValueError as error:
@@ -123,6 +124,10 @@ def _json_value(name: str, text: str, start: int) -> tuple[dict, int]:
         if not isinstance(value, dict):
             raise DirectiveError(f"[mock:args=...] needs a JSON object, got {type(value).__name__}")
         return {"args": value}, end + 1
+    if name == "answer":
+        if not isinstance(value, str):
+            raise DirectiveError(f"[mock:answer=...] needs a JSON string, got {type(value).__name__}")
+        return {"answer": value}, end + 1
     return {"json": value, "has_json": True}, end + 1
 
 

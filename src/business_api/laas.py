@@ -72,7 +72,7 @@ def answer_of(body: dict, parsed: dict, directives: Directives) -> tuple[str, st
     chosen (laas_tools); else the echo or the usual text, cut by max_tokens and stop."""
     params = parsed["params"]
     results = laas_tools.tool_results([text for text, _ in parsed["directive_texts"]])
-    text = mock.default_answer(MOCK_MODEL, parsed["user_text"])
+    text = mock.text_answer(MOCK_MODEL, parsed["user_text"], directives.answer)
     if results:
         text = f"Mock answer from {MOCK_MODEL}: the tool returned {'; '.join(results)}"
     else:

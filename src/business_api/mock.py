@@ -29,6 +29,11 @@ def default_answer(model: str, user_text: str) -> str:
     return f"Mock answer from {model}: {user_text}"
 
 
+def text_answer(model: str, user_text: str, scripted: str | None) -> str:
+    """The answer to a user's text: the one a [mock:answer=...] directive scripts, else the default quote."""
+    return default_answer(model, user_text) if scripted is None else scripted
+
+
 def echo_answer(body: dict, redact: tuple[str, ...] = ()) -> str:
     """The compact JSON of the received body, with server-owned fields masked."""
     shown = {key: (REDACTED if key in redact else value) for key, value in body.items()}

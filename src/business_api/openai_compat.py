@@ -32,8 +32,8 @@ def chat_completions():
     if fault is not None:
         return fault
     params = validation.generation_params(body, "")
-    answer, finish_reason = mock.limit_answer(mock.default_answer(model, user_text), params.get("max_tokens"),
-                                              params["stop"])
+    text = mock.text_answer(model, user_text, directives.answer)
+    answer, finish_reason = mock.limit_answer(text, params.get("max_tokens"), params["stop"])
     usage = mock.usage(mock.prompt_tokens(texts), mock.count_tokens(answer))
     head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model}
     if stream:

@@ -23,7 +23,8 @@ class Reply:
 
 
 def reply(request: ProcessRequest, directives: Directives, body: dict) -> Reply:
-    """Tool results are quoted; else tools are called when chosen; else JSON when asked for; else text."""
+    """Tool results are quoted; else tools are called when chosen; else JSON when asked for; else text (the
+    [mock:answer=...] one, or the default quote)."""
     if request.query is None:
         return _text(request, directives, body, tool_result_answer(request.model, request.history))
     calls = tool_calls(request, directives)
@@ -31,7 +32,7 @@ def reply(request: ProcessRequest, directives: Directives, body: dict) -> Reply:
         return Reply("", "tool_calls", calls)
     document = structured_answer(request, directives)
     if document is None:
-        document = mock.default_answer(request.model, request.query)
+        document = mock.text_answer(request.model, request.query, directives.answer)
     return _text(request, directives, body, document)
 
 

@@ -65,6 +65,18 @@ def test_json_directive_takes_any_json_value_and_tracks_presence():
     assert parse_directives("no json").has_json is False
 
 
+def test_answer_directive_is_a_json_string_that_may_hold_brackets_and_newlines():
+    d = parse_directives('write it [mock:answer="a.sh\\n```\\necho [x]\\n```\\n"] [mock:echo]')
+    assert d.answer == "a.sh\n```\necho [x]\n```\n"
+    assert d.echo is True
+    assert parse_directives("no answer").answer is None
+    assert parse_directives('[mock:answer=""]').answer == ""
+
+
+def test_answer_directive_in_a_json_quoted_prompt():
+    assert parse_directives('[mock:answer=\\"hi\\"]').answer == "hi"
+
+
 @pytest.mark.parametrize(
     "text, name",
     [
@@ -75,6 +87,9 @@ def test_json_directive_takes_any_json_value_and_tracks_presence():
         ("[mock:args]", "args"),
         ("[mock:json=]", "json"),
         ("[mock:json={'single': 'quotes'}]", "json"),
+        ("[mock:answer=42]", "answer"),  # the answer is text
+        ("[mock:answer]", "answer"),
+        ('[mock:answer="unclosed]', "answer"),
     ],
 )
 def test_bad_json_directives_name_the_directive(text, name):
@@ -85,7 +100,7 @@ def test_bad_json_directives_name_the_directive(text, name):
 def test_unknown_directive_lists_the_new_names():
     with pytest.raises(DirectiveError) as error:
         parse_directives("[mock:tools=x]")
-    for name in ("tool", "args", "json", "echo", "flaky"):
+    for name in ("tool", "args", "json", "answer", "echo", "flaky"):
         assert name in str(error.value)
 
 

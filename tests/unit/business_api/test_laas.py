@@ -103,6 +103,11 @@ def test_directives_work_on_laas_too(client):
     assert post(client, laas_body("[mock:garbage]")).content_type.startswith("text/html")
 
 
+def test_answer_directive_scripts_the_laas_answer(client):
+    body = post(client, laas_body('edit [mock:answer="a.sh\\n```\\nexit 1\\n```\\n"]')).get_json()
+    assert body["choices"][0]["message"]["content"] == "a.sh\n```\nexit 1\n```\n"
+
+
 @pytest.mark.parametrize(
     "part, fragment",
     [

@@ -100,6 +100,12 @@ def test_max_tokens_and_stop_shape_the_stream_as_the_whole_answer(client, limits
     assert streamed[-2]["usage"] == expected["usage"]
 
 
+def test_answer_directive_scripts_the_whole_and_the_streamed_answer(client):
+    messages = [{"role": "user", "content": '[mock:answer="a.sh\\n```\\nexit 1\\n```\\n"]'}]
+    assert whole(client, messages=messages)["choices"][0]["message"]["content"] == "a.sh\n```\nexit 1\n```\n"
+    assert content(stream(client, messages=messages)[:-1]) == "a.sh\n```\nexit 1\n```\n"
+
+
 def test_chunk_delay_spaces_the_pieces(client):
     started = time.monotonic()
     streamed = stream(client, messages=[{"role": "user", "content": "a b c [mock:chunk_delay=50]"}])

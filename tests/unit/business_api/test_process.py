@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from business_api import mock
+
 from .conftest import API_KEY
 
 HEADERS = {"X-API-Key": API_KEY}
@@ -55,6 +57,29 @@ def test_max_tokens_and_stop_shape_the_answer(client):
     assert body["finish_reason"] == "length"
     body = post(client, {"query": "a b c", "model_info": {"name": "m", "stop": ["b"]}}).get_json()
     assert body["answer"] == "Mock answer from m: a "
+
+
+def test_answer_directive_scripts_the_text_answer_with_its_usage(client):
+    body = post(client, {"query": 'edit [mock:answer="a.sh\\n```\\nexit 1\\n```\\n"]',
+                         "model_info": {"name": "m"}}).get_json()
+    assert body["answer"] == "a.sh\n```\nexit 1\n```\n" and body["finish_reason"] == "stop"
+    assert body["usage"]["completion_tokens"] == mock.count_tokens(body["answer"])
+
+
+def test_answer_directive_is_cut_by_max_tokens_and_stop_and_loses_to_echo(client):
+    query = '[mock:answer="one two three"]'
+    body = post(client, {"query": query, "model_info": {"name": "m", "max_tokens": 2}}).get_json()
+    assert body["answer"] == "one two" and body["finish_reason"] == "length"
+    body = post(client, {"query": query, "model_info": {"name": "m", "stop": [" three"]}}).get_json()
+    assert body["answer"] == "one two"
+    body = post(client, {"query": query + " [mock:echo]", "model_info": {"name": "m"}}).get_json()
+    assert json.loads(body["answer"])["query"] == query + " [mock:echo]"
+
+
+def test_answer_directive_applies_to_its_own_turn_only(client):
+    history = [{"role": "user", "content": '[mock:answer="scripted"]'}, {"role": "assistant", "content": "scripted"}]
+    body = post(client, {"query": "I ran it and got: 42", "model_info": {"name": "m"}, "history": history}).get_json()
+    assert body["answer"] == "Mock answer from m: I ran it and got: 42"
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": API_KEY + "x"}])

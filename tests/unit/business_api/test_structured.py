@@ -96,6 +96,11 @@ def test_structured_answer_streams_in_pieces_that_join_to_the_document(client):
     assert len(pieces) > 1 and "".join(pieces) == whole
 
 
+def test_answer_directive_does_not_replace_a_json_document(client):
+    result = answer(client, query='[mock:answer="plain"]', response_format={"type": "json_object"})
+    assert json.loads(result["answer"]) == {"answer": 'Mock answer from m: [mock:answer="plain"]'}
+
+
 def test_echo_wins_over_the_json_document(client):
     result = answer(client, "[mock:echo]", response_format={"type": "json_object"})
     assert json.loads(result["answer"])["response_format"] == {"type": "json_object"}

@@ -167,6 +167,18 @@ def test_tool_results_are_quoted_in_a_text_answer(client):
     assert result["finish_reason"] == "stop" and "tool_calls" not in result
 
 
+def test_tool_results_are_quoted_even_when_the_prompt_scripts_an_answer(client):
+    prompt = {"role": "user", "content": '[mock:tool=get_weather,get_time] [mock:answer="scripted"]'}
+    history = [ROUND_TRIP_HISTORY[0], prompt, *ROUND_TRIP_HISTORY[2:]]
+    result = answer(client, query=None, history=history, tools=[WEATHER, TIME])
+    assert result["answer"] == "Mock answer from m: the tool returned 18 C and sunny; 14:05"
+
+
+def test_answer_directive_loses_to_tool_calls(client):
+    result = answer(client, query='[mock:tool=get_time] [mock:answer="scripted"]', tools=[WEATHER, TIME])
+    assert result["finish_reason"] == "tool_calls"
+
+
 def test_one_tool_result_and_assistant_content_null(client):
     call = {"id": "c", "name": "get_weather", "arguments": "{}"}
     history = [{"role": "user", "content": "w?"},
