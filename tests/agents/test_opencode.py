@@ -1,4 +1,8 @@
-"""opencode (`opencode run`) over an @ai-sdk/openai-compatible provider: a plain turn and a real bash round trip."""
+"""opencode (`opencode run`) over three AI SDK providers: a plain turn and a real bash round trip on each.
+
+`@ai-sdk/openai-compatible` calls /v1/chat/completions, `@ai-sdk/openai` (v2 and later) /v1/responses (the
+Responses API is its default, and what opencode uses with it), `@ai-sdk/anthropic` /v1/messages.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,22 @@ from .conftest import ANSWERER, LAAS_MODEL, MOCK_MODEL, NODE_DIR, agent_env, run
 # The native binary itself: the registry here lacks opencode-ai's other platform packages, so a lock file with
 # opencode-ai cannot be `npm ci`'d; package.json names opencode-linux-x64 (optional) instead. See dependencies.md.
 BINARY = NODE_DIR / "node_modules" / "opencode-linux-x64" / "bin" / "opencode"
+# The npm package opencode loads for the provider; each is given the proxy's /v1 as its baseURL.
+PROVIDERS = ["@ai-sdk/openai-compatible", "@ai-sdk/openai", "@ai-sdk/anthropic"]
 
 
 @pytest.fixture(scope="module")
 def provider_cache(tmp_path_factory):
-    """One cache for the module: opencode fetches the provider package (@ai-sdk/openai-compatible) from npm once."""
+    """One cache for the module. opencode 1.18.33 bundles these three packages; any other it fetches from npm into
+    its cache at first use, so a cache per test would fetch it again each time."""
     return tmp_path_factory.mktemp("opencode-cache")
 
 
-def opencode(stack, tmp_path, cache, model: str, prompt: str) -> str:
+def opencode(stack, tmp_path, cache, provider: str, model: str, prompt: str) -> str:
     home = tmp_path / "home"
     config = {
         "$schema": "https://opencode.ai/config.json",
-        "provider": {"proxy": {"npm": "@ai-sdk/openai-compatible", "name": "proxy",
+        "provider": {"proxy": {"npm": provider, "name": "proxy",
                                "options": {"baseURL": f"{stack.proxy_url}/v1", "apiKey": "{env:PROXY_API_KEY}"},
                                "models": {model: {"name": model}}}},
         "model": f"proxy/{model}",
@@ -42,17 +49,20 @@ def opencode(stack, tmp_path, cache, model: str, prompt: str) -> str:
 
 
 @pytest.mark.parametrize("model", [MOCK_MODEL, LAAS_MODEL])
-def test_plain_turn(stack, tmp_path, provider_cache, model):
-    output = opencode(stack, tmp_path, provider_cache, model, "Say hello.")
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_plain_turn(stack, tmp_path, provider_cache, provider, model):
+    output = opencode(stack, tmp_path, provider_cache, provider, model, "Say hello.")
     assert f"Mock answer from {ANSWERER[model]}: " in output, output
 
 
 @pytest.mark.parametrize("model", [MOCK_MODEL, LAAS_MODEL])
-def test_bash_round_trip(stack, tmp_path, provider_cache, model):
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_bash_round_trip(stack, tmp_path, provider_cache, provider, model):
     # The token is only in a file, never in the prompt: it reaches the answer only if bash really ran `cat`.
     # An absolute path: opencode runs bash in its project directory, which need not be the cwd it was started in.
     value = token_file(tmp_path)
     args = json.dumps({"command": f"cat {tmp_path / 'work' / 'token.txt'}", "description": "Print the token"})
-    output = opencode(stack, tmp_path, provider_cache, model, f"Print it. [mock:tool=bash] [mock:args={args}]")
+    output = opencode(stack, tmp_path, provider_cache, provider, model,
+                      f"Print it. [mock:tool=bash] [mock:args={args}]")
     assert f"Mock answer from {ANSWERER[model]}: the tool returned" in output, output
     assert value in output, output
