@@ -5,6 +5,8 @@ import json
 import anthropic
 import pytest
 
+from tests.support import media
+
 CUSTOM, LAAS = "my-custom-model", "claude-3.5-sonnet"
 TOOL = {"name": "f", "input_schema": {"type": "object", "properties": {}}}
 
@@ -112,3 +114,16 @@ def test_images_go_to_laas_and_are_refused_by_the_text_only_backend(client):
     parts = echoed(client, LAAS, messages=[{"role": "user", "content": IMAGE}])["messages"][0]["content"]
     assert parts[0] == {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}
     assert "text only" in refused(client, CUSTOM, messages=[{"role": "user", "content": IMAGE}])
+
+
+def document(pages: int) -> list[dict]:
+    data = media.pdf_url(pages).split(",", 1)[1]
+    return [{"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": data}},
+            {"type": "text", "text": "[mock:echo]"}]
+
+
+def test_pdfs_go_to_laas_as_documents_within_its_limits_and_are_refused_by_the_text_only_backend(client):
+    parts = echoed(client, LAAS, messages=[{"role": "user", "content": document(2)}])["messages"][0]["content"]
+    assert parts[0] == {"type": "document", "document_url": {"url": media.pdf_url(2)}}
+    assert "21 pages" in refused(client, LAAS, messages=[{"role": "user", "content": document(21)}])
+    assert "text only" in refused(client, CUSTOM, messages=[{"role": "user", "content": document(2)}])

@@ -24,6 +24,8 @@ from . import tool_emulation
 from .base import Provider, drops_unknown
 
 BACKEND = "LaaS"
+PDF_DATA_URL = "data:application/pdf"
+PDF_PREFIX_LENGTH = len(PDF_DATA_URL)
 
 
 def _url_of(part: dict, key: str, param: str) -> str:
@@ -33,6 +35,18 @@ def _url_of(part: dict, key: str, param: str) -> str:
     if not isinstance(url, str) or not url:
         raise invalid_request(f"'{param}.{key}.url' must be a non-empty string", f"{param}.{key}")
     return url
+
+
+def _document(url: str) -> dict:
+    return {"type": "document", "document_url": {"url": url}}
+
+
+def _image_or_document(url: str) -> dict:
+    """An image_url part; a PDF data URL in one is a document (LiteLLM's Messages bridge turns a `document` block
+    into such an image_url), so LaaS gets it as the document it is."""
+    if url[:PDF_PREFIX_LENGTH].lower().startswith(PDF_DATA_URL):
+        return _document(url)
+    return {"type": "image_url", "image_url": {"url": url}}
 
 
 def laas_content(content: Any, param: str) -> list[dict]:
@@ -48,12 +62,15 @@ def laas_content(content: Any, param: str) -> list[dict]:
         if kind == "text" and isinstance(part.get("text"), str):
             parts.append({"type": "text", "text": part["text"]})
         elif kind == "image_url":
-            parts.append({"type": "image_url", "image_url": {"url": _url_of(part, "image_url", part_param)}})
+            parts.append(_image_or_document(_url_of(part, "image_url", part_param)))
         elif kind == "document":
-            parts.append({"type": "document", "document_url": {"url": _url_of(part, "document_url", part_param)}})
+            parts.append(_document(_url_of(part, "document_url", part_param)))
+        elif kind == "file" and isinstance(part.get("file"), dict) and isinstance(part["file"].get("file_data"), str):
+            parts.append(_document(part["file"]["file_data"]))  # OpenAI's file part, as its SDKs send a PDF
         else:
             raise invalid_request(
-                f"'{part_param}' must be a text, image_url or document part; got {kind!r}", part_param
+                f"'{part_param}' must be a text, image_url, file (with file_data) or document part; got {kind!r}",
+                part_param,
             )
     try:
         laas_limits.check_parts(parts, param)

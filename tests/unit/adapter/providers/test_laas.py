@@ -45,6 +45,29 @@ def test_image_and_document_parts_are_forwarded_in_laas_form():
     assert body["params"] == {}
 
 
+def test_a_pdf_as_an_image_url_or_an_openai_file_part_reaches_laas_as_a_document():
+    # LiteLLM's Messages bridge turns an Anthropic `document` block into an image_url with a PDF data URL;
+    # the openai SDKs send a PDF as a `file` part with file_data.
+    content = [
+        {"type": "image_url", "image_url": {"url": PDF}},
+        {"type": "file", "file": {"file_data": PDF, "filename": "a.pdf"}},
+        {"type": "image_url", "image_url": {"url": PNG}},
+    ]
+    body = transform_request([{"role": "user", "content": content}], {}, "h")
+    assert body["messages"][0]["content"] == [
+        {"type": "document", "document_url": {"url": PDF}},
+        {"type": "document", "document_url": {"url": PDF}},
+        {"type": "image_url", "image_url": {"url": PNG}},
+    ]
+
+
+def test_a_pdf_given_as_an_image_is_held_to_the_document_limits():
+    with pytest.raises(AdapterError) as caught:
+        transform_request([{"role": "user", "content": [media.image_part(media.pdf_url(21))]}], {}, "h")
+    assert caught.value.status_code == 400
+    assert "21 pages" in caught.value.message
+
+
 def test_the_hash_is_always_the_configured_one():
     with pytest.raises(AdapterError) as caught:
         transform_request([{"role": "user", "content": "x"}], {"hash": "client-chosen"}, "server-hash")
@@ -56,7 +79,8 @@ def test_the_hash_is_always_the_configured_one():
     "messages, params, fragment",
     [
         ([{"role": "tool", "content": "x", "tool_call_id": "1"}], {}, "not supported by LaaS"),
-        ([{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}], {}, "text, image_url or document"),
+        ([{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}], {}, "text, image_url, file (with file_data) or document"),
+        ([{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-1"}}]}], {}, "file (with file_data)"),
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": ""}}]}], {}, "image_url.url"),
         ([{"role": "user", "content": [{"type": "document", "document_url": {}}]}], {}, "document_url.url"),
         ([{"role": "user", "content": []}], {}, "non-empty list"),
