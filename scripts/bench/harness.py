@@ -112,6 +112,27 @@ def chat_body(model: str, text: str = "benchmark", **extra) -> dict:
     return {"model": model, "messages": [{"role": "user", "content": text}], **extra}
 
 
+def messages_body(model: str, text: str = "benchmark") -> dict:
+    """An Anthropic Messages request with the same one user message as chat_body."""
+    return {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": text}]}
+
+
+def codex_body(model: str, text: str = "benchmark") -> dict:
+    """A Responses request shaped like Codex CLI's (non-streamed here, so it compares with chat_body): instructions,
+    a function tool, the hosted web_search tool it always sends (dropped by the door), reasoning and its flags."""
+    return {
+        "model": model, "instructions": "You are a coding agent running in a terminal.",
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}],
+        "tools": [{"type": "function", "name": "shell", "description": "Runs a shell command.", "strict": False,
+                   "parameters": {"type": "object", "properties": {"command": {"type": "array",
+                                                                               "items": {"type": "string"}}},
+                                  "required": ["command"]}},
+                  {"type": "web_search", "external_web_access": False}],
+        "tool_choice": "auto", "parallel_tool_calls": False, "reasoning": {"effort": "medium"}, "store": False,
+        "stream": False, "include": ["reasoning.encrypted_content"], "prompt_cache_key": "benchmark-session",
+    }
+
+
 def business_body(text: str = "benchmark", **extra) -> dict:
     """A request in the business API's own contract (POST /api/process)."""
     return {"query": text, "model_info": {"name": BUSINESS_MODEL}, **extra}
