@@ -57,6 +57,13 @@ def request_paths(stack: BenchStack) -> list[RequestPath]:
                     {**auth, "anthropic-version": "2023-06-01"}, proxy),
         RequestPath("responses", "7. a Codex-shaped Responses request (`/v1/responses`) → mapped provider → business API",
                     f"{stack.proxy}/v1/responses", codex_body(BUSINESS_MODEL), auth, proxy),
+        RequestPath("bridged_chat", "8. LiteLLM's own OpenAI-like provider (`xinference/`) → mock's OpenAI route, chat",
+                    chat, chat_body("litellm-bridged"), auth, proxy),
+        RequestPath("bridged_messages", "9. the same provider on `/v1/messages` (LiteLLM's Messages bridge alone)",
+                    f"{stack.proxy}/v1/messages", messages_body("litellm-bridged"),
+                    {**auth, "anthropic-version": "2023-06-01"}, proxy),
+        RequestPath("bridged_responses", "10. the same provider, the Codex-shaped `/v1/responses` (LiteLLM's Responses "
+                    "bridge alone)", f"{stack.proxy}/v1/responses", codex_body("litellm-bridged"), auth, proxy),
     ]
 
 
@@ -142,7 +149,7 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         lines.append(f"| {title} | {rps[key]:.0f} | {median(key, 'p50') * 1000:.1f} | {median(key, 'p95') * 1000:.1f} "
                      f"| {median(key, 'p99') * 1000:.1f} | {errors} | {median(key, 'cpu_ms'):.1f} |")
     ratio = lambda a, b: rps[a] / rps[b] if rps[b] else float("nan")  # noqa: E731
-    cpu_ratio = lambda key: median(key, "cpu_ms") / median("business", "cpu_ms")  # noqa: E731
+    cpu_ratio = lambda key, base="business": median(key, "cpu_ms") / median(base, "cpu_ms")  # noqa: E731
     lines += [
         "", "| ratio | value | target |", "|---|---:|---:|",
         f"| handler cost: path 3 / path 2 (ours vs LiteLLM's floor) | {ratio('business', 'floor'):.2f} | ≥ 0.95 |",
@@ -152,7 +159,10 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         f"| whole stack vs untuned LiteLLM: path 3 / path 0 | {ratio('business', 'untuned'):.2f} | ≥ 3 |",
         f"| whole stack vs the untuned server with our packages: path 3 / path 0b | {ratio('business', 'untuned_ours'):.2f} | — |",
         f"| Anthropic Messages vs chat, proxy CPU per request: path 6 / path 3 | {cpu_ratio('messages'):.2f} | ≤ 1.15 |",
+        f"| the same on LiteLLM's own provider (its bridge, none of our code): path 9 / path 8 | "
+        f"{cpu_ratio('bridged_messages', 'bridged_chat'):.2f} | — |",
         f"| Codex-shaped Responses vs chat, proxy CPU per request: path 7 / path 3 | {cpu_ratio('responses'):.2f} | ≤ 1.15 |",
+        f"| the same on LiteLLM's own provider: path 10 / path 8 | {cpu_ratio('bridged_responses', 'bridged_chat'):.2f} | — |",
         "", "| streaming (200 pieces, median of requests) | direct | through the proxy |", "|---|---:|---:|",
         f"| time to first piece, ms | {streaming['direct_ttft'] * 1000:.1f} | {streaming['proxy_ttft'] * 1000:.1f} |",
         f"| pieces per second | {streaming['direct_rate']:.0f} | {streaming['proxy_rate']:.0f} |",
@@ -182,7 +192,8 @@ def mapping_lines(mapping, business_cpu_ms: float) -> list[str]:
 SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + our packages", "direct": "1 business API",
                 "floor": "2 LiteLLM floor (mock)", "business": "3 mapped business.yaml", "laas": "4 LaaS handler",
                 "openai": "5 LiteLLM openai/ provider", "messages": "6 /v1/messages → mapped",
-                "responses": "7 /v1/responses (Codex) → mapped"}
+                "responses": "7 /v1/responses (Codex) → mapped", "bridged_chat": "8 LiteLLM xinference/ chat",
+                "bridged_messages": "9 its /v1/messages bridge", "bridged_responses": "10 its /v1/responses bridge"}
 
 
 def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path) -> bool:
@@ -247,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                     results[path.key].append(result)
                     print(f"round {round_number + 1}: {path.title}: {result.rps:.0f} req/s, "
                           f"p50 {result.p50 * 1000:.1f} ms, {result.errors} errors", flush=True)
-            measured = sum(r.requests for key in ("floor", "business", "laas", "openai", "messages", "responses")
+            measured = sum(r.requests for key in results if key not in ("untuned", "untuned_ours", "direct")
                            for r in results[key])
             rss_after = rss_mb(stack.pid("litellm_proxy"))
             streaming = asyncio.run(streaming_comparison(

@@ -46,7 +46,12 @@ class BenchStack:
         compat = {"model_name": "openai-compatible",
                   "litellm_params": {"model": "openai/my-custom-model", "api_base": f"{self.business}/v1",
                                      "api_key": self.settings.business_api_key}}
-        config["model_list"] += [floor, compat]
+        # LiteLLM's own OpenAI-like provider with no Messages or Responses API of its own: both are bridged to its chat
+        # path, so its ratios to its own chat show what LiteLLM's bridges cost without this project's code.
+        bridged = {"model_name": "litellm-bridged",
+                   "litellm_params": {"model": "xinference/my-custom-model", "api_base": f"{self.business}/v1",
+                                      "api_key": self.settings.business_api_key}}
+        config["model_list"] += [floor, compat, bridged]
         (self.tmp / "config.yaml").write_text(yaml.safe_dump(config))
         untuned = {"model_list": [floor], "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
         (self.tmp / "untuned.yaml").write_text(yaml.safe_dump(untuned))
