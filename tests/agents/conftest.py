@@ -42,7 +42,8 @@ def agent_env(home: Path, **extra: str) -> dict:
 
 def run_agent(command: list[str], env: dict, cwd: Path, timeout: float = AGENT_TIMEOUT_SECONDS) -> str:
     """Run an agent with stdin closed; its output (stdout then stderr). Its whole process group is ended after."""
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    # PWD too: opencode takes its project directory from it, not from the directory it is started in.
+    process = subprocess.Popen(command, cwd=cwd, env={**env, "PWD": str(cwd)}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = process.communicate(timeout=timeout)
