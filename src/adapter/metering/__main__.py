@@ -1,4 +1,4 @@
-"""`python -m adapter.metering summary`: the usage lines summed per day, key, customer and model."""
+"""`python -m adapter.metering summary`: the usage lines (tokens, cost) summed per day, key, customer and model."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ GROUP = ("day", "key_alias", "customer_id", "model")
 
 
 def summarise(lines: list[dict]) -> list[dict]:
-    """Usage lines → one row per day, key, customer and model: requests, errors and tokens."""
+    """Usage lines → one row per day, key, customer and model: requests, errors, tokens and cost (USD)."""
     rows: dict[tuple, dict] = {}
     for line in lines:
         group = (line["time"][:10], line.get("key_alias"), line.get("customer_id"), line.get("model"))
         row = rows.setdefault(group, {**dict(zip(GROUP, group)), "requests": 0, "errors": 0, "prompt_tokens": 0,
-                                      "completion_tokens": 0, "total_tokens": 0})
+                                      "completion_tokens": 0, "total_tokens": 0, "cost": 0.0})
         row["requests"] += 1
         row["errors"] += line.get("status") != 200
         for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
             row[name] += int(line.get(name) or 0)
+        row["cost"] += float(line.get("cost") or 0.0)  # lines written before cost was recorded count as 0
+    for row in rows.values():
+        row["cost"] = round(row["cost"], 9)  # sums of float prices: no binary noise in the report
     return [rows[group] for group in sorted(rows, key=lambda g: tuple(str(part) for part in g))]
 
 
@@ -34,7 +37,7 @@ def read_lines(log_dir: str | Path, day: str | None = None) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    columns = [*GROUP, "requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens"]
+    columns = [*GROUP, "requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost"]
     cells = [columns] + [[str(row[name]) if row[name] is not None else "-" for name in columns] for row in rows]
     widths = [max(len(line[index]) for line in cells) for index in range(len(columns))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells)
@@ -43,7 +46,7 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adapter.metering", description="Summarise the usage lines.")
     commands = parser.add_subparsers(dest="command", required=True)
-    summary = commands.add_parser("summary", help="requests and tokens per day, key, customer and model")
+    summary = commands.add_parser("summary", help="requests, tokens and cost per day, key, customer and model")
     summary.add_argument("--day", help="one day, YYYY-MM-DD (default: every day in LOG_DIR)")
     summary.add_argument("--json", action="store_true", help="rows as JSON lines instead of a table")
     args = parser.parse_args(argv)

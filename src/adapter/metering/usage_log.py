@@ -37,6 +37,8 @@ def usage_line(payload: dict, now: datetime) -> dict:
         "prompt_tokens": int(payload.get("prompt_tokens") or 0),
         "completion_tokens": int(payload.get("completion_tokens") or 0),
         "total_tokens": int(payload.get("total_tokens") or 0),
+        # USD, as LiteLLM priced the call from the model's model_info (0 for an unpriced model or a failure)
+        "cost": float(payload.get("response_cost") or 0.0),
         "status": 200 if succeeded else (int(code) if code.isdigit() else 500),
         "latency_ms": round(float(payload.get("response_time") or 0.0) * 1000, 1),
         "stream": bool(payload.get("stream")),
@@ -77,7 +79,7 @@ class UsageLog(CustomLogger):
         now = datetime.now(timezone.utc)
         record = {"time": now.isoformat(timespec="milliseconds"), "request_id": str(uuid.uuid4()), "key_alias": None,
                   "customer_id": None, "model": model, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
-                  "status": status, "latency_ms": 0.0, "stream": False}
+                  "cost": 0.0, "status": status, "latency_ms": 0.0, "stream": False}
         try:
             append_line(usage_file(self.log_dir, now), record)
         except OSError as error:  # metering must never fail a request

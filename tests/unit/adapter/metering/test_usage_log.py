@@ -10,21 +10,22 @@ from adapter.metering.usage_log import append_line, usage_file, usage_line
 NOW = datetime(2026, 11, 23, 18, 5, 1, 250000, tzinfo=timezone.utc)
 SUCCESS = {"id": "chatcmpl-1", "litellm_call_id": "call-1", "status": "success", "stream": True,
            "model": "business/my-custom-model", "model_group": "my-custom-model", "prompt_tokens": 9,
-           "completion_tokens": 6, "total_tokens": 15, "response_time": 0.1234,
+           "completion_tokens": 6, "total_tokens": 15, "response_time": 0.1234, "response_cost": 0.000021,
            "metadata": {"user_api_key_alias": "team-a", "user_api_key_auth_metadata": {"customer_id": "acme"}}}
 
 
 def test_a_success_becomes_a_line_with_key_customer_model_tokens_and_latency():
     assert usage_line(SUCCESS, NOW) == {
         "time": "2026-11-23T18:05:01.250+00:00", "request_id": "call-1", "key_alias": "team-a", "customer_id": "acme",
-        "model": "my-custom-model", "prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15, "status": 200,
-        "latency_ms": 123.4, "stream": True}
+        "model": "my-custom-model", "prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15, "cost": 0.000021,
+        "status": 200, "latency_ms": 123.4, "stream": True}
 
 
 def test_a_failure_carries_its_status_and_a_request_without_a_valid_key_no_alias():
     failure = {"status": "failure", "error_information": {"error_code": "401"}, "model_group": "m", "metadata": {}}
     line = usage_line(failure, NOW)
-    assert (line["status"], line["key_alias"], line["customer_id"], line["total_tokens"]) == (401, None, None, 0)
+    assert (line["status"], line["key_alias"], line["customer_id"], line["total_tokens"], line["cost"]) == (
+        401, None, None, 0, 0.0)
     assert usage_line({"status": "failure", "error_information": {"error_code": ""}}, NOW)["status"] == 500
 
 
@@ -42,12 +43,19 @@ def test_the_summary_groups_by_day_key_customer_and_model(tmp_path):
 
     for line in (usage_line(SUCCESS, NOW), usage_line(SUCCESS, NOW),
                  usage_line({**SUCCESS, "status": "failure", "error_information": {"error_code": "400"},
-                             "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, NOW),
+                             "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "response_cost": None}, NOW),
                  usage_line({**SUCCESS, "metadata": {"user_api_key_alias": "master"}}, NOW.replace(day=24))):
         append_line(usage_file(tmp_path, datetime.fromisoformat(line["time"])), line)
     rows = summarise(read_lines(tmp_path))
-    assert [(r["day"], r["key_alias"], r["requests"], r["errors"], r["total_tokens"]) for r in rows] == [
-        ("2026-11-23", "team-a", 3, 1, 30), ("2026-11-24", "master", 1, 0, 15)]
+    assert [(r["day"], r["key_alias"], r["requests"], r["errors"], r["total_tokens"], r["cost"]) for r in rows] == [
+        ("2026-11-23", "team-a", 3, 1, 30, 0.000042), ("2026-11-24", "master", 1, 0, 15, 0.000021)]
     assert [r["day"] for r in summarise(read_lines(tmp_path, "2026-11-24"))] == ["2026-11-24"]
     assert table(rows).splitlines()[0].split() == ["day", "key_alias", "customer_id", "model", "requests", "errors",
-                                                   "prompt_tokens", "completion_tokens", "total_tokens"]
+                                                   "prompt_tokens", "completion_tokens", "total_tokens", "cost"]
+
+
+def test_lines_written_before_cost_was_recorded_count_as_no_cost():
+    from adapter.metering.__main__ import summarise
+
+    old = {k: v for k, v in usage_line(SUCCESS, NOW).items() if k != "cost"}
+    assert summarise([old, usage_line(SUCCESS, NOW)])[0]["cost"] == 0.000021
