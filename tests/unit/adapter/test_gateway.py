@@ -56,8 +56,8 @@ class Inner:
         await send({"type": "http.response.body", "body": b"{}"})
 
 
-def _through_the_door(raw: bytes, content_type: bytes | None = b"application/json", door=None):
-    door = door or gateway.Gateway(Inner(), 1024 * 1024, ())
+def _serve(app, scope: dict, raw: bytes) -> list[dict]:
+    """Run one request with body `raw` through the ASGI `app`; the messages it sent."""
     sent = []
 
     async def run():
@@ -69,9 +69,15 @@ def _through_the_door(raw: bytes, content_type: bytes | None = b"application/jso
         async def send(message):
             sent.append(message)
 
-        await door(_scope(raw, content_type), receive, send)
+        await app(scope, receive, send)
 
     asyncio.run(run())
+    return sent
+
+
+def _through_the_door(raw: bytes, content_type: bytes | None = b"application/json", door=None):
+    door = door or gateway.Gateway(Inner(), 1024 * 1024, ())
+    sent = _serve(door, _scope(raw, content_type), raw)
     return door.inner.seen, sent[0]["status"]
 
 
@@ -173,20 +179,8 @@ def test_replay_hands_the_body_over_once_and_then_lets_go_of_it():
 
 def test_a_dropped_hosted_tool_leaves_the_body_litellm_reads_and_is_named_in_a_header(router):
     raw = json.dumps({**BODY, "web_search_options": {"search_context_size": "low"}}).encode()
-    door, sent = gateway.Gateway(Inner(), 1024 * 1024, ()), []
-
-    async def run():
-        messages = [{"type": "http.request", "body": raw, "more_body": False}]
-
-        async def receive():
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message):
-            sent.append(message)
-
-        await door(_scope(raw), receive, send)
-
-    asyncio.run(run())
+    door = gateway.Gateway(Inner(), 1024 * 1024, ())
+    sent = _serve(door, _scope(raw), raw)
     (handed_over, first, _, replayed, _), = door.inner.seen
     assert handed_over and first == BODY and json.loads(replayed) == BODY
     assert sent[0]["status"] == 200 and (b"x-adapter-dropped-tools", b"web_search") in sent[0]["headers"]
@@ -200,7 +194,6 @@ def test_a_dropped_hosted_tool_leaves_the_body_litellm_reads_and_is_named_in_a_h
 def test_count_tokens_answers_as_anthropic_without_litellms_own_fields(router, status, answer, expected):
     raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
     scope = {**_scope(raw), "path": "/v1/messages/count_tokens", "raw_path": b"/v1/messages/count_tokens"}
-    sent = []
 
     async def litellm(scope, receive, send):
         payload = json.dumps(answer).encode()
@@ -208,18 +201,6 @@ def test_count_tokens_answers_as_anthropic_without_litellms_own_fields(router, s
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def run():
-        messages = [{"type": "http.request", "body": raw, "more_body": False}]
-
-        async def receive():
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message):
-            sent.append(message)
-
-        await gateway.Gateway(litellm, 1024 * 1024, ())(scope, receive, send)
-
-    asyncio.run(run())
-    start, body_message = sent
+    start, body_message = _serve(gateway.Gateway(litellm, 1024 * 1024, ()), scope, raw)
     assert start["status"] == status and json.loads(body_message["body"]) == expected
     assert dict(start["headers"])[b"content-length"] == str(len(body_message["body"])).encode()
