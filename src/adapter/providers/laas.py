@@ -44,7 +44,7 @@ def _document(url: str) -> dict:
 def _image_or_document(url: str) -> dict:
     """An image_url part; a PDF data URL in one is a document (LiteLLM's Messages bridge turns a `document` block
     into such an image_url), so LaaS gets it as the document it is."""
-    if url[:PDF_PREFIX_LENGTH].lower().startswith(PDF_DATA_URL):
+    if url[:PDF_PREFIX_LENGTH].lower() == PDF_DATA_URL:  # only the prefix: a data URL can be megabytes
         return _document(url)
     return {"type": "image_url", "image_url": {"url": url}}
 
