@@ -24,7 +24,7 @@ Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Awaitable, Callable
 
 import adapter
 
@@ -41,6 +41,7 @@ from .door.credentials import presented_key  # noqa: E402
 from .door.errors import (  # noqa: E402
     ANTHROPIC,
     ErrorNormalisingSend,
+    budget_body,
     database_missing_error,
     error_body,
     exception_chain,
@@ -55,26 +56,32 @@ log = logging.getLogger("adapter.gateway")
 HEALTH_REPORT_STATUS = 503
 NO_RETRY = (b"x-should-retry", b"false")
 DROPPED_TOOLS_HEADER = b"x-adapter-dropped-tools"
+# The SDKs wait out a Retry-After of up to a minute and retry; a budget that resets later (or never) is not retried.
+LONGEST_RETRIED_WAIT = 60
 # A websocket refused before it is accepted: the client sees HTTP 403. 1008 is "policy violation".
 WEBSOCKET_REFUSAL = {"type": "websocket.close", "code": 1008,
                      "reason": "this gateway serves no websocket routes (OpenAI realtime is not offered)"}
 
 
 KeyCheck = Callable[..., "tuple[int, str, str] | None"]
-OnRefusal = Callable[[int, "str | None"], None]
+BudgetCheck = Callable[[str], Awaitable[Any]]  # key → None, or why it is over budget (keys/budget.py's OverBudget)
+OnRefusal = Callable[..., None]  # (status, model or None, key alias or None)
 
 
 class Gateway:
     """The door in front of `inner` (LiteLLM's app): one ASGI callable, its layers in door/."""
 
     def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...], redis_url: str = "",
-                 key_check: KeyCheck | None = None, on_refusal: OnRefusal | None = None):
+                 key_check: KeyCheck | None = None, on_refusal: OnRefusal | None = None,
+                 budget_check: BudgetCheck | None = None):
         self.inner, self.max_body_bytes, self.secrets, self.redis_url = inner, max_body_bytes, secrets, redis_url
         # (key, path, model or None) → None when the key may, else (status, error type, message): keys/ decides.
         self.key_check = key_check or (lambda key, path, model=None: None)
         # Told of each request the door refuses for its key (the usage log's 401/403 lines, which LiteLLM's
         # callbacks would have written had the request reached it).
-        self.on_refusal = on_refusal or (lambda status, model: None)
+        self.on_refusal = on_refusal or (lambda status, model, alias=None: None)
+        # (key) → None when the key's money budget allows a call, else why not: keys/ decides (keys/budget.py).
+        self.budget_check = budget_check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -152,6 +159,8 @@ class Gateway:
                 await send_json(send, problem.status,
                                 family_body(route.family, problem.status, problem.message, problem.param))
                 return None
+            if route.body_kind in routes.COSTING and await self._over_budget(route, key, checked.body, send):
+                return None
             if checked.dropped:  # LiteLLM gets the door's parse of the changed body, even where it parses its own way
                 raw = body.rewritten(scope, checked.body)
                 send = self._dropped(scope, checked, send)
@@ -160,6 +169,21 @@ class Gateway:
             if route.body_kind == "responses" and checked.body.get("stream") is True:
                 send = FirstEventCheck(send)
         return body.replay(raw, receive), send
+
+    async def _over_budget(self, route: routes.Route, key: str, checked: dict, send: Send) -> bool:
+        """Whether the door answered 429 because the key's spend reached its budget (before the backend is called)."""
+        if self.budget_check is None:
+            return False
+        over = await self.budget_check(key)
+        if over is None:
+            return False
+        model = checked.get("model")
+        self.on_refusal(429, model if isinstance(model, str) else None, over.alias)
+        extra: tuple = ((b"retry-after", str(over.retry_after).encode()),) if over.retry_after else ()
+        if not 0 < over.retry_after <= LONGEST_RETRIED_WAIT:
+            extra += (NO_RETRY,)
+        await send_json(send, 429, budget_body(route.family, over.message), extra)
+        return True
 
     @staticmethod
     def _dropped(scope: Scope, checked: Checked, send: Send) -> Send:
@@ -208,4 +232,4 @@ class Gateway:
 
 log_lines.install(_settings.log_level)
 app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets,
-              _settings.redis_url, hooks.key_check, hooks.usage_log.refused)
+              _settings.redis_url, hooks.key_check, hooks.usage_log.refused, hooks.budget_check)

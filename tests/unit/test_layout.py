@@ -17,7 +17,7 @@ ALLOWED = {
     "openai": {"upstream"},
     "mapping": {"openai", "upstream"},
     "providers": {"mapping", "openai", "upstream"},
-    "keys": set(),
+    "keys": {"metering"},  # a key's budget is checked against the spend metering counts
     "metering": set(),
     "door": {"openai", "upstream"},
     "hooks": {"providers", "mapping", "keys", "metering", "upstream"},

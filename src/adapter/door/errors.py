@@ -87,6 +87,14 @@ def family_body(family: str, status: int, message: str, param: str | None = None
     return error_body(status, message, param)
 
 
+def budget_body(family: str, message: str) -> dict:
+    """A key over its money budget (429): OpenAI's quota error (insufficient_quota, code budget_exceeded), or
+    Anthropic's rate-limit error, whose SDKs know no other type for a 429."""
+    if family == ANTHROPIC:
+        return anthropic_body(429, message)
+    return {"error": {"message": message, "type": "insufficient_quota", "param": None, "code": "budget_exceeded"}}
+
+
 def in_family(family: str, error: dict) -> dict:
     """An OpenAI error body (normalise_error's) in `family`'s shape."""
     if family == ANTHROPIC:

@@ -25,6 +25,8 @@ ANTHROPIC_SERVED = {
     "/v1/messages": ("POST", "messages"),
     "/v1/messages/count_tokens": ("POST", "count_tokens"),
 }
+# The body kinds whose calls cost money: checked against the key's budget before LiteLLM calls the backend.
+COSTING = frozenset(("chat", "completions", "embeddings", "images", "responses", "messages"))
 MODEL_RETRIEVE = "/models/"  # + one path segment, the model's name: GET /v1/models/{model}
 HEALTH_ROUTES = ("/health", "/health/liveliness", "/health/liveness", "/health/readiness")
 # LiteLLM's prometheus callback (config.yaml) serves this; its own middleware asks our auth hook, which lets only

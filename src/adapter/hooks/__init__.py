@@ -12,12 +12,22 @@ import adapter
 # Before LiteLLM is imported (the providers import it): it reads part of its configuration from the environment.
 _settings = adapter.settings()
 
+import logging  # noqa: E402
+import time  # noqa: E402
+
+import litellm  # noqa: E402
+import yaml  # noqa: E402
+
 import stack_settings  # noqa: E402
 from adapter.keys import KeyRing, KeysError  # noqa: E402
-from adapter.keys.auth import make_auth, make_key_check  # noqa: E402
+from adapter.keys.auth import make_auth, make_budget_check, make_key_check  # noqa: E402
+from adapter.keys.budget import Budgets  # noqa: E402
 from adapter.mapping.load import MappingError  # noqa: E402
 from adapter.mapping.registry import load_backends  # noqa: E402
+from adapter.metering.charging import SpendMeter  # noqa: E402
 from adapter.metering.lago import register as register_lago  # noqa: E402
+from adapter.metering.prices import unpriced  # noqa: E402
+from adapter.metering.spend import open_spend  # noqa: E402
 from adapter.metering.usage_log import UsageLog  # noqa: E402
 from adapter.providers.image import ImageProvider  # noqa: E402
 from adapter.providers.laas import LaasProvider  # noqa: E402
@@ -43,3 +53,16 @@ usage_log = UsageLog(_settings.log_dir)
 # Not in config.yaml's callbacks, whose entries must all exist: added to LiteLLM's callbacks here, only when
 # LAGO_API_BASE, LAGO_API_KEY and LAGO_API_EVENT_CODE are set (docs/operations.md, "Billing with Lago").
 lago_meter = register_lago(_settings)
+
+# Money budgets (keys/budget.py): checked by the door before a call, charged by this callback once LiteLLM has priced
+# it. Added here rather than in config.yaml's callbacks so that no config can leave a key's budget unenforced.
+_spend = open_spend(_settings.log_dir, _settings.redis_url)
+budgets = Budgets(_spend, _keys)
+budget_check = make_budget_check(_settings.litellm_master_key, _keys, budgets)
+spend_meter = SpendMeter(budgets.charge)
+litellm.logging_callback_manager.add_litellm_callback(spend_meter)
+_spend.forget_old(time.time())
+
+with open(_settings.config_file, encoding="utf-8") as _config:
+    for _warning in unpriced((yaml.safe_load(_config) or {}).get("model_list") or []):
+        logging.getLogger("adapter").warning("%s: %s", _settings.config_file, _warning)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timezone
+from typing import Awaitable, Callable
 
 from fastapi import Request
 from litellm.proxy._types import LitellmUserRoles, ProxyException, UserAPIKeyAuth
 from litellm.proxy.common_utils.http_parsing_utils import _read_request_body
 
+from .budget import Budgets, OverBudget
 from .file import Key
 from .ring import KeyRing
 
@@ -123,3 +125,20 @@ def make_auth(master_key: str, keys: KeyRing | None = None):
         return _key_auth(key)
 
     return user_api_key_auth
+
+
+BudgetCheck = Callable[[str], Awaitable["OverBudget | None"]]
+
+
+def make_budget_check(master_key: str, keys: KeyRing | None, budgets: Budgets) -> BudgetCheck:
+    """The door's budget check of a request whose key it has already let in: None, or why it is refused."""
+    identify = make_identify(master_key, keys)
+
+    async def budget_check(api_key: str) -> OverBudget | None:
+        try:
+            key = identify(api_key, "")
+        except Refused:
+            return None  # the door's key check answers for it
+        return None if key is None else await budgets.check(key)
+
+    return budget_check

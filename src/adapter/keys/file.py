@@ -14,10 +14,13 @@ from typing import Any
 
 import yaml
 
+from adapter.keys.window import canonical
+
 HASH_PREFIX = "sha256:"
 ALIAS_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 HASH_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
-FIELDS = ("alias", "hash", "models", "rpm", "tpm", "max_parallel", "customer_id", "expires", "disabled")
+FIELDS = ("alias", "hash", "models", "rpm", "tpm", "max_parallel", "max_budget", "budget_duration", "customer_id",
+          "expires", "disabled")
 LIMITS = ("rpm", "tpm", "max_parallel")
 HEADER = "# API keys by hash, never the keys themselves. Written by scripts/keys.sh; see docs/operations.md.\n"
 
@@ -37,6 +40,8 @@ class Key:
     rpm: int | None = None
     tpm: int | None = None
     max_parallel: int | None = None
+    max_budget: float | None = None  # USD per budget window (LiteLLM's field name); None: no budget
+    budget_duration: str | None = None  # canonical (keys/window.py); None with a budget: a lifetime budget
     customer_id: str | None = None
     expires: datetime | None = None  # timezone-aware; the key stops working at this instant
     disabled: bool = False
@@ -114,6 +119,27 @@ def _limit(entry: Mapping[str, Any], field: str) -> int | None:
     return value
 
 
+def _max_budget(entry: Mapping[str, Any]) -> float | None:
+    value = entry.get("max_budget")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise FieldError("max_budget", f"must be a positive amount of US dollars (5 or 0.25), got {value!r}")
+    return float(value)
+
+
+def _budget_duration(entry: Mapping[str, Any]) -> str | None:
+    value = entry.get("budget_duration")
+    if value is None:
+        return None
+    if entry.get("max_budget") is None:
+        raise FieldError("budget_duration", "needs max_budget (the dollars each window may spend)")
+    try:
+        return canonical(value)
+    except ValueError as error:
+        raise FieldError("budget_duration", str(error)) from None
+
+
 def _expires(entry: Mapping[str, Any]) -> datetime | None:
     value = entry.get("expires")
     if value is None:
@@ -151,6 +177,8 @@ def key_from_entry(entry: Mapping[str, Any]) -> Key:
         rpm=_limit(entry, "rpm"),
         tpm=_limit(entry, "tpm"),
         max_parallel=_limit(entry, "max_parallel"),
+        max_budget=_max_budget(entry),
+        budget_duration=_budget_duration(entry),
         customer_id=_text(entry, "customer_id"),
         expires=_expires(entry),
         disabled=_disabled(entry),
@@ -220,6 +248,10 @@ def _entry(key: Key) -> dict[str, Any]:
     for field in LIMITS:
         if getattr(key, field) is not None:
             entry[field] = getattr(key, field)
+    if key.max_budget is not None:
+        entry["max_budget"] = int(key.max_budget) if key.max_budget.is_integer() else key.max_budget
+    if key.budget_duration is not None:
+        entry["budget_duration"] = key.budget_duration
     if key.customer_id is not None:
         entry["customer_id"] = key.customer_id
     if key.expires is not None:

@@ -40,6 +40,11 @@ class KeyRing:
         self._refresh()
         return self._keys.get(hash_key(key))
 
+    def by_hash(self, key_hash: str) -> Key | None:
+        """The entry stored under this hash (what LiteLLM's logging payload names a key by), or None."""
+        self._refresh()
+        return self._keys.get(key_hash)
+
     def _refresh(self) -> None:
         now = time.monotonic()
         if now < self._next_check:

@@ -74,10 +74,11 @@ class UsageLog(CustomLogger):
         except OSError as error:  # metering must never fail a request
             log.warning("usage line not written: %s", error)
 
-    def refused(self, status: int, model: str | None) -> None:
-        """A request the door refused for its key (401, or 403 for a model the key may not use)."""
+    def refused(self, status: int, model: str | None, alias: str | None = None) -> None:
+        """A request the door refused for its key (401; 403 for a model the key may not use; 429 over its budget,
+        with the key's alias)."""
         now = datetime.now(timezone.utc)
-        record = {"time": now.isoformat(timespec="milliseconds"), "request_id": str(uuid.uuid4()), "key_alias": None,
+        record = {"time": now.isoformat(timespec="milliseconds"), "request_id": str(uuid.uuid4()), "key_alias": alias,
                   "customer_id": None, "model": model, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
                   "cost": 0.0, "status": status, "latency_ms": 0.0, "stream": False}
         try:

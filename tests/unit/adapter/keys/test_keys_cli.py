@@ -24,7 +24,7 @@ def environment(keys_file: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in ("KEYS_FILE", "ENV_FILE", "PYTHONPATH")}
     # No env file: the developer's src/.env must not choose the keys file.
     return {**env, "KEYS_FILE": str(keys_file), "ENV_FILE": str(keys_file.parent / "absent.env"),
-            "PYTHONPATH": str(ROOT / "src")}
+            "PYTHONPATH": str(ROOT / "src"), "LOG_DIR": str(keys_file.parent / "logs"), "REDIS_URL": ""}
 
 
 def keys(keys_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -77,9 +77,10 @@ def test_list_shows_the_keys_but_no_key_and_no_full_hash(keys_file) -> None:
     result = keys(keys_file, "list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["ALIAS", "HASH", "MODELS", "RPM", "TPM", "PARALLEL", "CUSTOMER", "EXPIRES", "STATE"]
-    assert lines[1].split() == ["team-a", hash_key(secret)[:12] + "…", "m1", "60", "-", "-", "cust-a", "never",
-                                "active"]
+    assert lines[0].split() == ["ALIAS", "HASH", "MODELS", "RPM", "TPM", "PARALLEL", "BUDGET", "SPENT", "RESETS",
+                                "CUSTOMER", "EXPIRES", "STATE"]
+    assert lines[1].split() == ["team-a", hash_key(secret)[:12] + "…", "m1", "60", "-", "-", "-", "-", "-", "cust-a",
+                                "never", "active"]
     assert lines[2].split()[0] == "old" and lines[2].split()[-2:] == ["2020-01-01", "disabled"]
     assert secret not in result.stdout and hash_key(secret)[:13] not in result.stdout
     keys(keys_file, "enable", "old")
@@ -107,6 +108,15 @@ def test_disable_enable_remove(keys_file) -> None:
     ["add", "--alias", "a b"],
     ["add", "--alias", "a", "--models", ","],
     ["add", "--alias", "a", "--expires", "someday"],
+    ["add", "--alias", "a", "--max-budget", "0"],
+    ["add", "--alias", "a", "--max-budget", "five"],
+    ["add", "--alias", "a", "--max-budget", "5", "--budget-duration", "2d"],
+    ["add", "--alias", "a", "--budget-duration", "1d"],
+    ["budget", "team-a"],
+    ["budget", "team-a", "--budget-duration", "1d"],
+    ["budget", "team-a", "--max-budget", "5", "--budget-duration", "7s"],
+    ["budget", "team-a", "--remove", "--lifetime"],
+    ["budget", "nobody", "--max-budget", "5"],
     ["disable"],
     ["disable", "nobody"],
     ["enable", "nobody"],
