@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from adapter.keys import hash_key
+from adapter.keys.budget import dollars
 from adapter.metering.__main__ import read_lines
 
 from .conftest import SRC, extra_proxy
@@ -124,8 +125,8 @@ def test_a_budget_worth_five_calls_refuses_the_sixth_and_streams_count(budgets):
     error = refused.json()["error"]
     assert (error["type"], error["code"]) == ("insufficient_quota", "budget_exceeded")
     tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
-    assert error["message"] == (f"key 'capped' has spent ${cost * 5:.9f}".rstrip("0") + f" of its "
-                                f"${cost * 4.5:.9f}".rstrip("0") + f" budget for 1d; it resets at {tomorrow}T00:00:00Z")
+    assert error["message"] == (f"key 'capped' has spent {dollars(cost * 5)} of its {dollars(cost * 4.5)} budget "
+                                f"for 1d; it resets at {tomorrow}T00:00:00Z")
     midnight = datetime.fromisoformat(f"{tomorrow}T00:00:00+00:00")
     assert abs(int(refused.headers["retry-after"]) - (midnight - datetime.now(timezone.utc)).total_seconds()) <= 3
     assert refused.headers["x-should-retry"] == "false"  # hours away: no SDK retry could succeed
@@ -182,7 +183,7 @@ def test_every_kind_of_call_counts_exactly_across_both_workers(budgets):
     listed = [row.split() for row in keys_cli(tmp, "list").stdout.splitlines()]
     header, row = listed[0], next(row for row in listed if row[0] == "mixed")
     shown = dict(zip(header, row))
-    assert shown["BUDGET"] == "$1,000.00/30d" and shown["SPENT"] == f"${expected:.9f}".rstrip("0")
+    assert shown["BUDGET"] == "$1,000.00/30d" and shown["SPENT"] == dollars(expected)
     metrics = httpx.get(f"{proxy.url}/metrics", headers={"Authorization": f"Bearer {proxy.master.api_key}"}).text
     series = [line for line in metrics.splitlines()
               if line.startswith("litellm_spend_metric_total{") and 'api_key_alias="mixed"' in line]

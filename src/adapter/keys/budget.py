@@ -39,10 +39,11 @@ def counter_name(key: Key) -> str:
 
 
 def dollars(amount: float) -> str:
-    """$12.50 for whole cents and more, else the digits that matter ($0.000095)."""
-    if amount >= 1 or amount == 0:
+    """$12.50 for whole cents and for a dollar or more, else the digits that matter ($0.000095)."""
+    if amount >= 1 or round(amount, 2) == amount:
         return f"${amount:,.2f}"
-    return "$" + f"{amount:.9f}".rstrip("0")
+    digits = f"{amount:.9f}".rstrip("0")
+    return "$" + (digits + "00" if digits.endswith(".") else digits)
 
 
 def utc_text(moment: datetime) -> str:

@@ -1,6 +1,5 @@
 """The door checks the key first: 401 before the body, 403 before the body checks, in the family's shape."""
 
-import asyncio
 import json
 
 import pytest
@@ -8,6 +7,8 @@ from litellm import Router
 from litellm.proxy import proxy_server
 
 from adapter import gateway
+
+from .test_gateway import _serve
 
 ALLOWED = "sk-allowed"
 
@@ -41,22 +42,9 @@ def call(path: str, raw: bytes, headers: list[tuple[bytes, bytes]], limit: int =
     refusals = []
     door = gateway.Gateway(Inner(), limit, (), key_check=key_check,
                            on_refusal=lambda status, model: refusals.append((status, model)))
-    sent = []
-
-    async def run():
-        messages = [{"type": "http.request", "body": raw, "more_body": False}]
-
-        async def receive():
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message):
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
-                 "headers": [(b"content-type", b"application/json"), *headers]}
-        await door(scope, receive, send)
-
-    asyncio.run(run())
+    scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"content-type", b"application/json"), *headers]}
+    sent = _serve(door, scope, raw)
     body = json.loads(sent[1]["body"]) if len(sent) > 1 and sent[1]["body"] != b"{}" else None
     return door.inner.calls, sent[0]["status"], body, refusals
 
@@ -95,3 +83,60 @@ def test_a_body_over_the_limit_is_401_without_a_key_and_413_in_the_family_shape_
     assert call("/v1/messages", raw, [], limit=1000)[1] == 401
     _, status, body, _ = call("/v1/messages", raw, [(b"x-api-key", b"sk-allowed")], limit=1000)
     assert status == 413 and body["type"] == "error" and body["error"]["type"] == "request_too_large"
+
+
+class Over:
+    """What keys/budget.py's check answers for a key over its budget."""
+
+    def __init__(self, retry_after: int):
+        self.message, self.retry_after, self.alias = "key 'team' has spent $5.00 of its $5.00 budget", retry_after, \
+            "team"
+
+
+def budget_call(path: str, raw: bytes, retry_after: int = 30):
+    refusals, checked = [], []
+
+    async def budget_check(key):
+        checked.append(key)
+        return Over(retry_after)
+
+    door = gateway.Gateway(Inner(), 1024 * 1024, (), key_check=key_check, budget_check=budget_check,
+                           on_refusal=lambda status, model, alias=None: refusals.append((status, model, alias)))
+    scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"content-type", b"application/json"), (b"authorization", b"Bearer sk-allowed")]}
+    sent = _serve(door, scope, raw)
+    headers = dict(sent[0]["headers"])
+    return door.inner.calls, sent[0]["status"], json.loads(sent[1]["body"]), headers, refusals, checked
+
+
+CHAT = b'{"model": "m", "messages": [{"role": "user", "content": "x"}]}'
+
+
+def test_a_key_over_its_budget_gets_429_before_litellm_with_retry_after():
+    calls, status, body, headers, refusals, checked = budget_call("/v1/chat/completions", CHAT)
+    assert (calls, status, checked, refusals) == (0, 429, [ALLOWED], [(429, "m", "team")])
+    assert body == {"error": {"message": "key 'team' has spent $5.00 of its $5.00 budget", "type": "insufficient_quota",
+                              "param": None, "code": "budget_exceeded"}}
+    assert headers[b"retry-after"] == b"30" and b"x-should-retry" not in headers
+
+
+def test_a_budget_that_resets_later_than_a_minute_or_never_tells_sdks_not_to_retry():
+    for retry_after in (3600, 0):
+        _, status, _, headers, _, _ = budget_call("/v1/chat/completions", CHAT, retry_after)
+        assert status == 429 and headers[b"x-should-retry"] == b"false"
+        assert headers.get(b"retry-after") == (str(retry_after).encode() if retry_after else None)
+
+
+def test_on_the_messages_route_the_budget_refusal_is_anthropic_shaped():
+    raw = b'{"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}'
+    _, status, body, _, _, _ = budget_call("/v1/messages", raw)
+    assert status == 429 and body == {"type": "error", "error": {
+        "type": "rate_limit_error", "message": "key 'team' has spent $5.00 of its $5.00 budget"}}
+
+
+def test_a_bad_body_is_a_400_before_the_budget_and_free_routes_are_not_budgeted():
+    calls, status, _, _, _, checked = budget_call("/v1/chat/completions", b'{"model": "m", "messages": 1}')
+    assert (calls, status, checked) == (0, 400, [])
+    raw = b'{"model": "m", "messages": [{"role": "user", "content": "x"}]}'
+    calls, status, _, _, _, checked = budget_call("/v1/messages/count_tokens", raw)
+    assert (calls, status, checked) == (1, 200, [])

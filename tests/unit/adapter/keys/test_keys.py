@@ -49,18 +49,20 @@ def test_good_file_loads_every_field(tmp_path) -> None:
     path = tmp_path / "keys.yaml"
     write(path, "keys:\n" + entry(extra=(
         "    models: [m1, m2]\n    rpm: 60\n    tpm: 100000\n    max_parallel: 4\n"
+        "    max_budget: 200\n    budget_duration: 1mo\n"
         "    customer_id: cust-a\n    expires: 2027-01-01\n    disabled: true\n"
-    )) + entry("team-b", OTHER, "    expires: 2027-02-03T04:05:06+02:00\n"))
+    )) + entry("team-b", OTHER, "    expires: 2027-02-03T04:05:06+02:00\n    max_budget: 0.25\n"))
     keys = load_keys(path)
     assert list(keys) == [HASH, OTHER]
     assert keys[HASH] == Key(
         alias="team-a", hash=HASH, models=frozenset({"m1", "m2"}), rpm=60, tpm=100000, max_parallel=4,
-        customer_id="cust-a", expires=datetime(2027, 1, 1, tzinfo=timezone.utc), disabled=True,
+        max_budget=200.0, budget_duration="30d", customer_id="cust-a", expires=datetime(2027, 1, 1, tzinfo=timezone.utc), disabled=True,
     )
     other = keys[OTHER]
     assert (other.models, other.rpm, other.tpm, other.max_parallel, other.customer_id, other.disabled) == (
         None, None, None, None, None, False)
     assert other.expires == datetime(2027, 2, 3, 2, 5, 6, tzinfo=timezone.utc)
+    assert (other.max_budget, other.budget_duration) == (0.25, None)  # a lifetime budget
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -91,6 +93,15 @@ def test_expires_is_timezone_aware(tmp_path, value, expected) -> None:
     ("    expires: soon\n", "expires", "date"),
     ("    expires: 5\n", "expires", "date"),
     ("    disabled: 'yes please'\n", "disabled", "true or false"),
+    ("    max_budget: 0\n", "max_budget", "positive amount of US dollars"),
+    ("    max_budget: -5\n", "max_budget", "positive amount of US dollars"),
+    ("    max_budget: '5'\n", "max_budget", "positive amount of US dollars"),
+    ("    max_budget: true\n", "max_budget", "positive amount of US dollars"),
+    ("    max_budget: .inf\n", "max_budget", "positive amount of US dollars"),
+    ("    budget_duration: 1d\n", "budget_duration", "needs max_budget"),
+    ("    max_budget: 5\n    budget_duration: 2d\n", "budget_duration", "cannot be aligned to the calendar"),
+    ("    max_budget: 5\n    budget_duration: soon\n", "budget_duration", "not a duration"),
+    ("    max_budget: 5\n    budget_duration: 30\n", "budget_duration", "not a duration"),
 ])
 def test_each_bad_field_names_file_entry_and_field(tmp_path, extra, field, reason) -> None:
     path = tmp_path / "keys.yaml"
@@ -193,10 +204,11 @@ def test_expired_from_the_instant_on() -> None:
 def test_save_round_trips_and_is_private(tmp_path) -> None:
     path = tmp_path / "keys.yaml"
     keys = [
-        Key(alias="full", hash=HASH, models=frozenset({"m2", "m1"}), rpm=1, tpm=2, max_parallel=3,
-            customer_id="c", expires=datetime(2027, 1, 1, tzinfo=timezone.utc), disabled=True),
+        Key(alias="full", hash=HASH, models=frozenset({"m2", "m1"}), rpm=1, tpm=2, max_parallel=3, max_budget=5.0,
+            budget_duration="7d", customer_id="c", expires=datetime(2027, 1, 1, tzinfo=timezone.utc), disabled=True),
         Key(alias="at-noon", hash=OTHER, expires=datetime(2027, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))),
         Key(alias="2024", hash=hash_key("third")),  # YAML would read it as a number unless quoted
+        Key(alias="lifetime", hash=hash_key("fourth"), max_budget=0.125),
     ]
     save_keys(path, keys)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -59,3 +59,14 @@ def test_lines_written_before_cost_was_recorded_count_as_no_cost():
 
     old = {k: v for k, v in usage_line(SUCCESS, NOW).items() if k != "cost"}
     assert summarise([old, usage_line(SUCCESS, NOW)])[0]["cost"] == 0.000021
+
+
+def test_a_refusal_at_the_door_is_a_line_with_its_status_and_for_a_budget_the_keys_alias(tmp_path):
+    from adapter.metering.usage_log import UsageLog
+
+    log = UsageLog(str(tmp_path))
+    log.refused(401, None)
+    log.refused(429, "priced-model", "team-a")
+    lines = [json.loads(line) for path in tmp_path.glob("usage_*.jsonl") for line in path.read_text().splitlines()]
+    assert [(line["status"], line["key_alias"], line["model"], line["cost"]) for line in lines] == [
+        (401, None, None, 0.0), (429, "team-a", "priced-model", 0.0)]
