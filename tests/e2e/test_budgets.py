@@ -35,6 +35,7 @@ PRICED = [
      "model_info": {"mode": "embedding", "input_cost_per_token": PRICE}},
     {"model_name": "priced-image", "litellm_params": {"model": "business-image/priced-image"},
      "model_info": {"mode": "image_generation", "output_cost_per_image": 0.02}},
+    {"model_name": "unpriced-chat", "litellm_params": {"model": "mapped/business/unpriced-chat"}},
 ]
 RESET = re.compile(r"it resets at (\S+Z)$")
 
@@ -155,6 +156,19 @@ def test_every_costing_route_is_refused_in_its_callers_shape(budgets):
     # Counting tokens and listing models cost nothing: still answered.
     assert native.messages.count_tokens(model="priced-chat", messages=[{"role": "user", "content": "hi"}]).input_tokens
     assert [model.id for model in client.models.list()]
+
+
+def test_a_model_without_prices_is_named_in_a_start_up_warning_and_costs_nothing(budgets):
+    tmp, proxy, _ = budgets
+    log = (tmp / "logs" / "litellm_proxy.log").read_text(errors="replace")
+    assert ("model 'unpriced-chat' (chat) has no input_cost_per_token, output_cost_per_token in its model_info: its "
+            "calls are counted as $0 against budgets") in log
+    assert "model 'priced-chat'" not in log and "model 'my-custom-model'" not in log  # priced (the shipped ones at 0)
+    answer = proxy.client(FREE).chat.completions.create(model="unpriced-chat", messages=[{"role": "user",
+                                                                                            "content": "free?"}])
+    assert answer.choices[0].message.content
+    line = next(line for line in lines_of(tmp, "free", 1) if line["model"] == "unpriced-chat")
+    assert line["cost"] == 0.0 and line["status"] == 200
 
 
 def test_keys_without_a_budget_and_the_master_key_are_unaffected(budgets):

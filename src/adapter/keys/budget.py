@@ -2,9 +2,9 @@
 each call's cost to the window it ended in.
 
 The spend lives in a counter store (metering/spend.py: SQLite on one host, Redis across replicas) handed in by
-hooks/. A call is checked once, before the backend is called, and charged when LiteLLM logs its cost: a call
-started within budget always finishes, so a window can overshoot by at most the cost of the calls in flight when
-the budget is reached (at most max_parallel of them for a key that has that limit).
+hooks/. A call is checked once, before the backend is called, and charged when LiteLLM logs its cost (just after its
+last byte): a call started within budget always finishes, so a window can overshoot by at most the cost of the calls
+in flight (or not yet logged) when the budget is reached: at most max_parallel of them for a key with that limit.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from ..conftest import SRC, extra_proxy, free_port, proxy_command, stack_environ
 
 ACME, NOBODY = "sk-lago-acme-0123456789", "sk-lago-nocustomer-0123456789"
 LAGO_KEY, EVENT_CODE = "lago-secret-key-0123456789", "llm_tokens"
+PRICED = {"model_name": "priced-model", "litellm_params": {"model": "mapped/business/priced-model"},
+          "model_info": {"mode": "chat", "input_cost_per_token": 0.000002, "output_cost_per_token": 0.00001}}
 KEYS = [{"alias": "team-acme", "hash": hash_key(ACME), "customer_id": "acme"},
         {"alias": "team-none", "hash": hash_key(NOBODY)}]
 WAIT = 15  # seconds an event may take to arrive (LiteLLM logs after answering)
@@ -87,7 +89,7 @@ def lago(stack, tmp_path_factory):
     receiver = Receiver(free_port())
     receiver.start()
     try:
-        with extra_proxy(tmp, KEYS_FILE=str(tmp / "keys.yaml"), BUSINESS_API_BASE=stack.business_url,
+        with extra_proxy(tmp, models=[PRICED], KEYS_FILE=str(tmp / "keys.yaml"), BUSINESS_API_BASE=stack.business_url,
                          BUSINESS_API_KEY=stack.settings.business_api_key,
                          LAGO_API_BASE=f"http://127.0.0.1:{receiver.port}/", LAGO_API_KEY=LAGO_KEY,
                          LAGO_API_EVENT_CODE=EVENT_CODE) as client:
@@ -161,6 +163,16 @@ def test_a_stream_is_one_event_with_its_final_token_counts(healthy):
     assert event["external_subscription_id"] == "acme"
     assert (event["properties"]["prompt_tokens"], event["properties"]["completion_tokens"]) == \
         (usage.prompt_tokens, usage.completion_tokens) and usage.completion_tokens > 0
+
+
+def test_an_event_carries_the_calls_cost_as_its_usage_line_does(healthy):
+    receiver, client, log_dir = healthy
+    before = receiver.count()
+    client.with_options(api_key=ACME).chat.completions.create(
+        model="priced-model", messages=[{"role": "user", "content": "what does this cost?"}])
+    event = only_event(receiver, before)["body"]["event"]
+    line = usage_line(log_dir, event["transaction_id"])
+    assert event["properties"]["response_cost"] == pytest.approx(line["cost"]) and line["cost"] > 0
 
 
 @pytest.mark.parametrize("who", ["master", "key without customer"])
