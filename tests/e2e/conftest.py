@@ -132,10 +132,10 @@ def business_command() -> list[str]:
     return [str(BIN / "gunicorn"), "-c", "business_api/gunicorn_conf.py"]
 
 
-def proxy_command(settings: stack_settings.Settings) -> list[str]:
+def proxy_command(settings: stack_settings.Settings, workers: int = 1) -> list[str]:
     return [
         str(BIN / "python"), "-m", "proxy_supervisor", "adapter.gateway:app", "--app-dir", str(SRC),
-        "--host", "127.0.0.1", "--port", str(settings.litellm_proxy_port),
+        "--host", "127.0.0.1", "--port", str(settings.litellm_proxy_port), "--workers", str(workers),
         "--http", "httptools", "--loop", "uvloop", "--timeout-keep-alive", "75", "--log-level", "info",
     ]
 
@@ -150,17 +150,18 @@ def config_with_models(tmp: Path, models: list[dict]) -> Path:
 
 
 @contextmanager
-def extra_proxy(tmp: Path, models: list[dict] | None = None, **overrides: str):
+def extra_proxy(tmp: Path, models: list[dict] | None = None, workers: int = 1, **overrides: str):
     """Another proxy (only) with its own settings, e.g. another timeout or a dead backend; yields its client.
 
-    `models` are added to src/config.yaml's model_list in a copy the proxy reads (CONFIG_FILE_PATH).
+    `models` are added to src/config.yaml's model_list in a copy the proxy reads (CONFIG_FILE_PATH); `workers` is
+    the number of its worker processes.
     """
     tmp.mkdir(parents=True, exist_ok=True)
     if models:
         overrides = {**overrides, "CONFIG_FILE_PATH": str(config_with_models(tmp, models))}
     env = stack_environment(tmp, **overrides)
     settings = stack_settings.load(env)
-    proxy = start("litellm_proxy", proxy_command(settings), env, tmp / "logs")
+    proxy = start("litellm_proxy", proxy_command(settings, workers), env, tmp / "logs")
     try:
         url = f"http://127.0.0.1:{settings.litellm_proxy_port}"
         wait_healthy(proxy, f"{url}/health/liveliness")

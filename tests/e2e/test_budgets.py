@@ -38,6 +38,7 @@ PRICED = [
     {"model_name": "unpriced-chat", "litellm_params": {"model": "mapped/business/unpriced-chat"}},
 ]
 RESET = re.compile(r"it resets at (\S+Z)$")
+STARTED = "Application startup complete"  # uvicorn's line, once per worker
 
 
 def write_keys(path) -> None:
@@ -84,10 +85,19 @@ class Proxy:
 def budgets(stack, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("budgets")
     write_keys(tmp / "keys.yaml")
-    env = {"BUSINESS_API_BASE": stack.business_url, "BUSINESS_API_KEY": stack.settings.business_api_key,
-           "LITELLM_PROXY_WORKERS": "2"}
-    with extra_proxy(tmp, models=PRICED, **env) as master:
-        yield tmp, Proxy(master), env
+    env = {"BUSINESS_API_BASE": stack.business_url, "BUSINESS_API_KEY": stack.settings.business_api_key}
+    with extra_proxy(tmp, models=PRICED, workers=2, **env) as master:
+        proxy = Proxy(master)
+        wait_for_workers(tmp, 2)
+        yield tmp, proxy, env
+
+
+def wait_for_workers(tmp, count: int, seconds: float = 120) -> None:
+    """Until `count` workers serve (each loads LiteLLM on its own; the first ready one answers the health check)."""
+    deadline = time.monotonic() + seconds
+    while (tmp / "logs" / "litellm_proxy.log").read_text(errors="replace").count(STARTED) < count:
+        assert time.monotonic() < deadline, f"{count} workers did not start"
+        time.sleep(0.5)
 
 
 def test_a_30s_window_refuses_with_its_reset_and_works_again_after_it(budgets):
