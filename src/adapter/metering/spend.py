@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 log = logging.getLogger("adapter")
 
@@ -102,8 +104,12 @@ class SharedSpend:
     """Counters in Redis, shared by every replica; LocalSpend holds what was counted while Redis was away."""
 
     def __init__(self, url: str, local: LocalSpend):
+        # One immediate retry on a new connection when a pooled one turns out closed (Redis restarted, or a proxy
+        # dropped it): else the first command after every Redis restart fails and the host counts alone for
+        # REDIS_RETRY_SECONDS although Redis answers. Not on a timeout, where an INCRBY may already have counted.
         self.redis = redis.asyncio.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+                                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                                  retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))
         self.local = local
         self._last_seen: dict[str, tuple[int, int]] = {}  # key → (window, Redis's count when last read)
         self._retry_at = 0.0  # monotonic time before which Redis is not tried (after a failure)

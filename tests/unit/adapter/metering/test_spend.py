@@ -195,6 +195,21 @@ def test_while_redis_is_away_spend_is_counted_here_and_handed_over_when_it_answe
     assert caplog.text.count(AWAY) == 1 and caplog.text.count(BACK) == 1
 
 
+def test_a_redis_restart_between_calls_is_not_taken_for_an_outage(server, tmp_path, caplog):
+    shared = SharedSpend(server.url, LocalSpend(tmp_path))
+
+    async def scenario():
+        await shared.add_async(KEY, WINDOW, 5, None)  # leaves a pooled connection, which the restart closes
+        server.stop()
+        server.start()
+        await shared.add_async(KEY, WINDOW, 6, None)
+        return await shared.spent_async(KEY, WINDOW)
+
+    with caplog.at_level(logging.WARNING, logger="adapter"):
+        assert asyncio.run(scenario()) == 6  # the restarted server is empty: only what came after it
+    assert AWAY not in caplog.text and int(server.client().get(redis_name(KEY, WINDOW))) == 6
+
+
 def test_without_redis_nothing_is_tried_again_before_the_retry_time(server, tmp_path, monkeypatch):
     monkeypatch.setattr(spend, "REDIS_RETRY_SECONDS", 60.0)
     local = LocalSpend(tmp_path)
