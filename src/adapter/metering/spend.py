@@ -130,6 +130,8 @@ class SharedSpend:
             return self._remembered(key, window) + pending
         shared = int(value or 0)
         self._last_seen[key] = (window, shared)
+        if pending:  # counted here by any worker (the file is the host's): this one hands it over
+            self._pending = True
         await self._answered()
         return shared + pending
 
@@ -170,6 +172,7 @@ class SharedSpend:
         if self._away:
             self._away = False
             log.warning("budgets: Redis (REDIS_URL) answers again; adding the spend counted here meanwhile")
+            self._pending = True  # by this worker or another: the host's file holds it all
         if self._pending:
             self._pending = False
             await self._hand_over()

@@ -210,6 +210,23 @@ def test_a_redis_restart_between_calls_is_not_taken_for_an_outage(server, tmp_pa
     assert AWAY not in caplog.text and int(server.client().get(redis_name(KEY, WINDOW))) == 6
 
 
+def test_any_worker_that_reaches_redis_hands_over_what_another_worker_counted_here(server, tmp_path, quick_retry):
+    # Two workers of one host: one SQLite file, a SharedSpend each. Only the first counts during the outage.
+    counting, checking = (SharedSpend(server.url, LocalSpend(tmp_path)) for _ in range(2))
+
+    async def scenario():
+        await counting.spent_async(KEY, WINDOW)
+        await checking.spent_async(KEY, WINDOW)
+        server.stop()
+        await counting.add_async(KEY, WINDOW, 7, None)
+        server.start()
+        await asyncio.sleep(quick_retry * 2)
+        return await checking.spent_async(KEY, WINDOW)  # the other worker meets Redis first
+
+    assert asyncio.run(scenario()) == 7
+    assert int(server.client().get(redis_name(KEY, WINDOW))) == 7 and LocalSpend(tmp_path).take_all() == []
+
+
 def test_without_redis_nothing_is_tried_again_before_the_retry_time(server, tmp_path, monkeypatch):
     monkeypatch.setattr(spend, "REDIS_RETRY_SECONDS", 60.0)
     local = LocalSpend(tmp_path)
