@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Protocol
 
-from adapter.metering.spend import NANO
+from adapter.metering.spend import NANO, to_nano
 
 from .file import HASH_PREFIX, Key
 from .ring import KeyRing
@@ -87,4 +87,4 @@ class Budgets:
         if key is None or key.max_budget is None or not cost > 0:
             return
         current = window(key.budget_duration, self.clock())
-        await self.store.add_async(counter_name(key), current.key, round(cost * NANO), current.end)
+        await self.store.add_async(counter_name(key), current.key, to_nano(cost), current.end)

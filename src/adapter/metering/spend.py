@@ -37,6 +37,7 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS spend (key TEXT NOT NULL, window INTEGER N
 
 
 def to_nano(usd: float) -> int:
+    """Dollars as the counters hold them (a call's cost rounds to the nearest nano-dollar)."""
     return round(usd * NANO)
 
 
