@@ -28,7 +28,7 @@ import httpx
 from bench import streams, streams_report
 from bench.harness import (BUSINESS_MODEL, ROOT, LoadGenerator, RequestPath, Result, business_body, chat_body,
                            codex_body, messages_body, pyplot, rss_mb)
-from bench.stack import BenchStack
+from bench.stack import BUDGETED_KEY, PLAIN_KEY, BenchStack
 
 
 def request_paths(stack: BenchStack) -> list[RequestPath]:
@@ -64,6 +64,10 @@ def request_paths(stack: BenchStack) -> list[RequestPath]:
                     {**auth, "anthropic-version": "2023-06-01"}, proxy),
         RequestPath("bridged_responses", "10. the same provider, the Codex-shaped `/v1/responses` (LiteLLM's Responses "
                     "bridge alone)", f"{stack.proxy}/v1/responses", codex_body("litellm-bridged"), auth, proxy),
+        RequestPath("plain_key", "11. path 3 priced, with a keys-file key without a budget", chat,
+                    chat_body("priced-chat"), {"Authorization": f"Bearer {PLAIN_KEY}"}, proxy),
+        RequestPath("budgeted_key", "12. the same with a key with a budget (checked and charged on every call)", chat,
+                    chat_body("priced-chat"), {"Authorization": f"Bearer {BUDGETED_KEY}"}, proxy),
     ]
 
 
@@ -166,6 +170,8 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         f"{cpu_ratio('bridged_messages', 'bridged_chat'):.2f} | — |",
         f"| Codex-shaped Responses vs chat, proxy CPU per request: path 7 / path 3 | {cpu_ratio('responses'):.2f} | ≤ 1.15 |",
         f"| the same on LiteLLM's own provider: path 10 / path 8 | {cpu_ratio('bridged_responses', 'bridged_chat'):.2f} | — |",
+        f"| a key's budget (SQLite check and charge), proxy CPU per request: path 12 / path 11 | "
+        f"{cpu_ratio('budgeted_key', 'plain_key'):.2f} | — |",
         "", "| streaming (200 pieces, median of requests) | direct | through the proxy |", "|---|---:|---:|",
         f"| time to first piece, ms | {streaming['direct_ttft'] * 1000:.1f} | {streaming['proxy_ttft'] * 1000:.1f} |",
         f"| pieces per second | {streaming['direct_rate']:.0f} | {streaming['proxy_rate']:.0f} |",
@@ -192,11 +198,24 @@ def mapping_lines(mapping, business_cpu_ms: float) -> list[str]:
             f"| per streamed piece (event read, mapped, end of answer kept) | {mapping.per_piece_us:.1f} µs | — |"]
 
 
+BUDGET_HEADING = "## Budget check (issue 20)"
+
+
+def budget_section(document: str) -> str:
+    """The budget check's section of an earlier report (from scripts/bench/budget.py's output), kept as it was."""
+    start = document.find(BUDGET_HEADING)
+    if start < 0:
+        return ""
+    end = document.find("\n## ", start + len(BUDGET_HEADING))
+    return document[start:end + 1] if end >= 0 else document[start:]
+
+
 SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + our packages", "direct": "1 business API",
                 "floor": "2 LiteLLM floor (mock)", "business": "3 mapped business.yaml", "laas": "4 LaaS handler",
                 "openai": "5 LiteLLM openai/ provider", "messages": "6 /v1/messages → mapped",
                 "responses": "7 /v1/responses (Codex) → mapped", "bridged_chat": "8 LiteLLM xinference/ chat",
-                "bridged_messages": "9 its /v1/messages bridge", "bridged_responses": "10 its /v1/responses bridge"}
+                "bridged_messages": "9 its /v1/messages bridge", "bridged_responses": "10 its /v1/responses bridge",
+                "plain_key": "11 priced, key without budget", "budgeted_key": "12 priced, key with budget"}
 
 
 def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path) -> bool:
@@ -290,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             text += f"\n![Requests per second and CPU per request, every path]({pictures[0].name})\n"
         if measurement:
             section = streams_report.with_chart(measurement, section, args.output)
-        args.output.write_text(text + "\n" + (section or streams_report.old_section(old)))
+        parts = (text, section or streams_report.old_section(old), budget_section(old))
+        args.output.write_text("\n".join(part.strip("\n") + "\n" for part in parts if part))
         print(f"wrote {args.output}" + "".join(f" and {picture}" for picture in pictures) +
               ("" if pictures else " (no chart: pip install -r scripts/requirements-benchmark.txt)"))
         return 0

@@ -10,10 +10,13 @@ from pathlib import Path
 import yaml
 
 import stack_settings
+from adapter.keys.file import Key, hash_key, save_keys
 
 from .harness import ROOT, free_ports, start_logged, stop_process, wait_http
 
 UNTUNED_RUNNER = ROOT / "scripts" / "untuned_litellm.py"
+# Two keys-file keys for the budget paths (issue 20): one without a budget, one with a budget it never reaches.
+PLAIN_KEY, BUDGETED_KEY = "sk-bench-plain-0123456789abcdef", "sk-bench-budgeted-0123456789abcdef"
 
 
 class BenchStack:
@@ -28,7 +31,7 @@ class BenchStack:
         self.env = {k: v for k, v in os.environ.items() if k not in names and k != "CONFIG_FILE_PATH"}
         self.env.update(ENV_FILE=str(env_file), LOG_DIR=str(tmp / "logs"), BUSINESS_API_PORT=str(business_port),
                         LITELLM_PROXY_PORT=str(proxy_port), VENV=sys.prefix, NO_COLOR="1",
-                        CONFIG_FILE_PATH=str(tmp / "config.yaml"))
+                        CONFIG_FILE_PATH=str(tmp / "config.yaml"), KEYS_FILE=str(tmp / "keys.yaml"))
         if workers:
             self.env["LITELLM_PROXY_WORKERS"] = str(workers)
         self.settings = stack_settings.load(self.env)
@@ -51,7 +54,12 @@ class BenchStack:
         bridged = {"model_name": "litellm-bridged",
                    "litellm_params": {"model": "xinference/my-custom-model", "api_base": f"{self.business}/v1",
                                       "api_key": self.settings.business_api_key}}
-        config["model_list"] += [floor, compat, bridged]
+        # The business path priced, so that a budgeted key's calls are charged (a zero cost is not counted).
+        priced = {"model_name": "priced-chat", "litellm_params": {"model": "mapped/business/priced-chat"},
+                  "model_info": {"mode": "chat", "input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6}}
+        config["model_list"] += [floor, compat, bridged, priced]
+        save_keys(self.tmp / "keys.yaml", [Key("bench-plain", hash_key(PLAIN_KEY)), Key(
+            "bench-budgeted", hash_key(BUDGETED_KEY), max_budget=1e9, budget_duration="1d")])
         (self.tmp / "config.yaml").write_text(yaml.safe_dump(config))
         untuned = {"model_list": [floor], "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
         (self.tmp / "untuned.yaml").write_text(yaml.safe_dump(untuned))

@@ -13,6 +13,7 @@ def test_benchmark_smoke_run():
     for path in ("business API directly", "mapped provider (business.yaml)", "LaaS handler", "openai/ provider", "mock_response"):
         assert path in result.stdout
     assert "| whole stack vs untuned LiteLLM" in result.stdout
+    assert "budget (SQLite check and charge), proxy CPU per request: path 12 / path 11 |" in result.stdout
     assert "time to first piece" in result.stdout
     share = next(line for line in result.stdout.splitlines() if line.startswith("| share of path 3's CPU"))
     assert 0 < float(share.split("|")[2].strip().rstrip(" %")) < 100, share  # the mapping's cost was measured
@@ -28,3 +29,14 @@ def test_benchmark_smoke_run():
         assert sorted(cells[1].strip() for cells in rows) == ["mock alone", "ours", "stock LiteLLM"], rows
         assert all(cells[2].strip() == "0" for cells in rows), rows
     assert "| unloaded TTFT overhead ≤ 25 ms p50 |" in streaming
+
+
+def test_budget_benchmark_smoke_run():
+    """scripts/bench/budget.py (issue 20) runs briefly, with Redis, and prints every row of its table."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench" / "budget.py"), "--rounds", "1",
+                             "--calls", "50"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| (")]
+    assert [cells[0].split(")")[0].strip("( ") for cells in rows] == ["a", "b", "c", "d1", "d2", "b"], rows
+    for cells in rows:  # CPU and wall µs per call, as numbers
+        assert float(cells[1]) == float(cells[1]) and float(cells[2]) == float(cells[2]), cells
