@@ -71,12 +71,18 @@ def request_paths(stack: BenchStack) -> list[RequestPath]:
     ]
 
 
-def capacity_check(stack: BenchStack, generator: LoadGenerator, seconds: float) -> Result:
-    """The business API alone with a simulated 1 s model latency and 500 requests in flight."""
-    path = RequestPath("capacity", "business API, 1 s latency, 500 in flight", f"{stack.business}/api/process",
+CAPACITY_IN_FLIGHT = 500
+# The smoke run only proves the check runs: 500 connections opened at once by the asyncio fallback client (no wrk) on
+# a machine busy with other suites time out in the client itself, which is not the business API's capacity.
+SMOKE_CAPACITY_IN_FLIGHT = 50
+
+
+def capacity_check(stack: BenchStack, generator: LoadGenerator, seconds: float, in_flight: int) -> Result:
+    """The business API alone with a simulated 1 s model latency and `in_flight` requests in flight."""
+    path = RequestPath("capacity", f"business API, 1 s latency, {in_flight} in flight", f"{stack.business}/api/process",
                        business_body("slow [mock:sleep=1000]"),
                        {stack.settings.business_api_key_header: stack.settings.business_api_key})
-    return generator.run(path, seconds, 500)
+    return generator.run(path, seconds, in_flight)
 
 
 # ---------------------------------------------------------------- streaming
@@ -179,7 +185,8 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         *mapping_lines(mapping, median("business", "cpu_ms")),
         "", f"Proxy memory: {rss[0]:.0f} MB before the measured rounds, {rss[1]:.0f} MB after {rss[2]} more "
         f"requests (growth {rss[1] - rss[0]:+.0f} MB; target ≤ 50 MB).",
-        "", f"Business API capacity with a simulated 1 s model latency, 500 concurrent requests: "
+        "", f"Business API capacity with a simulated 1 s model latency, "
+        f"{SMOKE_CAPACITY_IN_FLIGHT if args.smoke else CAPACITY_IN_FLIGHT} concurrent requests: "
         f"{capacity.rps:.0f} requests/s, p50 {capacity.p50 * 1000:.0f} ms, {capacity.errors} errors.",
         "", "What the numbers mean, where the time goes and what is left to do: "
         "[performance-notes.md](performance-notes.md).",
@@ -287,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                 stack.business, stack.proxy,
                 {"business": stack.settings.business_api_key, "proxy": stack.settings.litellm_master_key},
                 repeats=3 if args.smoke else 20))
-            capacity = capacity_check(stack, generator, 3.0 if args.smoke else 8.0)
+            capacity = capacity_check(stack, generator, 3.0 if args.smoke else 8.0,
+                                      SMOKE_CAPACITY_IN_FLIGHT if args.smoke else CAPACITY_IN_FLIGHT)
             from bench import mapping_cost  # only now: importing the adapter sets LiteLLM's variables in this process
 
             mapping = mapping_cost.measure(stack.settings, stack.env)
