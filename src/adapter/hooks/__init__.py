@@ -13,7 +13,6 @@ import adapter
 _settings = adapter.settings()
 
 import logging  # noqa: E402
-import time  # noqa: E402
 
 import litellm  # noqa: E402
 import yaml  # noqa: E402
@@ -61,7 +60,6 @@ budgets = Budgets(_spend, _keys)
 budget_check = make_budget_check(_settings.litellm_master_key, _keys, budgets)
 spend_meter = SpendMeter(budgets.charge)
 litellm.logging_callback_manager.add_litellm_callback(spend_meter)
-_spend.forget_old(time.time())
 
 with open(_settings.config_file, encoding="utf-8") as _config:
     for _warning in unpriced((yaml.safe_load(_config) or {}).get("model_list") or []):

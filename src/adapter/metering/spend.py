@@ -61,6 +61,7 @@ class LocalSpend:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(SCHEMA)
             self._db, self._pid = db, os.getpid()
+            self.forget_old(time.time())  # once per process: old windows never pile up
         return self._db
 
     def spent(self, key: str, window: int) -> int:
@@ -73,7 +74,7 @@ class LocalSpend:
             "ON CONFLICT (key, window) DO UPDATE SET nano = nano + excluded.nano", (key, window, nano))
 
     def forget_old(self, now: float) -> None:
-        """Drop counters of windows that ended over a day ago (a lifetime budget's, window 0, is kept)."""
+        """Drop counters of windows that began over 32 days ago (a lifetime budget's, window 0, is kept)."""
         before = int(now) - LONGEST_WINDOW_SECONDS - KEPT_AFTER_WINDOW_SECONDS
         self._connection().execute("DELETE FROM spend WHERE window > 0 AND window < ?", (before,))
 
@@ -116,9 +117,6 @@ class SharedSpend:
         self._retry_at = 0.0  # monotonic time before which Redis is not tried (after a failure)
         self._away = False
         self._pending = True  # whether LocalSpend may hold amounts to hand to Redis (checked once at start)
-
-    def forget_old(self, now: float) -> None:
-        self.local.forget_old(now)  # Redis's counters expire by themselves
 
     async def spent_async(self, key: str, window: int) -> int:
         pending = self.local.spent(key, window)

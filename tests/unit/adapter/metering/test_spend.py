@@ -98,6 +98,13 @@ def test_forget_old_drops_windows_that_ended_over_a_day_ago_and_keeps_lifetime_c
     assert sorted(window for _, window, _ in local.take_all()) == [0, recent, WINDOW]
 
 
+def test_each_process_drops_old_windows_when_it_first_opens_the_file(tmp_path):
+    now = int(time.time())
+    LocalSpend(tmp_path).add(KEY, now - 40 * 86_400, 5)  # a window that began 40 days ago
+    LocalSpend(tmp_path).add(KEY, now, 7)  # another "process" opens it: the old window goes
+    assert LocalSpend(tmp_path).take_all() == [(KEY, now, 7)]
+
+
 # SharedSpend against a real redis-server ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
