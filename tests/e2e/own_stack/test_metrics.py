@@ -20,6 +20,7 @@ from pathlib import Path
 
 import openai
 import pytest
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 import stack_settings
@@ -113,9 +114,11 @@ def samples(text: str, name: str) -> list:
 
 
 def worker_pids(services) -> set[str]:
-    """The pids of the workers that counted a call: prometheus_client names each process's counter file after its
-    pid (counter_<pid>.db in the proxy's metrics directory; the series themselves carry no pid)."""
-    return {path.stem.removeprefix("counter_") for path in services.proxy_metrics_dir.glob("counter_*.db")}
+    """The pids of the workers that counted a call: prometheus_client writes each process's counters to a file named
+    after its pid (counter_<pid>.db in the proxy's metrics directory; the series themselves carry no pid)."""
+    return {path.stem.removeprefix("counter_") for path in services.proxy_metrics_dir.glob("counter_*.db")
+            if any(json.loads(key)[0] == "litellm_proxy_total_requests_metric" and value
+                   for key, value, *_ in MmapedDict.read_all_values_from_file(str(path)))}
 
 
 def total(text: str, name: str, **labels: str) -> float:
