@@ -54,7 +54,7 @@ def test_head_has_the_headers_without_the_body(key_check):
     assert body["body"] == b""
 
 
-@pytest.mark.parametrize(("key", "reason"), [(None, MISSING), ("sk-nobody-0123456789", MISSING),
+@pytest.mark.parametrize(("key", "reason"), [(None, MISSING), ("sk-nobody-0123456789", METRICS_MASTER_ONLY),
                                              (TEAM, METRICS_MASTER_ONLY)])
 def test_any_other_key_gets_litellm_s_401(key_check, key, reason):
     door = gateway.Gateway(Inner(), 1024, (), key_check=key_check, metrics_page=lambda: PAGE)
