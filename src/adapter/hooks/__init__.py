@@ -39,6 +39,13 @@ from adapter.upstream import client  # noqa: E402
 
 client.configure(_settings.business_api_max_connections)
 
+try:
+    _backends = load_backends(_settings.config_file, _settings.backends_dir, stack_settings.variables(settings=_settings))
+    # Looked at on every request (a stat, ~1 µs): a key added or revoked works or stops at once.
+    _keys = KeyRing(_settings.keys_file, check_every=0)
+except (MappingError, KeysError) as error:
+    raise SystemExit(f"configuration error: {error}") from None
+
 with open(_settings.config_file, encoding="utf-8") as _config:
     _litellm_config = yaml.safe_load(_config) or {}
 _callbacks = (_litellm_config.get("litellm_settings") or {}).get("callbacks") or []
@@ -47,13 +54,6 @@ LITELLM_PROMETHEUS, METRICS_CALLBACK = "prometheus", "adapter.hooks.metrics"
 if LITELLM_PROMETHEUS in _callbacks and METRICS_CALLBACK in _callbacks:
     raise SystemExit(f"configuration error: {_settings.config_file}: litellm_settings.callbacks lists both "
                      f'"{LITELLM_PROMETHEUS}" and "{METRICS_CALLBACK}", which count the same series; keep one')
-
-try:
-    _backends = load_backends(_settings.config_file, _settings.backends_dir, stack_settings.variables(settings=_settings))
-    # Looked at on every request (a stat, ~1 µs): a key added or revoked works or stops at once.
-    _keys = KeyRing(_settings.keys_file, check_every=0)
-except (MappingError, KeysError) as error:
-    raise SystemExit(f"configuration error: {error}") from None
 
 mapped_handler = MappedProvider(_settings, _backends)
 laas_handler = LaasProvider(_settings)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import openai
 import pytest
+import yaml
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -296,3 +297,16 @@ def test_the_counts_survive_a_reload_and_go_on(services, traffic):
     after = proxy_metrics(services, traffic)
     assert requests_by_key(after) == traffic.ok
     assert worker_pids(services) - {str(pid) for pid in old}, "a new worker answered"
+
+
+def test_a_config_listing_both_metrics_callbacks_is_refused_at_start(tmp_path):
+    """Ours and LiteLLM's prometheus callback count the same series: both at once would count every call twice."""
+    config = yaml.safe_load((SRC / "config.yaml").read_text(encoding="utf-8"))
+    config["litellm_settings"]["callbacks"] = ["adapter.hooks.usage_log", "adapter.hooks.metrics", "prometheus"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    env = stack_environment(tmp_path, CONFIG_FILE_PATH=str(tmp_path / "config.yaml"),
+                            BACKENDS_DIR=str(SRC / "backends"))
+    result = subprocess.run([sys.executable, "-c", "import adapter.hooks"], env=env, cwd=SRC, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert 'lists both "prometheus" and "adapter.hooks.metrics"' in result.stderr, result.stderr[-2000:]
