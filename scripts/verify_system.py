@@ -95,10 +95,14 @@ def read_config(path: str) -> tuple[dict, list[Model]]:
     return config, models
 
 
+METRICS_CALLBACKS = ("adapter.hooks.metrics", "prometheus")  # ours, or LiteLLM's own: the same series
+
+
 def metrics_configured(config: dict) -> bool:
-    """True when the proxy's config has LiteLLM's prometheus callback."""
+    """True when the proxy's config has a metrics callback (ours or LiteLLM's prometheus)."""
     settings = config.get("litellm_settings") or {}
-    return isinstance(settings, dict) and "prometheus" in (settings.get("callbacks") or [])
+    callbacks = (settings.get("callbacks") or []) if isinstance(settings, dict) else []
+    return any(name in callbacks for name in METRICS_CALLBACKS)
 
 
 # ---------------------------------------------------------------- HTTP
@@ -274,7 +278,7 @@ class Checks:
             self.ok("messages with a wrong key refused with 401 (authentication_error)")
 
     def metrics(self) -> None:
-        """GET /metrics with the master key: Prometheus text with LiteLLM's request counter."""
+        """GET /metrics with the master key: Prometheus text with the request counter."""
         url = f"{self.proxy_url}/metrics"
         answer = request("GET", url, 15, self.key)
         if answer.status != 200:

@@ -7,9 +7,10 @@ connections at once and finishes the requests and streams it has in flight; from
 the new configuration. If a new worker fails or is not ready in time, the new ones are stopped and the old ones
 keep serving: a broken configuration is refused. Each worker reads src/.env, the config and the files afresh.
 
-Metrics: LiteLLM's prometheus callback writes each worker's samples to PROXY_METRICS_DIR (prometheus_client's
-multiprocess mode), and /metrics sums the files of every worker, the replaced ones included. The directory is
-emptied here, once, when the supervisor starts; a reload keeps it, so the counts survive it.
+Metrics: the proxy's metrics callback (adapter/metering/metrics.py) writes each worker's samples to
+PROXY_METRICS_DIR (prometheus_client's multiprocess mode), and /metrics sums the files of every worker, the
+replaced ones included. The directory is emptied here, once, when the supervisor starts; a reload keeps it, so the
+counts survive it.
 
 This module deliberately does not import the `adapter` package: that would put the settings of the moment
 (the master key, ...) into this process's environment, which the workers inherit, and a reload would not see a

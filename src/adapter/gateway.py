@@ -18,11 +18,14 @@ Run with `uvicorn adapter.gateway:app` (see start_services.sh). The door:
   x-adapter-dropped-tools header and the log (door/checks/hosted.py);
 - answers a streamed Responses request that fails before its first event with an HTTP error (door/first_event.py);
 - rewrites every error response LiteLLM produces into the caller's shape (OpenAI's, or Anthropic's on
-  /v1/messages) with the same status (gzipped or not), without tracebacks or secret values (door/errors.py).
+  /v1/messages) with the same status (gzipped or not), without tracebacks or secret values (door/errors.py);
+- serves GET /metrics itself (the series of metering/metrics.py, every worker's), to the master key only, unless
+  config.yaml still lists LiteLLM's own "prometheus" callback, which then serves it as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -66,6 +69,9 @@ WEBSOCKET_REFUSAL = {"type": "websocket.close", "code": 1008,
 KeyCheck = Callable[..., "tuple[int, str, str] | None"]
 BudgetCheck = Callable[[str], Awaitable[Any]]  # key → None, or why it is over budget (keys/budget.py's OverBudget)
 OnRefusal = Callable[..., None]  # (status, model or None, key alias or None)
+MetricsPage = Callable[[], "tuple[bytes, str]"]  # → the Prometheus text and its content type
+# What LiteLLM's /metrics guard said before its reason (door/errors.py drops the operator advice it added after).
+METRICS_REFUSED = "Unauthorized access to metrics endpoint: "
 
 
 class Gateway:
@@ -73,7 +79,7 @@ class Gateway:
 
     def __init__(self, inner, max_body_bytes: int, secrets: tuple[str, ...], redis_url: str = "",
                  key_check: KeyCheck | None = None, on_refusal: OnRefusal | None = None,
-                 budget_check: BudgetCheck | None = None):
+                 budget_check: BudgetCheck | None = None, metrics_page: MetricsPage | None = None):
         self.inner, self.max_body_bytes, self.secrets, self.redis_url = inner, max_body_bytes, secrets, redis_url
         # (key, path, model or None) → None when the key may, else (status, error type, message): keys/ decides.
         self.key_check = key_check or (lambda key, path, model=None: None)
@@ -82,6 +88,8 @@ class Gateway:
         self.on_refusal = on_refusal or (lambda status, model, alias=None: None)
         # (key) → None when the key's money budget allows a call, else why not: keys/ decides (keys/budget.py).
         self.budget_check = budget_check
+        # GET /metrics answered by the door (None: passed on to LiteLLM's prometheus callback, which serves it).
+        self.metrics_page = metrics_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -102,6 +110,9 @@ class Gateway:
         route = routes.as_asked(route, scope["path"], versioned)
         if route.status:
             await self._refuse(route, receive, send)
+            return
+        if route.passed_as == routes.METRICS_MOUNTED and self.metrics_page is not None:
+            await self._metrics(scope, receive, send)
             return
         key = presented_key(scope, proxy_server.general_settings.get("litellm_key_header_name")) if route.keyed else ""
         if route.keyed and await self._refused_key(scope, route, key, None, receive, send):
@@ -215,6 +226,20 @@ class Gateway:
         except body.BodyTooLarge:
             return True
 
+    async def _metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """GET /metrics from the door: the master key only (keys/auth.py), the 401 LiteLLM's guard gave."""
+        if not await self._drain(receive):
+            return
+        key = presented_key(scope, proxy_server.general_settings.get("litellm_key_header_name"))
+        refusal = self.key_check(key, routes.METRICS_ROUTE)
+        if refusal is not None:
+            await send_json(send, 401, error_body(401, METRICS_REFUSED + refusal[2]))
+            return
+        text, content_type = await asyncio.to_thread(self.metrics_page)
+        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(text)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else text})
+
     async def _refuse(self, route: routes.Route, receive: Receive, send: Send) -> None:
         """Answer a route outside the allow-list; its body is read and dropped so the client can read the answer."""
         if not await self._drain(receive):
@@ -232,4 +257,4 @@ class Gateway:
 
 log_lines.install(_settings.log_level)
 app = Gateway(proxy_server.app, int(_settings.max_request_body_mb * 1024 * 1024), _settings.secrets,
-              _settings.redis_url, hooks.key_check, hooks.usage_log.refused, hooks.budget_check)
+              _settings.redis_url, hooks.key_check, hooks.usage_log.refused, hooks.budget_check, hooks.metrics_page)

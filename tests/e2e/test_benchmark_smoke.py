@@ -1,7 +1,10 @@
 """The benchmark keeps working: a short smoke run brings up its own stack, measures every path, and sees no error."""
 
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from .conftest import ROOT
 
@@ -40,3 +43,27 @@ def test_budget_benchmark_smoke_run():
     assert [cells[0].split(")")[0].strip("( ") for cells in rows] == ["a", "b", "c", "d1", "d2", "b"], rows
     for cells in rows:  # CPU and wall µs per call, as numbers
         assert float(cells[1]) == float(cells[1]) and float(cells[2]) == float(cells[2]), cells
+
+
+def test_metrics_cost_smoke_run():
+    """scripts/bench/metrics_cost.py (issue 21) runs briefly and prints both callbacks' CPU per call."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench" / "metrics_cost.py"), "--calls", "50"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = {cells[0].strip(): float(cells[1]) for cells in
+            (line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ") and "µs" not in line
+             and "---" not in line)}
+    assert set(rows) == {"ours (adapter.hooks.metrics)", "LiteLLM's prometheus, success event",
+                         "(an empty coroutine run the same way)"}, rows
+    assert all(value > 0 for value in rows.values()), rows
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="scripts/benchmark_metrics.py needs wrk")
+def test_metrics_benchmark_smoke_run():
+    """scripts/benchmark_metrics.py (issue 21): three proxies, one short round, every path answered without error."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark_metrics.py"), "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ours-")
+            or line.startswith("| none-") or line.startswith("| litellm-")]
+    assert len(rows) == 6 and all(cells[-1].strip() == "0" and float(cells[-2]) > 0 for cells in rows), rows

@@ -212,6 +212,10 @@ def test_every_kind_of_call_counts_exactly_across_both_workers(budgets):
     series = [line for line in metrics.splitlines()
               if line.startswith("litellm_spend_metric_total{") and 'api_key_alias="mixed"' in line]
     assert sum(float(line.rsplit(" ", 1)[1]) for line in series) == pytest.approx(expected)
+    gauges = {line.split("{", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+              if line.startswith("litellm_") and 'api_key_alias="mixed"' in line and "budget_metric" in line}
+    assert gauges == pytest.approx({"litellm_api_key_max_budget_metric": 1000,
+                                    "litellm_remaining_api_key_budget_metric": 1000 - expected})
 
 
 def test_a_restart_keeps_the_spend(stack, tmp_path):

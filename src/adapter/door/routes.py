@@ -29,10 +29,10 @@ ANTHROPIC_SERVED = {
 COSTING = frozenset(("chat", "completions", "embeddings", "images", "responses", "messages"))
 MODEL_RETRIEVE = "/models/"  # + one path segment, the model's name: GET /v1/models/{model}
 HEALTH_ROUTES = ("/health", "/health/liveliness", "/health/liveness", "/health/readiness")
-# LiteLLM's prometheus callback (config.yaml) serves this; its own middleware asks our auth hook, which lets only
-# the master key read it (keys/auth.py): the series name every key's alias. LiteLLM mounts its metrics app at
-# /metrics/ and redirects /metrics there (307, which curl and some scrapers do not follow): it is handed the
-# mounted path directly.
+# The door serves this itself (gateway.py, from metering/metrics.py's series), to the master key only (keys/auth.py):
+# the series name every key's alias. With LiteLLM's own prometheus callback in config.yaml instead, LiteLLM serves
+# it; its middleware asks our auth hook, and it mounts its metrics app at /metrics/ and redirects /metrics there
+# (307, which curl and some scrapers do not follow): it is then handed the mounted path directly.
 METRICS_ROUTE = "/metrics"
 METRICS_MOUNTED = "/metrics/"
 
@@ -100,7 +100,7 @@ ANTHROPIC_SUBPATHS = tuple(path + "/" for path in ANTHROPIC_SERVED)
 # their errors then follow (as_asked).
 MODEL_RETRIEVE_V1 = "/v1/models/"
 ANTHROPIC_WHEN_VERSIONED = ("/v1/models", MODEL_RETRIEVE_V1)
-UNKEYED = (*HEALTH_ROUTES, METRICS_ROUTE)  # health for monitors; /metrics has LiteLLM's own guard (keys/auth.py)
+UNKEYED = (*HEALTH_ROUTES, METRICS_ROUTE)  # health for monitors; /metrics has its own guard (master key only)
 # (method, path) → the Route that passes it on: one dict lookup for every request LiteLLM answers.
 # A CORS preflight carries no key (browsers send none): LiteLLM's CORS middleware answers it.
 PASSING = {

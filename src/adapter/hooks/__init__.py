@@ -13,6 +13,7 @@ import adapter
 _settings = adapter.settings()
 
 import logging  # noqa: E402
+from functools import partial  # noqa: E402
 
 import litellm  # noqa: E402
 import yaml  # noqa: E402
@@ -21,12 +22,14 @@ import stack_settings  # noqa: E402
 from adapter.keys import KeyRing, KeysError  # noqa: E402
 from adapter.keys.auth import make_auth, make_budget_check, make_key_check  # noqa: E402
 from adapter.keys.budget import Budgets  # noqa: E402
+from adapter.keys.budget_metrics import BudgetSeries  # noqa: E402
 from adapter.mapping.load import MappingError  # noqa: E402
 from adapter.mapping.registry import load_backends  # noqa: E402
 from adapter.metering.charging import SpendMeter  # noqa: E402
 from adapter.metering.lago import register as register_lago  # noqa: E402
+from adapter.metering.metrics import Metrics, exposition, scraped_registry  # noqa: E402
 from adapter.metering.prices import unpriced  # noqa: E402
-from adapter.metering.spend import open_spend  # noqa: E402
+from adapter.metering.spend import open_spend, sync_reader  # noqa: E402
 from adapter.metering.usage_log import UsageLog  # noqa: E402
 from adapter.providers.image import ImageProvider  # noqa: E402
 from adapter.providers.laas import LaasProvider  # noqa: E402
@@ -41,6 +44,15 @@ try:
     _keys = KeyRing(_settings.keys_file, check_every=0)
 except (MappingError, KeysError) as error:
     raise SystemExit(f"configuration error: {error}") from None
+
+with open(_settings.config_file, encoding="utf-8") as _config:
+    _litellm_config = yaml.safe_load(_config) or {}
+_callbacks = (_litellm_config.get("litellm_settings") or {}).get("callbacks") or []
+# LiteLLM's own callback and ours write the same series: both listed, every call would be counted twice.
+LITELLM_PROMETHEUS, METRICS_CALLBACK = "prometheus", "adapter.hooks.metrics"
+if LITELLM_PROMETHEUS in _callbacks and METRICS_CALLBACK in _callbacks:
+    raise SystemExit(f"configuration error: {_settings.config_file}: litellm_settings.callbacks lists both "
+                     f'"{LITELLM_PROMETHEUS}" and "{METRICS_CALLBACK}", which count the same series; keep one')
 
 mapped_handler = MappedProvider(_settings, _backends)
 laas_handler = LaasProvider(_settings)
@@ -61,6 +73,16 @@ budget_check = make_budget_check(_settings.litellm_master_key, _keys, budgets)
 spend_meter = SpendMeter(budgets.charge)
 litellm.logging_callback_manager.add_litellm_callback(spend_meter)
 
-with open(_settings.config_file, encoding="utf-8") as _config:
-    for _warning in unpriced((yaml.safe_load(_config) or {}).get("model_list") or []):
-        logging.getLogger("adapter").warning("%s: %s", _settings.config_file, _warning)
+# Our metrics (metering/metrics.py) and the keys' budgets, served at GET /metrics by the door; with LiteLLM's
+# "prometheus" callback listed instead, LiteLLM serves /metrics and these stay unregistered and unused (their
+# series would clash with LiteLLM's).
+_litellm_serves_metrics = LITELLM_PROMETHEUS in _callbacks
+metrics = Metrics(registry=None) if _litellm_serves_metrics else Metrics()
+metrics_page = None
+if not _litellm_serves_metrics:
+    _scraped = scraped_registry()
+    _scraped.register(BudgetSeries(_keys, sync_reader(_spend, _settings.redis_url)))
+    metrics_page = partial(exposition, _scraped)
+
+for _warning in unpriced(_litellm_config.get("model_list") or []):
+    logging.getLogger("adapter").warning("%s: %s", _settings.config_file, _warning)

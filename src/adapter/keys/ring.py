@@ -45,6 +45,11 @@ class KeyRing:
         self._refresh()
         return self._keys.get(key_hash)
 
+    def all(self) -> list[Key]:
+        """Every entry of the file, as last loaded."""
+        self._refresh()
+        return list(self._keys.values())
+
     def _refresh(self) -> None:
         now = time.monotonic()
         if now < self._next_check:

@@ -17,6 +17,7 @@ import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import redis
 import redis.asyncio
@@ -207,3 +208,21 @@ def read_spend(log_dir: str, redis_url: str, key: str, window: int) -> tuple[int
         return int(client.get(redis_name(key, window)) or 0) + local, ""
     except (redis.RedisError, OSError) as error:
         return local, f"Redis does not answer ({type(error).__name__}): this host's count only"
+
+
+def sync_reader(store: LocalSpend | SharedSpend, redis_url: str = "") -> Callable[[str, int], int]:
+    """A synchronous read of a key's spend in a window, for /metrics (read in a thread): this host's file, plus Redis's
+    count when the store is shared (a client of its own; this host's count alone while Redis does not answer)."""
+    if not isinstance(store, SharedSpend):
+        return store.spent
+    client = redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+
+    def spent(key: str, window: int) -> int:
+        local = store.local.spent(key, window)
+        try:
+            return int(client.get(redis_name(key, window)) or 0) + local
+        except (redis.RedisError, OSError):
+            return local
+
+    return spent

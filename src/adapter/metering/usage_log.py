@@ -23,13 +23,17 @@ log = logging.getLogger("adapter")
 
 def usage_line(payload: dict, now: datetime) -> dict:
     """LiteLLM's standard logging payload → the usage record (plain data)."""
+    return {"time": now.isoformat(timespec="milliseconds"), **call_record(payload)}
+
+
+def call_record(payload: dict) -> dict:
+    """The call's part of the usage record (all of it but the time), as the metrics read it too (metrics.py)."""
     metadata = payload.get("metadata") or {}
     auth = metadata.get("user_api_key_auth_metadata") or {}
     error = payload.get("error_information") or {}
     succeeded = payload.get("status") == "success"
     code = str(error.get("error_code") or "")
     return {
-        "time": now.isoformat(timespec="milliseconds"),
         "request_id": payload.get("litellm_call_id") or payload.get("id"),
         "key_alias": metadata.get("user_api_key_alias"),  # "master" for the master key; null: no valid key (401)
         "customer_id": auth.get("customer_id") if isinstance(auth, dict) else None,

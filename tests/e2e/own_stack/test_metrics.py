@@ -1,5 +1,5 @@
-"""GET /metrics on the proxy (LiteLLM's prometheus callback) and on the business API after real traffic, each
-service with 2 workers: the counts are summed over the workers, a previous run's files do not count, and only
+"""GET /metrics on the proxy (adapter.hooks.metrics, served by the door) and on the business API after real traffic,
+each service with 2 workers: the counts are summed over the workers, a previous run's files do not count, and only
 the master key reads the proxy's metrics."""
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from hashlib import sha256
 from pathlib import Path
 
 import openai
 import pytest
+import yaml
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 import stack_settings
@@ -50,6 +51,7 @@ class Services:
     proxy_url: str
     business_url: str
     proxy_pid: int  # the supervisor's
+    proxy_metrics_dir: Path
 
     def client(self, key: str) -> openai.OpenAI:
         # A new connection per request, so that both workers take requests.
@@ -89,7 +91,7 @@ def services(tmp_path_factory):
         proxy = start("litellm_proxy", supervisor_command(settings, 2), env, logs)
         proxy_url = f"http://127.0.0.1:{settings.litellm_proxy_port}"
         wait_healthy(proxy, f"{proxy_url}/health/liveliness")
-        yield Services(settings, proxy_url, business_url, proxy.process.pid)
+        yield Services(settings, proxy_url, business_url, proxy.process.pid, proxy_dir)
     finally:
         for service in (proxy, business):
             if service is not None:
@@ -112,9 +114,12 @@ def samples(text: str, name: str) -> list:
             if sample.name == name]
 
 
-def worker_pids(text: str) -> set[str]:
-    """The pids of the workers that answered a request (LiteLLM's per-process gauges carry them)."""
-    return {s.labels["pid"] for s in samples(text, "litellm_remaining_api_key_requests_for_model")}
+def worker_pids(services) -> set[str]:
+    """The pids of the workers that counted a call: prometheus_client writes each process's counters to a file named
+    after its pid (counter_<pid>.db in the proxy's metrics directory; the series themselves carry no pid)."""
+    return {path.stem.removeprefix("counter_") for path in services.proxy_metrics_dir.glob("counter_*.db")
+            if any(json.loads(key)[0] == "litellm_proxy_total_requests_metric" and value
+                   for key, value, *_ in MmapedDict.read_all_values_from_file(str(path)))}
 
 
 def total(text: str, name: str, **labels: str) -> float:
@@ -151,7 +156,7 @@ def traffic(services) -> Traffic:
             for used in pool.map(lambda n: chat(team, f"team {n} [mock:sleep=300]"), range(CONCURRENT)):
                 sent["team-metrics", "200"] += 1
                 tokens["team-metrics"] += used
-            if len(worker_pids(scrape(services))) == 2:
+            if len(worker_pids(services)) == 2:
                 break
     slow = sent["team-metrics", "200"]
     tokens["team-metrics"] += stream(team, "team stream")
@@ -196,8 +201,8 @@ def test_request_counts_per_key_alias_and_status_are_what_was_sent_summed_over_b
     assert {s.labels["requested_model"] for s in samples(text, "litellm_proxy_total_requests_metric_total")} \
         == {MODEL}
     assert total(text, "litellm_proxy_failed_requests_metric_total", api_key_alias="team-metrics") == 1
-    # Both workers answered some of them (their per-process gauges carry their pid): the counts are summed.
-    assert len(worker_pids(text)) == 2, worker_pids(text)
+    # Both workers answered some of them (each wrote its own counter file): the counts are summed.
+    assert len(worker_pids(services)) == 2, worker_pids(services)
 
 
 def test_tokens_per_key_alias_are_the_usage_the_responses_reported(services, traffic):
@@ -214,17 +219,21 @@ def test_latency_is_observed_for_every_answered_request_per_model_and_key_alias(
     for alias in ("team-metrics", "master"):
         count = total(text, "litellm_request_total_latency_metric_count", api_key_alias=alias, model_group=MODEL)
         assert count == traffic.ok[alias, "200"], alias
-    # The team's slow chats ([mock:sleep=300]) took at least 0.3 s each.
-    assert total(text, "litellm_request_total_latency_metric_sum", api_key_alias="team-metrics") \
-        >= 0.3 * traffic.slow
+    # The team's slow chats ([mock:sleep=300]) took at least 0.3 s each, at the backend too.
+    for name in ("litellm_request_total_latency_metric_sum", "litellm_llm_api_latency_metric_sum"):
+        assert total(text, name, api_key_alias="team-metrics") >= 0.3 * traffic.slow, name
+    # The one stream: its time to the first chunk.
+    assert total(text, "litellm_llm_api_time_to_first_token_metric_count", api_key_alias="team-metrics") == 1
 
 
-def test_the_metrics_name_no_key_only_its_hash(services, traffic):
+def test_the_metrics_name_keys_by_alias_only_with_few_labels(services, traffic):
     text = proxy_metrics(services, traffic)
-    assert services.settings.litellm_master_key not in text and TEAM not in text
-    hashes = {s.labels.get("hashed_api_key") for s in samples(text, "litellm_total_tokens_metric_total")}
-    # A team key: its hash as the keys file has it; the master key: its SHA-256, as LiteLLM writes it.
-    assert hashes == {hash_key(TEAM), sha256(services.settings.litellm_master_key.encode()).hexdigest()}
+    assert services.settings.litellm_master_key not in text and TEAM not in text and hash_key(TEAM) not in text
+    labels = {label for family in text_string_to_metric_families(text) if family.name.startswith("litellm_")
+              for sample in family.samples for label in sample.labels}
+    assert not labels & {"hashed_api_key", "client_ip", "user_agent", "end_user", "team", "user"}, labels
+    assert {s.labels["api_key_alias"] for s in samples(text, "litellm_total_tokens_metric_total")} \
+        == {"team-metrics", "master"}
 
 
 @pytest.mark.parametrize("key", [None, "sk-not-a-key-0123456789", TEAM])
@@ -276,8 +285,8 @@ def alive(pid: int) -> bool:
 
 def test_the_counts_survive_a_reload_and_go_on(services, traffic):
     """Last in this module: SIGHUP replaces both workers; what the old ones counted stays in the sums."""
-    before = proxy_metrics(services, traffic)
-    old = {int(pid) for pid in worker_pids(before)}
+    proxy_metrics(services, traffic)
+    old = {int(pid) for pid in worker_pids(services)}
     os.kill(services.proxy_pid, signal.SIGHUP)
     deadline = time.monotonic() + 240
     while any(alive(pid) for pid in old) and time.monotonic() < deadline:
@@ -287,4 +296,17 @@ def test_the_counts_survive_a_reload_and_go_on(services, traffic):
     traffic.ok["team-metrics", "200"] += 1
     after = proxy_metrics(services, traffic)
     assert requests_by_key(after) == traffic.ok
-    assert worker_pids(after) - {str(pid) for pid in old}, "a new worker answered"
+    assert worker_pids(services) - {str(pid) for pid in old}, "a new worker answered"
+
+
+def test_a_config_listing_both_metrics_callbacks_is_refused_at_start(tmp_path):
+    """Ours and LiteLLM's prometheus callback count the same series: both at once would count every call twice."""
+    config = yaml.safe_load((SRC / "config.yaml").read_text(encoding="utf-8"))
+    config["litellm_settings"]["callbacks"] = ["adapter.hooks.usage_log", "adapter.hooks.metrics", "prometheus"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    env = stack_environment(tmp_path, CONFIG_FILE_PATH=str(tmp_path / "config.yaml"),
+                            BACKENDS_DIR=str(SRC / "backends"))
+    result = subprocess.run([sys.executable, "-c", "import adapter.hooks"], env=env, cwd=SRC, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert 'lists both "prometheus" and "adapter.hooks.metrics"' in result.stderr, result.stderr[-2000:]

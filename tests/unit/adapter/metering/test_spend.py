@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from adapter.metering import spend
-from adapter.metering.spend import LONGEST_WINDOW_SECONDS, LocalSpend, SharedSpend, read_spend, redis_name
+from adapter.metering.spend import LONGEST_WINDOW_SECONDS, LocalSpend, SharedSpend, read_spend, redis_name, sync_reader
 from tests.support.redis_server import RedisServer
 
 KEY, OTHER = "ab" * 32, "cd" * 32  # counter names are a key hash's hex digits
@@ -272,3 +272,15 @@ def test_read_spend_with_redis_down_says_it_shows_this_hosts_share_only(server, 
     spent, note = read_spend(str(tmp_path), server.url, KEY, WINDOW)
     assert spent == 42 and note == "Redis does not answer (ConnectionError): this host's count only"
     assert server.url.split("@")[0].split(":")[-1] not in note  # the password is never shown
+
+
+def test_the_synchronous_reader_for_metrics_adds_redis_to_this_host_and_counts_alone_while_redis_is_away(
+        server, tmp_path):
+    local = LocalSpend(tmp_path)
+    local.add(KEY, WINDOW, 5)
+    server.client().set(redis_name(KEY, WINDOW), 10)
+    spent = sync_reader(SharedSpend(server.url, local), server.url)
+    assert (spent(KEY, WINDOW), spent(OTHER, WINDOW)) == (15, 0)
+    server.stop()
+    assert spent(KEY, WINDOW) == 5
+    assert sync_reader(local)(KEY, WINDOW) == 5
