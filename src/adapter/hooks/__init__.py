@@ -29,7 +29,7 @@ from adapter.metering.charging import SpendMeter  # noqa: E402
 from adapter.metering.lago import register as register_lago  # noqa: E402
 from adapter.metering.metrics import Metrics, exposition, scraped_registry  # noqa: E402
 from adapter.metering.prices import unpriced  # noqa: E402
-from adapter.metering.spend import open_spend, sync_reader  # noqa: E402
+from adapter.metering.spend import SpendReader, open_spend  # noqa: E402
 from adapter.metering.usage_log import UsageLog  # noqa: E402
 from adapter.providers.image import ImageProvider  # noqa: E402
 from adapter.providers.laas import LaasProvider  # noqa: E402
@@ -81,7 +81,7 @@ metrics = Metrics(registry=None) if _litellm_serves_metrics else Metrics()
 metrics_page = None
 if not _litellm_serves_metrics:
     _scraped = scraped_registry()
-    _scraped.register(BudgetSeries(_keys, sync_reader(_spend, _settings.redis_url)))
+    _scraped.register(BudgetSeries(_keys, SpendReader(_settings.log_dir, _settings.redis_url).spent))
     metrics_page = partial(exposition, _scraped)
 
 for _warning in unpriced(_litellm_config.get("model_list") or []):

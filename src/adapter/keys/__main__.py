@@ -18,7 +18,7 @@ import stack_settings
 from adapter.keys.budget import counter_name, dollars, utc_text
 from adapter.keys.file import FieldError, Key, KeysError, hash_key, key_from_entry, load_keys, save_keys
 from adapter.keys.window import DURATIONS_HELP, window
-from adapter.metering.spend import NANO, read_spend
+from adapter.metering.spend import NANO, SpendReader
 
 SHOWN_HASH = 12  # characters of a hash `list` shows: enough to tell keys apart, too few to be the hash
 
@@ -147,23 +147,23 @@ def _budget(key: Key) -> str:
         f"{dollars(key.max_budget)} lifetime"
 
 
-def _spend_cells(key: Key, now: datetime, settings: stack_settings.Settings, notes: set[str]) -> list[str]:
+def _spend_cells(key: Key, now: datetime, spend: SpendReader, notes: set[str]) -> list[str]:
     """BUDGET, SPENT (in the current window) and RESETS of a key."""
     if key.max_budget is None:
         return ["-", "-", "-"]
     current = window(key.budget_duration, now)
-    nano, note = read_spend(settings.log_dir, settings.redis_url, counter_name(key), current.key)
+    nano, note = spend.read(counter_name(key), current.key)
     if note:
         notes.add(note)
     resets = "never" if current.end is None else utc_text(current.end)
     return [f"{dollars(key.max_budget)}/{key.budget_duration or 'lifetime'}", dollars(nano / NANO), resets]
 
 
-def _row(key: Key, now: datetime, settings: stack_settings.Settings, notes: set[str]) -> list[str]:
+def _row(key: Key, now: datetime, spend: SpendReader, notes: set[str]) -> list[str]:
     state = "disabled" if key.disabled else "expired" if key.expired(now) else "active"
     limit = lambda value: "-" if value is None else str(value)  # noqa: E731
     return [key.alias, key.hash[:SHOWN_HASH] + "…", "all" if key.models is None else ",".join(sorted(key.models)),
-            limit(key.rpm), limit(key.tpm), limit(key.max_parallel), *_spend_cells(key, now, settings, notes),
+            limit(key.rpm), limit(key.tpm), limit(key.max_parallel), *_spend_cells(key, now, spend, notes),
             key.customer_id or "-", _when(key.expires), state]
 
 
@@ -175,7 +175,8 @@ def show(path: Path, keys: list[Key], settings: stack_settings.Settings) -> None
     notes: set[str] = set()
     rows = [["ALIAS", "HASH", "MODELS", "RPM", "TPM", "PARALLEL", "BUDGET", "SPENT", "RESETS", "CUSTOMER", "EXPIRES",
              "STATE"]]
-    rows += [_row(key, now, settings, notes) for key in keys]
+    spend = SpendReader(settings.log_dir, settings.redis_url, timeout=2)  # one client for every row
+    rows += [_row(key, now, spend, notes) for key in keys]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

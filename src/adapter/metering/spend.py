@@ -198,31 +198,36 @@ def open_spend(log_dir: str, redis_url: str = "") -> LocalSpend | SharedSpend:
     return SharedSpend(redis_url, local) if redis_url else local
 
 
+class SpendReader:
+    """Synchronous reads of a key's spend in a window, for `keys.sh list` and /metrics: this host's file (if there is
+    one yet), plus Redis's count when REDIS_URL is set; this host's count alone, and a note, while Redis does not
+    answer. Its own SQLite connection and Redis client, made once: /metrics reads in a thread, off the event loop."""
+
+    def __init__(self, log_dir: str | Path, redis_url: str = "", timeout: float = REDIS_TIMEOUT_SECONDS):
+        self.local = LocalSpend(log_dir)
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout) \
+            if redis_url else None
+
+    def read(self, key: str, window: int) -> tuple[int, str]:
+        """(nano-dollars, "" or why only this host's count could be read)."""
+        local = self.local.spent(key, window) if self.local.path.exists() else 0
+        if self.redis is None:
+            return local, ""
+        try:
+            return int(self.redis.get(redis_name(key, window)) or 0) + local, ""
+        except (redis.RedisError, OSError) as error:
+            return local, f"Redis does not answer ({type(error).__name__}): this host's count only"
+
+    def spent(self, key: str, window: int) -> int:
+        return self.read(key, window)[0]
+
+
 def read_spend(log_dir: str, redis_url: str, key: str, window: int) -> tuple[int, str]:
-    """For `keys.sh list`: a key's spend in a window, and a note when only this host's share could be read."""
-    local = LocalSpend(log_dir).spent(key, window) if (Path(log_dir) / FILE_NAME).exists() else 0
-    if not redis_url:
-        return local, ""
-    try:
-        client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        return int(client.get(redis_name(key, window)) or 0) + local, ""
-    except (redis.RedisError, OSError) as error:
-        return local, f"Redis does not answer ({type(error).__name__}): this host's count only"
+    """One read of a key's spend in a window (SpendReader.read, with a client made for it)."""
+    return SpendReader(log_dir, redis_url, timeout=2).read(key, window)
 
 
 def sync_reader(store: LocalSpend | SharedSpend, redis_url: str = "") -> Callable[[str, int], int]:
-    """A synchronous read of a key's spend in a window, for /metrics (read in a thread): this host's file, plus Redis's
-    count when the store is shared (a client of its own; this host's count alone while Redis does not answer)."""
-    if not isinstance(store, SharedSpend):
-        return store.spent
-    client = redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
-
-    def spent(key: str, window: int) -> int:
-        local = store.local.spent(key, window)
-        try:
-            return int(client.get(redis_name(key, window)) or 0) + local
-        except (redis.RedisError, OSError):
-            return local
-
-    return spent
+    """SpendReader.spent over `store`'s file, and Redis when `store` is shared."""
+    shared = isinstance(store, SharedSpend)
+    return SpendReader((store.local if shared else store).path.parent, redis_url if shared else "").spent
