@@ -17,7 +17,7 @@ import yaml
 
 from adapter.keys import hash_key
 
-from tests.support.redis_server import PASSWORD, RedisServer
+from tests.support.redis_server import PASSWORD, running
 
 from ..conftest import extra_proxy
 
@@ -30,12 +30,8 @@ KEYS = {alias: f"sk-{alias}-0123456789abcdef" for alias in ("shared", "before-ou
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
+    with running(tmp_path_factory.mktemp("redis")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

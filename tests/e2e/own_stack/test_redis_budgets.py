@@ -12,7 +12,7 @@ import yaml
 from adapter.keys import hash_key
 from adapter.keys.window import window
 from adapter.metering.spend import NANO, REDIS_RETRY_SECONDS, redis_name
-from tests.support.redis_server import PASSWORD, RedisServer
+from tests.support.redis_server import PASSWORD, running
 
 from ..conftest import extra_proxy
 from ..test_budgets import PRICED, Proxy, lines_of
@@ -38,12 +38,8 @@ def write_keys(path, budget: float | None) -> None:
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()  # before the proxies: each waits for Redis at start-up
-    try:
+    with running(tmp_path_factory.mktemp("redis")) as server:  # before the proxies: each waits for Redis at start-up
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

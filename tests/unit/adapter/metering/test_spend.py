@@ -13,7 +13,7 @@ import redis
 
 from adapter.metering import spend
 from adapter.metering.spend import LONGEST_WINDOW_SECONDS, LocalSpend, SharedSpend, read_spend, redis_name, sync_reader
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import running
 
 KEY, OTHER = "ab" * 32, "cd" * 32  # counter names are a key hash's hex digits
 WINDOW = 1_796_169_600  # 2026-12-01T00:00:00Z, a month's window start
@@ -109,12 +109,8 @@ def test_each_process_drops_old_windows_when_it_first_opens_the_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
+    with running(tmp_path_factory.mktemp("redis")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
