@@ -106,14 +106,9 @@ def run(args: argparse.Namespace, tmp: Path) -> str:
             wait_http(f"{url}/health/liveliness", 180)
         paths = [path for name, (url, pid) in proxies.items()
                  for path in paths_for(name, url, pid, settings.litellm_master_key)]
-        generator = LoadGenerator(shutil.which("wrk"), tmp)
-        results: dict[str, list[Result]] = {path.key: [] for path in paths}
-        for path in paths:  # warm-up: first requests load lazy parts
-            generator.run(path, 2, args.concurrency)
-        for round_number in range(args.rounds):
-            shift = 2 * (round_number % len(VARIANTS))
-            for path in paths[shift:] + paths[:shift]:
-                results[path.key].append(generator.run(path, args.duration, args.concurrency))
+        rotated = lambda number, paths: paths[2 * (number % len(VARIANTS)):] + paths[:2 * (number % len(VARIANTS))]  # noqa: E731
+        results = LoadGenerator(shutil.which("wrk"), tmp).in_rounds(paths, args.rounds, args.duration,
+                                                                    args.concurrency, rotated)
         return report(results)
     finally:
         for process in reversed(processes):

@@ -93,14 +93,9 @@ def run(args: argparse.Namespace, tmp: Path) -> str:
             wait_http(f"{url}/health/liveliness", 120)
         paths = [path for name, (url, pid) in proxies.items()
                  for path in paths_for(name, url, pid, settings.litellm_master_key)]
-        generator = LoadGenerator(shutil.which("wrk"), tmp)
-        results: dict[str, list[Result]] = {path.key: [] for path in paths}
-        for path in paths:  # warm-up: first requests load lazy parts
-            generator.run(path, 2, args.concurrency)
-        for round_number in range(args.rounds):
-            order = paths if round_number % 2 == 0 else [*paths[2:], *paths[:2]]
-            for path in order:
-                results[path.key].append(generator.run(path, args.duration, args.concurrency))
+        swapped = lambda number, paths: paths if number % 2 == 0 else [*paths[2:], *paths[:2]]  # noqa: E731
+        results = LoadGenerator(shutil.which("wrk"), tmp).in_rounds(paths, args.rounds, args.duration,
+                                                                    args.concurrency, swapped)
         return report(results, args.baseline)
     finally:
         for process in reversed(processes):

@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -250,6 +251,18 @@ class LoadGenerator:
         if cpu_before is not None and result.requests:
             result.cpu_ms = (cpu_seconds(path.server_pid) - cpu_before) * 1000 / result.requests
         return result
+
+    def in_rounds(self, paths: list[RequestPath], rounds: int, seconds: float, concurrency: int,
+                  order: Callable[[int, list[RequestPath]], list[RequestPath]]) -> dict[str, list[Result]]:
+        """Each path's results over `rounds` (in the order `order` gives for each round), after a 2 s warm-up of
+        each: the first requests pay for lazy imports and connection set-up."""
+        for path in paths:
+            self.run(path, 2, concurrency)
+        results: dict[str, list[Result]] = {path.key: [] for path in paths}
+        for round_number in range(rounds):
+            for path in order(round_number, paths):
+                results[path.key].append(self.run(path, seconds, concurrency))
+        return results
 
 
 # ---------------------------------------------------------------- charts
