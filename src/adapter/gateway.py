@@ -94,7 +94,7 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             receive = lifespan.waiting_for_redis(lifespan.closing_sessions_on_shutdown(receive), self.redis_url)
-            send = lifespan.tuning_gc_after_startup(send)
+            send = lifespan.tuning_after_startup(send)
             await self.inner(scope, receive, send)
         elif scope["type"] == "websocket":
             await receive()  # the connect message

@@ -19,7 +19,8 @@ ALLOWED = {
     "providers": {"mapping", "openai", "upstream"},
     "keys": {"metering"},  # a key's budget is checked against the spend metering counts
     "metering": set(),
-    "door": {"openai", "upstream"},
+    "tuning": set(),
+    "door": {"openai", "upstream", "tuning"},
     "hooks": {"providers", "mapping", "keys", "metering", "upstream"},
     "gateway": {"door", "hooks"},
 }

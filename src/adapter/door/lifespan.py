@@ -1,4 +1,4 @@
-"""What the proxy does around LiteLLM's start and stop: wait for Redis, load lazy parts, tune the GC, close sessions."""
+"""What the proxy does around LiteLLM's start and stop: wait for Redis, load lazy parts, tune LiteLLM and the GC."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 import redis.asyncio
 
 from ..upstream import client
+from .. import tuning
 from .asgi import Receive, Send
 
 log = logging.getLogger("adapter.lifespan")
@@ -34,12 +35,14 @@ def load_lazy_parts() -> None:
     from litellm.main import encoding  # noqa: F401  (the module's lazy attribute: importing it loads cl100k_base)
 
 
-def tuning_gc_after_startup(send: Send) -> Send:
-    """Once LiteLLM has started, move everything alive into the permanent generation and collect less often."""
+def tuning_after_startup(send: Send) -> Send:
+    """Once LiteLLM has started: its work that buys nothing here taken away (tuning/), and everything alive moved
+    into the permanent generation, collected less often."""
 
     async def wrapped(message: dict) -> None:
         if message["type"] == "lifespan.startup.complete":
             load_lazy_parts()
+            tuning.install()
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)

@@ -1,11 +1,17 @@
-"""adapter.door.lifespan: lazy parts loaded and the garbage collector tuned once LiteLLM has started, and only then."""
+"""adapter.door.lifespan: lazy parts loaded, LiteLLM tuned and the garbage collector too once LiteLLM has started, and only
+then."""
 
 import asyncio
 import gc
 
 import pytest
 
-from adapter.door.lifespan import GC_THRESHOLDS, tuning_gc_after_startup
+from litellm.proxy.auth.route_checks import RouteChecks
+from litellm.router import Router
+
+from adapter.tuning import route_checks, router_usage
+from adapter.tuning.inline_dispatch import InlineDispatchExecutor
+from adapter.door.lifespan import GC_THRESHOLDS, tuning_after_startup
 
 
 @pytest.fixture()
@@ -16,22 +22,24 @@ def restored_gc():
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+        Router._increment_deployment_usage = router_usage.COUNTING
+        RouteChecks.is_management_route = staticmethod(route_checks.ASKING)
 
 
 def _pass_through(message: dict) -> list[dict]:
     sent = []
 
     async def send(msg):
-        sent.append(msg)
+        sent.append((msg, asyncio.get_running_loop()._default_executor))
 
-    asyncio.run(tuning_gc_after_startup(send)(message))
-    return sent
+    asyncio.run(tuning_after_startup(send)(message))
+    return [msg for msg, _ in sent], [executor for _, executor in sent]
 
 
 def test_startup_complete_freezes_and_raises_thresholds(restored_gc):
     gc.set_threshold(700, 10, 10)
     message = {"type": "lifespan.startup.complete"}
-    assert _pass_through(message) == [message]
+    assert _pass_through(message)[0] == [message]
     assert gc.get_threshold() == GC_THRESHOLDS
     assert gc.get_freeze_count() > 0
 
@@ -39,9 +47,17 @@ def test_startup_complete_freezes_and_raises_thresholds(restored_gc):
 def test_other_messages_leave_the_collector_alone(restored_gc):
     gc.set_threshold(700, 10, 10)
     message = {"type": "lifespan.shutdown.complete"}
-    assert _pass_through(message) == [message]
+    assert _pass_through(message) == ([message], [None])
     assert gc.get_threshold() == (700, 10, 10)
     assert gc.get_freeze_count() == 0
+    assert Router._increment_deployment_usage is router_usage.COUNTING
+
+
+def test_startup_complete_runs_our_providers_dispatch_inline_and_counts_usage_only_where_limited(restored_gc):
+    _, executors = _pass_through({"type": "lifespan.startup.complete"})
+    assert isinstance(executors[0], InlineDispatchExecutor)
+    assert Router._increment_deployment_usage is router_usage.counting_only_limited
+    assert RouteChecks.is_management_route is route_checks.remembered
 
 
 def test_startup_complete_loads_litellms_tokenizer_before_the_first_request(restored_gc):
