@@ -15,6 +15,11 @@ from adapter.keys.file import Key, hash_key, save_keys
 from .harness import ROOT, free_ports, start_logged, stop_process, wait_http
 
 UNTUNED_RUNNER = ROOT / "scripts" / "untuned_litellm.py"
+# Proxies of this checkout beside the stack, differing from it only in config.yaml's metrics callback (issue 21):
+# name → the callbacks in place of the shipped ones.
+METRICS_VARIANTS = {"metrics_off": ["adapter.hooks.usage_log"],
+                    "litellm_metrics": ["adapter.hooks.usage_log", "prometheus"]}
+KEEP_ALIVE_SECONDS = "75"  # as start_services.sh runs the proxy
 # Two keys-file keys for the budget paths (issue 20): one without a budget, one with a budget it never reaches.
 PLAIN_KEY, BUDGETED_KEY = "sk-bench-plain-0123456789abcdef", "sk-bench-budgeted-0123456789abcdef"
 
@@ -40,6 +45,7 @@ class BenchStack:
         self.untuned = f"http://127.0.0.1:{untuned_port}"
         self.untuned_ours = f"http://127.0.0.1:{untuned_ours_port}"
         self.untuned_processes: list[subprocess.Popen] = []
+        self.variants: dict[str, tuple[str, subprocess.Popen]] = {}  # name → (url, process)
         self.write_configs()
 
     def write_configs(self) -> None:
@@ -61,6 +67,9 @@ class BenchStack:
         save_keys(self.tmp / "keys.yaml", [Key("bench-plain", hash_key(PLAIN_KEY)), Key(
             "bench-budgeted", hash_key(BUDGETED_KEY), max_budget=1e9, budget_duration="1d")])
         (self.tmp / "config.yaml").write_text(yaml.safe_dump(config))
+        for name, callbacks in METRICS_VARIANTS.items():
+            config["litellm_settings"]["callbacks"] = callbacks
+            (self.tmp / f"config-{name}.yaml").write_text(yaml.safe_dump(config))
         untuned = {"model_list": [floor], "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
         (self.tmp / "untuned.yaml").write_text(yaml.safe_dump(untuned))
 
@@ -78,6 +87,23 @@ class BenchStack:
         for url in (self.untuned, self.untuned_ours):
             wait_http(f"{url}/health/liveliness", 120)
 
+    def start_variants(self) -> None:
+        """Our proxy again for each METRICS_VARIANTS entry, run as start_services.sh runs it, on the same business API."""
+        for name in METRICS_VARIANTS:
+            port = free_ports(1)[0]
+            logs = self.tmp / f"logs-{name}"
+            logs.mkdir(exist_ok=True)
+            env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / f"config-{name}.yaml"), "LOG_DIR": str(logs),
+                   "LITELLM_PROXY_PORT": str(port), "PROXY_METRICS_DIR": str(logs / "prometheus"),
+                   "PYTHONPATH": str(ROOT / "src")}
+            command = [sys.executable, "-m", "proxy_supervisor", "adapter.gateway:app", "--app-dir", str(ROOT / "src"),
+                       "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.settings.litellm_proxy_workers),
+                       "--http", "httptools", "--loop", "uvloop", "--timeout-keep-alive", KEEP_ALIVE_SECONDS,
+                       "--log-level", self.settings.log_level.lower()]
+            self.variants[name] = (f"http://127.0.0.1:{port}", start_logged(command, env, logs / "proxy.log", ROOT))
+        for url, _ in self.variants.values():
+            wait_http(f"{url}/health/liveliness", 180)
+
     def start_untuned(self, url: str, runner: list[str], config: str = "untuned.yaml", workers: int = 1,
                       loop: str = "uvloop") -> subprocess.Popen:
         """A LiteLLM proxy without this project's adapter or tuning, with a config file written into tmp.
@@ -93,7 +119,7 @@ class BenchStack:
             env, self.tmp / "logs" / f"untuned-{port}.log")
 
     def stop(self) -> None:
-        for process in self.untuned_processes:
+        for process in [*self.untuned_processes, *(process for _, process in self.variants.values())]:
             stop_process(process)
         subprocess.run([str(ROOT / "stop_services.sh")], cwd=ROOT, env=self.env, capture_output=True, timeout=120)
 
