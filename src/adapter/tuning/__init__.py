@@ -2,7 +2,7 @@
 docs/performance-notes.md, "Where the CPU goes with everything on"). Each part does what LiteLLM 1.106.2 would
 have done, only cheaper; its tests run LiteLLM's own code both ways."""
 
-from . import inline_dispatch, route_checks, router_usage
+from . import callback_controls, inline_dispatch, route_checks, router_usage
 
 
 def install() -> None:
@@ -10,3 +10,4 @@ def install() -> None:
     inline_dispatch.install()
     router_usage.install()
     route_checks.install()
+    callback_controls.install()

@@ -8,8 +8,9 @@ import pytest
 
 from litellm.proxy.auth.route_checks import RouteChecks
 from litellm.router import Router
+from litellm_enterprise.enterprise_callbacks.callback_controls import EnterpriseCallbackControls
 
-from adapter.tuning import route_checks, router_usage
+from adapter.tuning import callback_controls, route_checks, router_usage
 from adapter.tuning.inline_dispatch import InlineDispatchExecutor
 from adapter.door.lifespan import GC_THRESHOLDS, tuning_after_startup
 
@@ -24,6 +25,7 @@ def restored_gc():
         gc.set_threshold(*thresholds)
         Router._increment_deployment_usage = router_usage.COUNTING
         RouteChecks.is_management_route = staticmethod(route_checks.ASKING)
+        EnterpriseCallbackControls.is_callback_disabled_dynamically = staticmethod(callback_controls.ASKING)
 
 
 def _pass_through(message: dict) -> list[dict]:
@@ -58,6 +60,7 @@ def test_startup_complete_runs_our_providers_dispatch_inline_and_counts_usage_on
     assert isinstance(executors[0], InlineDispatchExecutor)
     assert Router._increment_deployment_usage is router_usage.counting_only_limited
     assert RouteChecks.is_management_route is route_checks.remembered
+    assert EnterpriseCallbackControls.is_callback_disabled_dynamically is callback_controls.is_callback_disabled_dynamically
 
 
 def test_startup_complete_loads_litellms_tokenizer_before_the_first_request(restored_gc):
