@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README quickstart; CI runs exactly this): ensure the venv, the client-test
-# pins, the deployment checkers' pins, the node clients' and the coding agents' node packages, the KServe model
-# server's venv (.venv-kserve) and the Python agents' venvs (.venv-agents, .venv-aider), run pytest.
+# pins, the deployment checkers' and the benchmark's pins, the node clients' and the coding agents' node packages,
+# the KServe model server's venv (.venv-kserve) and the Python agents' venvs (.venv-agents, .venv-aider), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
 #                                  (the real OpenAI clients), tests/agents (real coding agents), tests/deploy and the
@@ -121,19 +121,21 @@ agents_venv_ready() {  # wait for agents_venv_in_background, show its output, ex
 }
 
 ensure_deploy_requirements() {
-  # Install tests/deploy/requirements.txt (the offline checkers of deploy/ and the Dockerfile) into $VENV when it,
-  # requirements.txt or the client pins changed since the last successful install (stamp
-  # $VENV/.deploy-requirements.sha256). All three files go to one pip run, so its resolver checks them together.
+  # Install tests/deploy/requirements.txt (the offline checkers of deploy/ and the Dockerfile) and
+  # scripts/requirements-benchmark.txt (the benchmark's chart and profiler, which its smoke test runs) into $VENV when
+  # they, requirements.txt or the client pins changed since the last successful install (stamp
+  # $VENV/.deploy-requirements.sha256). All go to one pip run, so its resolver checks them together.
   local req="$root_dir/requirements.txt" clients="$root_dir/tests/clients/requirements.txt"
-  local deploy="$root_dir/tests/deploy/requirements.txt" stamp="$VENV/.deploy-requirements.sha256" want
+  local deploy="$root_dir/tests/deploy/requirements.txt" bench="$root_dir/scripts/requirements-benchmark.txt"
+  local stamp="$VENV/.deploy-requirements.sha256" want
   [[ -f $deploy ]] || die "missing $deploy"
-  want="$(cat "$req" "$clients" "$deploy" | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$req" "$clients" "$deploy" "$bench" | sha256sum | cut -d' ' -f1)"
   [[ $want == "$(cat "$stamp" 2>/dev/null || true)" ]] && return 0
-  info "installing the deployment checkers' pins $(display_path "$deploy") into $VENV"
-  "$PY" -m pip install --disable-pip-version-check -q -r "$req" -r "$clients" -r "$deploy" \
-    || die "installing the deployment checkers' pins failed; fix the problem above and run again"
+  info "installing the deployment checkers' and the benchmark's pins into $VENV"
+  "$PY" -m pip install --disable-pip-version-check -q -r "$req" -r "$clients" -r "$deploy" -r "$bench" \
+    || die "installing the deployment checkers' and the benchmark's pins failed; fix the problem above and run again"
   printf '%s\n' "$want" >"$stamp"
-  ok "deployment checkers' pins installed"
+  ok "deployment checkers' and the benchmark's pins installed"
 }
 
 kserve_venv_in_background() {  # start ensure_kserve_venv alongside the other installs; sets kserve_pid, kserve_log
