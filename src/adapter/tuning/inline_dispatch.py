@@ -1,12 +1,14 @@
 """The event loop's default executor, which runs LiteLLM's dispatch of a call to our own providers inline.
 
-LiteLLM's `acompletion` (and `aembedding`, `aimage_generation`) hands its synchronous twin to the loop's default
-thread pool: `await loop.run_in_executor(None, partial(ctx.run, partial(completion, model=..., ...)))`. For a
+LiteLLM's `acompletion` (and `aembedding`, the Messages and Responses bridges, which call `acompletion`) hands its
+synchronous twin to the loop's default thread pool:
+`await loop.run_in_executor(None, partial(ctx.run, partial(completion, model=..., ...)))`. For a
 custom provider that twin only prepares the call and returns the provider's coroutine (it reads no file and
 opens no connection), so the hop to a thread buys nothing and costs a thread switch, a wake-up of the loop
-and contention for the GIL on every request (measured: docs/performance-notes.md, "The thread hop").
+and contention for the GIL on every request (docs/performance-notes.md, "The whole stack with everything on").
 Here those calls run at once on the loop's thread; every other use of the default executor (LiteLLM's built-in
-providers, whose set-up may block on credentials, `asyncio.to_thread`, …) still goes to the thread pool.
+providers, whose set-up may block on credentials, image generation, `asyncio.to_thread`, …) still goes to the thread
+pool.
 """
 
 from __future__ import annotations
