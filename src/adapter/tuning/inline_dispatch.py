@@ -20,16 +20,28 @@ from functools import partial
 from typing import Callable
 
 
-def model_of(work: Callable) -> str | None:
-    """The `model` of a LiteLLM call as `run_in_executor` receives it (`partial(ctx.run, partial(fn, model=…))`)."""
+def dispatchers() -> tuple[Callable, ...]:
+    """LiteLLM's synchronous twins that its async calls hand to the thread pool, for a provider of any kind."""
+    from litellm.llms.anthropic.pass_through.messages.handler import anthropic_messages_handler
+    from litellm.main import completion, embedding
+    from litellm.responses.main import responses
+
+    return completion, embedding, responses, anthropic_messages_handler
+
+
+def provider_of(work: Callable, twins: tuple[Callable, ...]) -> str | None:
+    """The provider of a LiteLLM call as `run_in_executor` receives it (`partial(ctx.run, partial(twin, model=…))`):
+    its `custom_llm_provider`, else the first part of its `model`; None for any other work."""
     if not (isinstance(work, partial) and work.args
             and isinstance(getattr(work.func, "__self__", None), contextvars.Context)):
         return None
     call = work.args[0]
-    if not isinstance(call, partial) or getattr(call.func, "__module__", "") != "litellm.main":
+    if not isinstance(call, partial) or call.func not in twins:
         return None
-    model = call.keywords.get("model")
-    return model if isinstance(model, str) else None
+    provider, model = call.keywords.get("custom_llm_provider"), call.keywords.get("model")
+    if isinstance(provider, str) and provider:
+        return provider
+    return model.split("/", 1)[0] if isinstance(model, str) and "/" in model else None
 
 
 class InlineDispatchExecutor(ThreadPoolExecutor):
@@ -37,11 +49,11 @@ class InlineDispatchExecutor(ThreadPoolExecutor):
 
     def __init__(self, providers: Callable[[], list[str]]):
         super().__init__(thread_name_prefix="asyncio")
-        self.providers = providers
+        self.providers, self.twins = providers, dispatchers()
 
     def runs_inline(self, work: Callable) -> bool:
-        model = model_of(work)
-        return model is not None and model.split("/", 1)[0] in self.providers()
+        provider = provider_of(work, self.twins)
+        return provider is not None and provider in self.providers()
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         if args or kwargs or not self.runs_inline(fn):

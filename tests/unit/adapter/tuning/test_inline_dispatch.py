@@ -10,7 +10,7 @@ import litellm
 import litellm.main
 import pytest
 
-from adapter.tuning.inline_dispatch import InlineDispatchExecutor, model_of
+from adapter.tuning.inline_dispatch import InlineDispatchExecutor, dispatchers, provider_of
 
 OURS = "adapter-test-provider"
 
@@ -47,30 +47,39 @@ def test_litellms_dispatch_for_its_own_providers_still_goes_to_the_thread_pool(o
     assert asyncio.run(_threads_used("openai/gpt-4o-mini")) == ("answered", 1)
 
 
-def test_what_counts_as_litellms_dispatch():
+@pytest.mark.parametrize("twin", dispatchers(), ids=lambda twin: twin.__name__)
+def test_what_counts_as_litellms_dispatch(twin):
     ctx = contextvars.copy_context()
-    assert model_of(partial(ctx.run, partial(litellm.main.completion, model="mapped/x"))) == "mapped/x"
-    assert model_of(partial(ctx.run, partial(litellm.main.embedding, model="laas/y"))) == "laas/y"
-    assert model_of(partial(litellm.main.completion, model="mapped/x")) is None  # not run in a copied context
-    assert model_of(partial(ctx.run, partial(print, model="mapped/x"))) is None  # not LiteLLM's
-    assert model_of(partial(ctx.run, partial(litellm.main.completion))) is None  # no model
-    assert model_of(print) is None
+    twins = dispatchers()
+    assert provider_of(partial(ctx.run, partial(twin, model="mapped/x")), twins) == "mapped"
+    assert provider_of(partial(ctx.run, partial(twin, model="x", custom_llm_provider="laas")), twins) == "laas"
+    assert provider_of(partial(twin, model="mapped/x"), twins) is None  # not run in a copied context
+    assert provider_of(partial(ctx.run, partial(twin)), twins) is None  # no model
+    assert provider_of(partial(ctx.run, partial(twin, model="gpt-4o")), twins) is None  # no provider named
+
+
+def test_other_work_is_not_litellms_dispatch():
+    ctx = contextvars.copy_context()
+    assert provider_of(partial(ctx.run, partial(print, model="mapped/x")), dispatchers()) is None
+    assert provider_of(print, dispatchers()) is None
 
 
 def test_an_error_in_inline_work_reaches_the_awaiting_caller(our_provider):
-    def failing(model):
-        raise ValueError("bad request")
+    # LiteLLM's own completion, answering with the error its mock is told to raise
+    work = partial(contextvars.copy_context().run, partial(
+        litellm.main.completion, model=f"{our_provider}/m", messages=[{"role": "user", "content": "hi"}],
+        mock_response="litellm.RateLimitError"))
 
-    failing.__module__ = "litellm.main"  # shaped as LiteLLM's dispatch is, so that it runs inline
-    work = partial(contextvars.copy_context().run, partial(failing, model=f"{our_provider}/m"))
+    executor = InlineDispatchExecutor(lambda: litellm._custom_providers)
 
     async def run():
         loop = asyncio.get_running_loop()
-        loop.set_default_executor(InlineDispatchExecutor(lambda: litellm._custom_providers))
+        loop.set_default_executor(executor)
         return await loop.run_in_executor(None, work)
 
-    with pytest.raises(ValueError, match="bad request"):
+    with pytest.raises(litellm.RateLimitError):
         asyncio.run(run())
+    assert len(executor._threads) == 0  # it ran inline
 
 
 def test_other_work_keeps_running_in_a_thread():
