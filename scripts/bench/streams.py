@@ -151,6 +151,13 @@ class Run:
         return sum(record[0] <= self.sampled_at and (record[2] is None or record[0] + record[2] > self.sampled_at)
                    for record in self.records)
 
+    @property
+    def relayed_streams(self) -> int:
+        """Open streams that had their first text when memory was sampled (the others still wait to be admitted)."""
+        at = self.sampled_at
+        return sum(record[1] is not None and record[0] + record[1] <= at and (
+            record[2] is None or record[0] + record[2] > at) for record in self.records)
+
 
 @dataclass
 class Measurement:

@@ -39,10 +39,11 @@ def failures(run: Run) -> str:
     return ", ".join(f"{count} {kind}" for kind, count in run.failures.most_common()) or "0"
 
 
-def kb_per_stream(run: Run, idle_mb: float, process: str) -> str:
-    if process not in run.rss_mb or not run.open_streams:
+def kb_per_stream(run: Run, idle_mb: float, process: str, relayed: bool = False) -> str:
+    streams = run.relayed_streams if relayed else run.open_streams
+    if process not in run.rss_mb or not streams:
         return "—"
-    return f"{(run.rss_mb[process] - idle_mb) * 1024 / run.open_streams:.0f}"
+    return f"{(run.rss_mb[process] - idle_mb) * 1024 / streams:.0f}"
 
 
 def method(measurement: Measurement) -> list[str]:
@@ -151,14 +152,19 @@ def memory_table(measurement: Measurement) -> list[str]:
              "arenas, caches) is then part of the idle figure and not counted per stream. Sampled again in each "
              "sweep run once every stream had sent text (or half the ideal after the ramp, whichever came first). "
              "KB per open stream = (loaded − idle before the sweep) / streams started and not ended at that moment "
-             "(the proxy holds them, relayed or still waiting for their first text). Resident memory is a "
-             "high-water mark (CPython rarely gives memory back), so this is rather an upper bound.", "",
-             "| streams | ours proxy KB/stream | stock proxy KB/stream | mock KB/stream | ours proxy MB loaded |",
-             "|---:|---:|---:|---:|---:|"]
+             "(the proxy holds them, relayed or still waiting for their first text). Where the proxy admits "
+             "streams more slowly than they arrive, many of those still wait (in the accept queue, outside the "
+             "proxy's memory) and the figure is diluted: the column per relayed stream divides by the streams that "
+             "had their text at that moment instead. Streams the proxy accepted but has not answered yet hold some "
+             "memory too, so the two columns bracket what a stream costs. Resident memory is a high-water mark "
+             "(CPython rarely gives memory back).", "",
+             "| streams | ours proxy KB/stream | ours proxy KB per relayed stream (relayed then) | stock proxy KB/stream "
+             "| mock KB/stream | ours proxy MB loaded |", "|---:|---:|---:|---:|---:|---:|"]
     for streams in measurement.plan.sweep:
         ours, stock, mock = (find(measurement.sweep, key, streams) for key in ("ours", "stock", "mock"))
         if ours:
             lines.append(f"| {streams} | {kb_per_stream(ours, idle['ours'], 'proxy')} | "
+                         f"{kb_per_stream(ours, idle['ours'], 'proxy', True)} ({ours.relayed_streams}) | "
                          f"{kb_per_stream(stock, idle['stock'], 'proxy') if stock else 'not run'} | "
                          f"{kb_per_stream(mock, idle['mock'], 'mock') if mock else 'not run'} | "
                          f"{ours.rss_mb.get('proxy', float('nan')):.0f} |")
@@ -188,9 +194,11 @@ def targets(measurement: Measurement) -> list[str]:
     """(target, measured, met) rows; met is None when this run did not measure it."""
     rows = []
     top = max(measurement.plan.sweep)
-    bad = sum(run.errors + run.incomplete for run in measurement.sweep if run.path == "ours")
+    errors = sum(run.errors for run in measurement.sweep if run.path == "ours")
+    open_at_cap = sum(run.incomplete for run in measurement.sweep if run.path == "ours")
     rows.append(("no errors up to 5,000 concurrent streams (ours; issue 10 asked 2,000)",
-                 f"{bad} errors or incomplete up to {top}", False if bad else True if top >= 5000 else None))
+                 f"{errors} errors, {open_at_cap} still open at the cap, up to {top}",
+                 False if errors + open_at_cap else True if top >= 5000 else None))
     ours, stock = find(measurement.rates, "ours", 300), find(measurement.rates, "stock", 300)
     share = ratio(ours.pieces_per_second, stock.pieces_per_second) if ours and stock else float("nan")
     rows.append(("300 streams × 50 pieces/s: p50 completion ≤ 1.5 × ideal (ours)",
