@@ -97,7 +97,7 @@ def sweep_table(measurement: Measurement) -> list[str]:
             lines.append(f"| {run.streams} | {SHORT['stock']} | not run (above {plan.stock_up_to:,} streams, "
                          "see above) | | | | | | |")
     lines += ["", f"Streams admitted/s: streams that got their first text, per second from the first start to the "
-              f"last first text; the ramp alone allows streams / {plan.ramp:g} s. A proxy that starts fewer streams "
+              f"last first text; the ramp alone allows streams / {plan.ramp:g} s, {plan.arrivals:,.0f} at most. A proxy that starts fewer streams "
               "a second than they arrive queues the rest: their TTFT and completion grow with the number of streams, "
               "though each open stream is relayed in time."]
     lines += side_by_side(runs, plan.sweep, "| streams | completion p50: ours / stock | TTFT p50: ours / stock "
