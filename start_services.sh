@@ -173,7 +173,7 @@ start_proxy() {
   start_one "$proxy_name" "$proxy_url/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$root_dir" \
     "$VENV/bin/python" -m proxy_supervisor adapter.gateway:app --app-dir "$root_dir/src" \
     --host "$LITELLM_PROXY_HOST" --port "$LITELLM_PROXY_PORT" --workers "$LITELLM_PROXY_WORKERS" \
-    --http httptools --loop uvloop --timeout-keep-alive "$keep_alive_seconds" --log-level "$(uvicorn_log_level)"
+    --backlog "$LITELLM_PROXY_BACKLOG" --http httptools --loop uvloop --timeout-keep-alive "$keep_alive_seconds" --log-level "$(uvicorn_log_level)"
 }
 
 # ---------------------------------------------------------------- reload

@@ -1,6 +1,7 @@
 """The streaming-capacity runs: many open streams through our proxy, stock LiteLLM and the mock alone, side by side.
 
-    .venv/bin/python scripts/benchmark_streams.py [--smoke] [--sweep 100,500] [--rates 50,100] [--output FILE]
+    .venv/bin/python scripts/benchmark_streams.py [--smoke] [--sweep 100,500] [--rates 50,100] [--paths ours,mock]
+                                                   [--output FILE]
 
 benchmark.py runs this section after the request-rate one; run alone, this script starts the same stack (no
 request-rate references) and prints the section, or puts it into FILE in place of the old one (--output).
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a few seconds of small runs; fail on any error")
     parser.add_argument("--sweep", help="comma-separated stream counts for the concurrency sweep")
     parser.add_argument("--rates", help="comma-separated stream counts for the token-rate runs")
+    parser.add_argument("--paths", help="comma-separated paths to run, of ours,stock,mock (default: all three)")
     parser.add_argument("--output", type=Path, help="put the section into this markdown file (and a chart beside it)")
     parser.add_argument("--raw", type=Path, help="also write every stream's record to this JSON file")
     parser.add_argument("--from-raw", type=Path, help="no run: make the section from a file --raw wrote")
@@ -61,6 +63,8 @@ def plan_from(args) -> Plan:
         plan = replace(plan, sweep=counts(args.sweep))
     if args.rates:
         plan = replace(plan, rates=counts(args.rates))
+    if args.paths:
+        plan = replace(plan, paths=tuple(args.paths.split(",")))
     return plan
 
 

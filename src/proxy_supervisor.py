@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import sys
 
 import uvicorn
@@ -39,6 +40,10 @@ logger = logging.getLogger("uvicorn.error")
 # (5 s) is too short for that; it stays the bound of each health ping, which a worker that died while being
 # pinged makes the supervisor wait out in full.
 WORKER_READY_SECONDS = 120
+# The accept queue of the listening socket, which the workers share (uvicorn's default is 2048; the kernel caps it
+# at net.core.somaxconn). Thousands of streams opening within seconds overflow a short queue, and the clients whose
+# connections it drops see resets (the benchmark's 5,000 streams did). start_services.sh passes LITELLM_PROXY_BACKLOG.
+DEFAULT_BACKLOG = 4096
 CONFIGURATION_ERROR = 2  # the exit code of every entry point that finds a bad setting (adapter/__init__.py)
 
 
@@ -109,6 +114,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--backlog", type=int, default=DEFAULT_BACKLOG)
     parser.add_argument("--http", default="auto")
     parser.add_argument("--loop", default="auto")
     parser.add_argument("--timeout-keep-alive", type=int, default=5)
@@ -124,6 +130,7 @@ def config_of(args: argparse.Namespace) -> uvicorn.Config:
         host=args.host,
         port=args.port,
         workers=max(args.workers, 1),
+        backlog=args.backlog,
         http=args.http,
         loop=args.loop,
         timeout_keep_alive=args.timeout_keep_alive,
@@ -136,7 +143,19 @@ def prepare_metrics() -> None:
     metrics_dir.prepare(stack_settings.load().proxy_metrics_dir)
 
 
+def raise_open_files_limit() -> None:
+    """The soft open-files limit up to the hard one (the workers inherit it): each open stream holds two sockets in
+    a worker, the client's and the backend's, and a soft limit of 1,024 would refuse connections from ~500 streams."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as error:  # an unlimited hard limit above the kernel's nr_open
+            logger.warning("could not raise the open-files limit from %s: %s", soft, error)
+
+
 def main(argv: list[str] | None = None) -> int:
+    raise_open_files_limit()
     config = config_of(parse_args(sys.argv[1:] if argv is None else argv))
     try:
         socket = config.bind_socket()

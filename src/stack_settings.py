@@ -57,6 +57,7 @@ class Settings:
     litellm_proxy_host: str
     litellm_proxy_port: int
     litellm_proxy_workers: int
+    litellm_proxy_backlog: int  # the listening socket's accept queue (the kernel caps it at net.core.somaxconn)
     litellm_master_key: str = field(repr=False)
     laas_api_base: str
     laas_project_code: str
@@ -211,6 +212,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         litellm_proxy_host=get("LITELLM_PROXY_HOST", "127.0.0.1"),
         litellm_proxy_port=_port(values, "LITELLM_PROXY_PORT", 8080),
         litellm_proxy_workers=_count(values, "LITELLM_PROXY_WORKERS", cores),
+        litellm_proxy_backlog=_count(values, "LITELLM_PROXY_BACKLOG", 4096),
         litellm_master_key=get("LITELLM_MASTER_KEY"),
         laas_api_base=get(
             "LAAS_API_BASE", f"http://{_url_host(business_host)}:{business_port}/api/preset/v2"

@@ -26,22 +26,33 @@ ANSWER_HEAD = f"Mock answer from {MODEL}: "  # the mock's answer is this, then t
 
 @dataclass(frozen=True)
 class Plan:
-    """What to run. Streams open evenly over `ramp` seconds; a run ends at the latest `cap` s after the ramp."""
+    """What to run. Streams open evenly over `ramp` seconds (longer for more than `arrivals` streams: no more than
+    `arrivals` a second); a run ends at the latest `cap` s after the ramp."""
 
-    sweep: tuple[int, ...] = (100, 500, 1000, 2000)
+    sweep: tuple[int, ...] = (100, 500, 1000, 2000, 5000)
     sweep_pieces: int = 20
     sweep_delay_ms: int = 500
-    sweep_cap: float = 90.0
+    sweep_cap: float = 180.0
     rates: tuple[int, ...] = (50, 100, 300)
     rate_pieces: int = 200
     rate_delay_ms: int = 20
     rate_cap: float = 120.0
     ramp: float = 1.0
     sequential: int = 20  # streams one after another, for the unloaded time to first content
+    warm_up: int = 200  # streams at once on every path before the idle memory sample (pools, threads, caches)
+    arrivals: float = 2000.0  # new streams a second at most
+    stock_up_to: int = 2000  # stock LiteLLM is left out of the runs with more streams (it queues them past the cap)
+    paths: tuple[str, ...] = ("ours", "stock", "mock")  # which paths run (benchmark_streams.py --paths)
+
+    def ramp_for(self, streams: int) -> float:
+        return max(self.ramp, streams / self.arrivals)
+
+    def runs(self, path: str, streams: int) -> bool:
+        return path in self.paths and (path != "stock" or streams <= self.stock_up_to)
 
 
 SMOKE = Plan(sweep=(20,), sweep_pieces=6, sweep_delay_ms=100, sweep_cap=20.0, rates=(20,), rate_pieces=20,
-             rate_cap=20.0, ramp=0.2, sequential=5)
+             rate_cap=20.0, ramp=0.2, sequential=5, warm_up=10)
 
 
 @dataclass
@@ -140,6 +151,13 @@ class Run:
         return sum(record[0] <= self.sampled_at and (record[2] is None or record[0] + record[2] > self.sampled_at)
                    for record in self.records)
 
+    @property
+    def relayed_streams(self) -> int:
+        """Open streams that had their first text when memory was sampled (the others still wait to be admitted)."""
+        at = self.sampled_at
+        return sum(record[1] is not None and record[0] + record[1] <= at and (
+            record[2] is None or record[0] + record[2] > at) for record in self.records)
+
 
 @dataclass
 class Measurement:
@@ -156,8 +174,11 @@ class Measurement:
 
 
 @contextmanager
-def stock_proxy(stack: BenchStack) -> Iterator[tuple[str, int]]:
+def stock_proxy(stack: BenchStack, wanted: bool = True) -> Iterator[tuple[str, int | None]]:
     """LiteLLM run as a plain install runs it (2 workers, as ours), with `openai/` on the mock's /v1 route."""
+    if not wanted:
+        yield "", None
+        return
     config = {"model_list": [{"model_name": "stock-openai",
                               "litellm_params": {"model": f"openai/{MODEL}", "api_base": f"{stack.business}/v1",
                                                  "api_key": stack.settings.business_api_key}}],
@@ -174,7 +195,7 @@ def stock_proxy(stack: BenchStack) -> Iterator[tuple[str, int]]:
         stop_process(process)
 
 
-def stream_paths(stack: BenchStack, stock_url: str, stock_pid: int) -> list[StreamPath]:
+def stream_paths(stack: BenchStack, stock_url: str, stock_pid: int | None) -> list[StreamPath]:
     auth = {"Authorization": f"Bearer {stack.settings.litellm_master_key}", "Content-Type": "application/json"}
     mock_auth = {stack.settings.business_api_key_header: stack.settings.business_api_key,
                  "Content-Type": "application/json"}
@@ -268,32 +289,32 @@ def describe(run: Run) -> str:
 
 
 def run_levels(stack: BenchStack, paths: list[StreamPath], servers: list[int], label: str, levels: tuple,
-               pieces: int, delay_ms: int, cap: float, ramp: float) -> list[Run]:
+               pieces: int, delay_ms: int, cap: float, plan: Plan) -> list[Run]:
     """Every path at every number of streams, one after another, letting the servers settle in between."""
     runs = []
     for streams in levels:
-        for path in paths:
-            runs.append(run_streams(stack, path, streams, pieces, delay_ms, cap, ramp))
+        for path in (path for path in paths if plan.runs(path.key, streams)):
+            runs.append(run_streams(stack, path, streams, pieces, delay_ms, cap, plan.ramp_for(streams)))
             print(f"{label}: {describe(runs[-1])}", flush=True)
             wait_quiet(servers)
     return runs
 
 
 def measure(stack: BenchStack, plan: Plan) -> Measurement:
-    with stock_proxy(stack) as (stock_url, stock_pid):
-        paths = stream_paths(stack, stock_url, stock_pid)
-        servers = [stack.pid("litellm_proxy"), stock_pid, stack.pid("business_api")]
-        for path in paths:  # warm-up: lazy imports, first connections
-            run_streams(stack, path, 10, 6, 0, 30.0, 0.2)
+    with stock_proxy(stack, "stock" in plan.paths) as (stock_url, stock_pid):
+        paths = [path for path in stream_paths(stack, stock_url, stock_pid) if path.key in plan.paths]
+        pids = {"ours": stack.pid("litellm_proxy"), "stock": stock_pid, "mock": stack.pid("business_api")}
+        servers = [pid for pid in pids.values() if pid]
+        for path in paths:  # warm-up: lazy imports, connection pools, worker threads, what any load leaves behind
+            run_streams(stack, path, plan.warm_up, 6, 0, 60.0, 0.2)
         unloaded = {path.key: run_streams(stack, path, plan.sequential, 6, 0, 60.0, 0.0, sequential=True)
                     for path in paths}
         wait_quiet(servers)
-        idle = {"ours": rss_mb(servers[0]), "stock": rss_mb(stock_pid),
-                "mock": rss_mb(servers[2])}
+        idle = {key: rss_mb(pid) for key, pid in pids.items() if pid}
         sweep = run_levels(stack, paths, servers, "sweep", plan.sweep, plan.sweep_pieces, plan.sweep_delay_ms,
-                           plan.sweep_cap, plan.ramp)
+                           plan.sweep_cap, plan)
         rates = run_levels(stack, paths, servers, "token rate", plan.rates, plan.rate_pieces, plan.rate_delay_ms,
-                           plan.rate_cap, plan.ramp)
+                           plan.rate_cap, plan)
     setup = (f"Our proxy: {stack.settings.litellm_proxy_workers} uvicorn workers (httptools, uvloop); mock: "
              f"{stack.mock_server()}; {os.cpu_count()} cores shared by all, load generator included.")
     return Measurement(plan, {path.key: path.title for path in paths}, unloaded, idle, sweep, rates, [setup])

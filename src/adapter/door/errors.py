@@ -275,8 +275,10 @@ class ErrorNormalisingSend:
             self.event_stream = _is_event_stream(message.get("headers", []))
         if self.start is None or message["type"] != "http.response.body":
             if self.event_stream and message["type"] == "http.response.body":
-                message = {**message, "body": normalise_stream_errors(message.get("body", b""), self.secrets,
-                                                                       self.family)}
+                raw = message.get("body", b"")
+                cleaned = normalise_stream_errors(raw, self.secrets, self.family)
+                if cleaned is not raw:  # most chunks carry no error: sent as they are, not copied
+                    message = {**message, "body": cleaned}
             self.started = self.started or message["type"] == "http.response.start"
             await self.send(message)
             return
