@@ -74,8 +74,9 @@ def request_paths(stack: BenchStack) -> list[RequestPath]:
 
 def variant_paths(stack: BenchStack, auth: dict) -> list[RequestPath]:
     """Path 3 through the proxies that differ from ours only in the metrics callback (bench/stack.py)."""
-    titles = {"metrics_off": "13. path 3 through the same proxy with metrics off (usage lines only)",
-              "litellm_metrics": "14. path 3 with LiteLLM's own `prometheus` callback in place of ours"}
+    titles = {"metrics_on": "13. path 3 through a proxy of its own, metrics on (as shipped)",
+              "metrics_off": "14. the same proxy with metrics off (usage lines only)",
+              "litellm_metrics": "15. the same with LiteLLM's own `prometheus` callback in place of ours"}
     return [RequestPath(name, titles[name], f"{url}/v1/chat/completions", chat_body(BUSINESS_MODEL), auth, process.pid)
             for name, (url, process) in stack.variants.items()]
 
@@ -212,12 +213,12 @@ def metrics_lines(results: dict, ratio, cpu_ratio) -> list[str]:
     """What metrics cost: path 3 with ours, none, or LiteLLM's callback (when the variant proxies ran)."""
     if "metrics_off" not in results:
         return []
-    return [f"| metrics on / off, requests/s: path 3 / path 13 | {ratio('business', 'metrics_off'):.2f} | ≥ 0.95 |",
-            f"| metrics on / off, proxy CPU per request: path 13 / path 3 | "
-            f"{cpu_ratio('metrics_off'):.2f} | ≥ 0.95 |",
-            f"| LiteLLM's `prometheus` callback / off, requests/s: path 14 / path 13 | "
+    return [f"| metrics on / off, requests/s: path 13 / path 14 | {ratio('metrics_on', 'metrics_off'):.2f} | ≥ 0.95 |",
+            f"| metrics on / off, proxy CPU per request: path 14 / path 13 | "
+            f"{cpu_ratio('metrics_off', 'metrics_on'):.2f} | ≥ 0.95 |",
+            f"| LiteLLM's `prometheus` callback / off, requests/s: path 15 / path 14 | "
             f"{ratio('litellm_metrics', 'metrics_off'):.2f} | — |",
-            f"| LiteLLM's `prometheus` callback / off, proxy CPU per request: path 13 / path 14 | "
+            f"| LiteLLM's `prometheus` callback / off, proxy CPU per request: path 14 / path 15 | "
             f"{cpu_ratio('metrics_off', 'litellm_metrics'):.2f} | — |"]
 
 
@@ -250,7 +251,8 @@ SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + ou
                 "responses": "7 /v1/responses (Codex) → mapped", "bridged_chat": "8 LiteLLM xinference/ chat",
                 "bridged_messages": "9 its /v1/messages bridge", "bridged_responses": "10 its /v1/responses bridge",
                 "plain_key": "11 priced, key without budget", "budgeted_key": "12 priced, key with budget",
-                "metrics_off": "13 path 3, metrics off", "litellm_metrics": "14 path 3, LiteLLM's prometheus"}
+                "metrics_on": "13 path 3 alone, metrics on", "metrics_off": "14 path 3 alone, metrics off",
+                "litellm_metrics": "15 path 3 alone, LiteLLM's prometheus"}
 
 
 def chart(results: dict[str, list[Result]], titles: dict[str, str], target: Path) -> bool:

@@ -15,9 +15,11 @@ from adapter.keys.file import Key, hash_key, save_keys
 from .harness import ROOT, free_ports, start_logged, stop_process, wait_http
 
 UNTUNED_RUNNER = ROOT / "scripts" / "untuned_litellm.py"
-# Proxies of this checkout beside the stack, differing from it only in config.yaml's metrics callback (issue 21):
-# name → the callbacks in place of the shipped ones.
-METRICS_VARIANTS = {"metrics_off": ["adapter.hooks.usage_log"],
+# Proxies of this checkout beside the stack, differing from each other only in config.yaml's metrics callback (issue
+# 21), each serving nothing but its one path (the stack's proxy serves every path, and LiteLLM's lazily loaded routes
+# and caches make its chat a little dearer): name → the callbacks.
+METRICS_VARIANTS = {"metrics_on": ["adapter.hooks.usage_log", "adapter.hooks.metrics"],
+                    "metrics_off": ["adapter.hooks.usage_log"],
                     "litellm_metrics": ["adapter.hooks.usage_log", "prometheus"]}
 KEEP_ALIVE_SECONDS = "75"  # as start_services.sh runs the proxy
 # Two keys-file keys for the budget paths (issue 20): one without a budget, one with a budget it never reaches.

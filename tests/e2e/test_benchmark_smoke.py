@@ -17,8 +17,8 @@ def test_benchmark_smoke_run():
     assert "| whole stack vs untuned LiteLLM" in result.stdout
     assert "budget (SQLite check and charge), proxy CPU per request: path 12 / path 11 |" in result.stdout
     for row in ("| whole stack with everything on (metrics, usage lines, a key with a budget): path 12 / path 0 |",
-                "| metrics on / off, requests/s: path 3 / path 13 |",
-                "| LiteLLM's `prometheus` callback / off, proxy CPU per request: path 13 / path 14 |"):
+                "| metrics on / off, requests/s: path 13 / path 14 |",
+                "| LiteLLM's `prometheus` callback / off, proxy CPU per request: path 14 / path 15 |"):
         assert row in result.stdout
     profile = [line.split("|")[1:-1] for line in result.stdout.split("Where the proxy's CPU goes")[1].split("\n\n")[1]
                .splitlines()[2:]]  # py-spy on path 12's workers (scripts/requirements-benchmark.txt)
@@ -29,8 +29,8 @@ def test_benchmark_smoke_run():
     share = next(line for line in result.stdout.splitlines() if line.startswith("| share of path 3's CPU"))
     assert 0 < float(share.split("|")[2].strip().rstrip(" %")) < 100, share  # the mapping's cost was measured
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| 0") or
-            line.startswith(("| 1.", "| 2.", "| 3.", "| 4.", "| 5.", "| 13.", "| 14."))]
-    assert len(rows) == 9, rows
+            line.startswith(("| 1.", "| 2.", "| 3.", "| 4.", "| 5.", "| 13.", "| 14.", "| 15."))]
+    assert len(rows) == 10, rows
     for cells in rows:  # the answering server's CPU per request was measured for every path
         assert float(cells[-1]) > 0, cells
     streaming = result.stdout[result.stdout.index("## Streaming capacity"):]
