@@ -17,7 +17,6 @@ import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import redis
 import redis.asyncio
@@ -221,13 +220,3 @@ class SpendReader:
     def spent(self, key: str, window: int) -> int:
         return self.read(key, window)[0]
 
-
-def read_spend(log_dir: str, redis_url: str, key: str, window: int) -> tuple[int, str]:
-    """One read of a key's spend in a window (SpendReader.read, with a client made for it)."""
-    return SpendReader(log_dir, redis_url, timeout=2).read(key, window)
-
-
-def sync_reader(store: LocalSpend | SharedSpend, redis_url: str = "") -> Callable[[str, int], int]:
-    """SpendReader.spent over `store`'s file, and Redis when `store` is shared."""
-    shared = isinstance(store, SharedSpend)
-    return SpendReader((store.local if shared else store).path.parent, redis_url if shared else "").spent

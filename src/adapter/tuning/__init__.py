@@ -1,5 +1,5 @@
 """LiteLLM's per-request work that buys nothing in this stack, taken away once LiteLLM has started (measured in
-docs/performance-notes.md, "Where the CPU goes with everything on"). Each part does what LiteLLM 1.106.2 would
+docs/performance-notes.md, "The whole stack with everything on"). Each part does what LiteLLM 1.106.2 would
 have done, only cheaper; its tests run LiteLLM's own code both ways."""
 
 from . import callback_controls, inline_dispatch, route_checks, router_usage

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapter.keys.budget_metrics import BudgetSeries
-from adapter.metering.spend import sync_reader
+from adapter.metering.spend import SpendReader
 
 from .test_budget import HACK, TEAM, setup
 
@@ -25,7 +25,7 @@ def test_budgeted_keys_show_their_budget_and_what_is_left_in_the_current_window(
     budgets, keys, clock, spend = setup(tmp_path)
     asyncio.run(budgets.charge(keys.find(TEAM).hash, 12.5))
     asyncio.run(budgets.charge(keys.find(HACK).hash, 6))  # over: what is left goes below zero
-    assert gauges(BudgetSeries(keys, sync_reader(spend), clock)) == {
+    assert gauges(BudgetSeries(keys, SpendReader(spend.path.parent).spent, clock)) == {
         ("litellm_api_key_max_budget_metric", "team-a"): 200, ("litellm_remaining_api_key_budget_metric", "team-a"): 187.5,
         ("litellm_api_key_max_budget_metric", "hackathon"): 5, ("litellm_remaining_api_key_budget_metric", "hackathon"): -1,
         ("litellm_api_key_max_budget_metric", "life"): 0.5, ("litellm_remaining_api_key_budget_metric", "life"): 0.5,

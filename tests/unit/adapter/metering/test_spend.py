@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from adapter.metering import spend
-from adapter.metering.spend import LONGEST_WINDOW_SECONDS, LocalSpend, SharedSpend, read_spend, redis_name, sync_reader
+from adapter.metering.spend import LONGEST_WINDOW_SECONDS, LocalSpend, SharedSpend, SpendReader, redis_name
 from tests.support.redis_server import running
 
 KEY, OTHER = "ab" * 32, "cd" * 32  # counter names are a key hash's hex digits
@@ -246,7 +246,12 @@ def test_without_redis_nothing_is_tried_again_before_the_retry_time(server, tmp_
     assert local.spent(KEY, WINDOW) == 3 and server.client().get(redis_name(KEY, WINDOW)) is None
 
 
-# read_spend, for `keys.sh list` -------------------------------------------------------------------------------------
+# SpendReader, for `keys.sh list` and /metrics ------------------------------------------------------------------------
+
+def read_spend(log_dir: str, redis_url: str, key: str, window: int) -> tuple[int, str]:
+    """One read, as `keys.sh list` makes it."""
+    return SpendReader(log_dir, redis_url, timeout=2).read(key, window)
+
 
 def test_read_spend_without_redis_reads_this_hosts_file_and_nothing_without_one(tmp_path):
     assert read_spend(str(tmp_path), "", KEY, WINDOW) == (0, "")
@@ -275,8 +280,8 @@ def test_the_synchronous_reader_for_metrics_adds_redis_to_this_host_and_counts_a
     local = LocalSpend(tmp_path)
     local.add(KEY, WINDOW, 5)
     server.client().set(redis_name(KEY, WINDOW), 10)
-    spent = sync_reader(SharedSpend(server.url, local), server.url)
+    spent = SpendReader(tmp_path, server.url).spent
     assert (spent(KEY, WINDOW), spent(OTHER, WINDOW)) == (15, 0)
     server.stop()
     assert spent(KEY, WINDOW) == 5
-    assert sync_reader(local)(KEY, WINDOW) == 5
+    assert SpendReader(tmp_path).spent(KEY, WINDOW) == 5
