@@ -12,20 +12,14 @@ the proxies' CPU per request, and the ratios this/baseline (> 1: this checkout i
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import stack_settings
-from bench.harness import (BUSINESS_MODEL, ROOT, LoadGenerator, RequestPath, Result, chat_body, free_ports,
-                           start_logged, stop_process, wait_http)
-
-BIN = Path(sys.executable).parent
-STREAM_TEXT = " ".join(["piece"] * 50)  # 50 pieces with no delay: the relay's cost per chunk dominates
+from bench.harness import ROOT, LoadGenerator, Result, free_ports, start_logged, stop_process, wait_http
+from bench.side_by_side import chat_and_stream, environment, median, proxy_command, start_mock, table
 
 
 def worktree(revision: str, where: Path) -> Path:
@@ -34,65 +28,35 @@ def worktree(revision: str, where: Path) -> Path:
     return where
 
 
-def proxy_command(src: Path, port: int, workers: int) -> list[str]:
-    return [str(BIN / "uvicorn"), "adapter.gateway:app", "--app-dir", str(src), "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--http", "httptools", "--loop", "uvloop",
-            "--timeout-keep-alive", "75", "--log-level", "warning"]
-
-
-def paths_for(name: str, url: str, pid: int, key: str) -> list[RequestPath]:
-    auth = {"Authorization": f"Bearer {key}"}
-    chat_url = f"{url}/v1/chat/completions"
-    return [RequestPath(f"{name}-chat", f"{name}: chat", chat_url, chat_body(BUSINESS_MODEL), auth, pid),
-            RequestPath(f"{name}-stream", f"{name}: stream of 50 pieces", chat_url,
-                        chat_body(BUSINESS_MODEL, STREAM_TEXT, stream=True), auth, pid)]
-
-
 def report(results: dict[str, list[Result]], baseline: str) -> str:
-    def median(key: str, attribute: str) -> float:
-        return statistics.median(getattr(result, attribute) for result in results[key])
-
-    lines = ["| path | requests/s | p50 ms | proxy CPU ms per request | errors |", "|---|---:|---:|---:|---:|"]
-    for key in results:
-        errors = sum(result.errors for result in results[key])
-        lines.append(f"| {key} | {median(key, 'rps'):.0f} | {median(key, 'p50') * 1000:.1f} | "
-                     f"{median(key, 'cpu_ms'):.2f} | {errors} |")
-    lines += ["", f"| ratio (this checkout / {baseline}) | requests/s | CPU per request |", "|---|---:|---:|"]
+    lines = [*table(results), "", f"| ratio (this checkout / {baseline}) | requests/s | CPU per request |",
+             "|---|---:|---:|"]
     for kind in ("chat", "stream"):
         this, base = f"this-{kind}", f"baseline-{kind}"
-        lines.append(f"| {kind} | {median(this, 'rps') / median(base, 'rps'):.3f} | "
-                     f"{median(this, 'cpu_ms') / median(base, 'cpu_ms'):.3f} |")
+        lines.append(f"| {kind} | {median(results, this, 'rps') / median(results, base, 'rps'):.3f} | "
+                     f"{median(results, this, 'cpu_ms') / median(results, base, 'cpu_ms'):.3f} |")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace, tmp: Path) -> str:
-    env_file = tmp / ".env"
-    stack_settings.create_env_file(env_file)
-    business_port, this_port, base_port = free_ports(3)
-    env = {**os.environ, "ENV_FILE": str(env_file), "LOG_DIR": str(tmp / "logs"), "LOG_LEVEL": "WARNING",
-           "BUSINESS_API_PORT": str(business_port), "LITELLM_PROXY_WORKERS": str(args.workers),
-           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    for name in ("BUSINESS_API_BASE", "LITELLM_MASTER_KEY", "BUSINESS_API_KEY", "CONFIG_FILE_PATH", "BACKENDS_DIR"):
-        env.pop(name, None)
-    settings = stack_settings.load(env)
-    (tmp / "logs").mkdir()
+    env, settings = environment(tmp, args.workers)
+    this_port, base_port = free_ports(2)
     base_src = worktree(args.baseline, tmp / "baseline") / "src"
-    processes = [start_logged([str(BIN / "gunicorn"), "-c", "business_api/gunicorn_conf.py"],
-                              {**env, "PYTHONPATH": str(ROOT / "src")}, tmp / "logs" / "business.log", ROOT / "src")]
+    processes = [start_mock(env, tmp)]
     try:
-        wait_http(f"http://127.0.0.1:{business_port}/health", 60)
         proxies = {}
         for name, src, port in (("this", ROOT / "src", this_port), ("baseline", base_src, base_port)):
             proxy_env = {**env, "PYTHONPATH": str(src), "CONFIG_FILE_PATH": str(src / "config.yaml"),
                          "BACKENDS_DIR": str(src / "backends")}
-            process = start_logged(proxy_command(src, port, args.workers), proxy_env, tmp / "logs" / f"{name}.log",
-                                   src)
+            # plain uvicorn: a baseline may predate proxy_supervisor
+            command = proxy_command(src, port, args.workers, supervised=False)
+            process = start_logged(command, proxy_env, tmp / "logs" / f"{name}.log", src)
             processes.append(process)
             proxies[name] = (f"http://127.0.0.1:{port}", process.pid)
         for url, _ in proxies.values():
             wait_http(f"{url}/health/liveliness", 120)
         paths = [path for name, (url, pid) in proxies.items()
-                 for path in paths_for(name, url, pid, settings.litellm_master_key)]
+                 for path in chat_and_stream(name, url, pid, settings.litellm_master_key)]
         swapped = lambda number, paths: paths if number % 2 == 0 else [*paths[2:], *paths[:2]]  # noqa: E731
         results = LoadGenerator(shutil.which("wrk"), tmp).in_rounds(paths, args.rounds, args.duration,
                                                                     args.concurrency, swapped)

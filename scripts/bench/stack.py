@@ -13,6 +13,7 @@ import stack_settings
 from adapter.keys.file import Key, hash_key, save_keys
 
 from .harness import ROOT, free_ports, start_logged, stop_process, wait_http
+from .side_by_side import proxy_command
 
 UNTUNED_RUNNER = ROOT / "scripts" / "untuned_litellm.py"
 # Proxies of this checkout beside the stack, differing from each other only in config.yaml's metrics callback (issue
@@ -21,7 +22,6 @@ UNTUNED_RUNNER = ROOT / "scripts" / "untuned_litellm.py"
 METRICS_VARIANTS = {"metrics_on": ["adapter.hooks.usage_log", "adapter.hooks.metrics"],
                     "metrics_off": ["adapter.hooks.usage_log"],
                     "litellm_metrics": ["adapter.hooks.usage_log", "prometheus"]}
-KEEP_ALIVE_SECONDS = "75"  # as start_services.sh runs the proxy
 # Two keys-file keys for the budget paths (issue 20): one without a budget, one with a budget it never reaches.
 PLAIN_KEY, BUDGETED_KEY = "sk-bench-plain-0123456789abcdef", "sk-bench-budgeted-0123456789abcdef"
 
@@ -98,10 +98,8 @@ class BenchStack:
             env = {**self.env, "CONFIG_FILE_PATH": str(self.tmp / f"config-{name}.yaml"), "LOG_DIR": str(logs),
                    "LITELLM_PROXY_PORT": str(port), "PROXY_METRICS_DIR": str(logs / "prometheus"),
                    "PYTHONPATH": str(ROOT / "src")}
-            command = [sys.executable, "-m", "proxy_supervisor", "adapter.gateway:app", "--app-dir", str(ROOT / "src"),
-                       "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.settings.litellm_proxy_workers),
-                       "--http", "httptools", "--loop", "uvloop", "--timeout-keep-alive", KEEP_ALIVE_SECONDS,
-                       "--log-level", self.settings.log_level.lower()]
+            command = proxy_command(ROOT / "src", port, self.settings.litellm_proxy_workers,
+                                    log_level=self.settings.log_level.lower())
             self.variants[name] = (f"http://127.0.0.1:{port}", start_logged(command, env, logs / "proxy.log", ROOT))
         for url, _ in self.variants.values():
             wait_http(f"{url}/health/liveliness", 180)
