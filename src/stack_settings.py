@@ -59,6 +59,7 @@ class Settings:
     litellm_proxy_workers: int
     litellm_proxy_backlog: int  # the listening socket's accept queue (the kernel caps it at net.core.somaxconn)
     litellm_master_key: str = field(repr=False)
+    stream_chunks_per_second: float  # per proxy worker, shared by its open streams; 0: no pacing (providers/pacing.py)
     laas_api_base: str
     laas_project_code: str
     laas_api_key: str = field(repr=False)
@@ -114,6 +115,18 @@ def _float(values: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if number <= 0:
         raise SettingsError(f"{name} must be greater than 0, got {raw!r}")
+    return number
+
+
+def _rate(values: Mapping[str, str], name: str, default: float) -> float:
+    """A number ≥ 0, where 0 turns the thing off."""
+    raw = values.get(name, "") or str(default)
+    try:
+        number = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if number < 0:
+        raise SettingsError(f"{name} must be 0 (off) or more, got {raw!r}")
     return number
 
 
@@ -214,6 +227,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         litellm_proxy_workers=_count(values, "LITELLM_PROXY_WORKERS", cores),
         litellm_proxy_backlog=_count(values, "LITELLM_PROXY_BACKLOG", 4096),
         litellm_master_key=get("LITELLM_MASTER_KEY"),
+        stream_chunks_per_second=_rate(values, "STREAM_CHUNKS_PER_SECOND", 1000.0),
         laas_api_base=get(
             "LAAS_API_BASE", f"http://{_url_host(business_host)}:{business_port}/api/preset/v2"
         ).rstrip("/"),

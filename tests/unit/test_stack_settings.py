@@ -52,7 +52,8 @@ def test_explicit_backend_urls_are_kept_without_trailing_slash(tmp_path):
 
 @pytest.mark.parametrize(
     "name, value", [("BUSINESS_API_PORT", "eighty"), ("BUSINESS_API_TIMEOUT", "soon"), ("BUSINESS_API_TIMEOUT", "0"),
-                    ("BUSINESS_API_MAX_CONNECTIONS", "0"), ("BUSINESS_API_MAX_CONNECTIONS", "many")]
+                    ("BUSINESS_API_MAX_CONNECTIONS", "0"), ("BUSINESS_API_MAX_CONNECTIONS", "many"),
+                    ("STREAM_CHUNKS_PER_SECOND", "fast"), ("STREAM_CHUNKS_PER_SECOND", "-1")]
 )
 def test_malformed_numbers_are_reported_by_name(tmp_path, name, value):
     with pytest.raises(stack_settings.SettingsError, match=name):
@@ -106,6 +107,12 @@ def test_every_example_variable_is_read_by_load():
 def test_out_of_range_values_are_reported_by_name(tmp_path, name, value):
     with pytest.raises(stack_settings.SettingsError, match=name):
         stack_settings.load({"ENV_FILE": str(tmp_path / "none"), name: value})
+
+
+def test_stream_pacing_has_a_budget_by_default_and_zero_turns_it_off(tmp_path):
+    assert stack_settings.load({"ENV_FILE": str(tmp_path / "none")}).stream_chunks_per_second == 1000
+    off = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "STREAM_CHUNKS_PER_SECOND": "0"})
+    assert off.stream_chunks_per_second == 0
 
 
 def test_log_level_aliases(tmp_path):

@@ -26,6 +26,7 @@ from ..openai.tokens import counted_usage
 from ..upstream import client
 from ..upstream.errors import AdapterError, invalid_request
 from .base import Provider, drops_unknown, proxy_request
+from .pacing import LONGEST_PACE, Pacer
 
 
 def _requested_model(litellm_params: Any, model: str) -> str:
@@ -85,6 +86,7 @@ class MappedProvider(Provider):
         super().__init__(settings)
         self.backends = backends
         self._describers = {name: _describer(backend) for name, backend in backends.items()}
+        self.pacer = Pacer(settings.stream_chunks_per_second, LONGEST_PACE)
 
     def _failed(self, model: str, error: AdapterError, requested: str | None = None) -> Exception:
         """As Provider._failed, naming the backend file and the model the client asked for in the log."""
@@ -158,15 +160,19 @@ class MappedProvider(Provider):
         stream = MappedStream(spec, backend.label)
         describe = self._describers[backend.mapping.name]
         # What one read brings goes out merged (openai/shapes.py, coalesce): one chunk per event when the proxy
-        # keeps up.
-        async for data in client.astream_reads(call, event_stream=spec.format == "sse", describe=describe):
-            chunks = stream.feed(data)
-            if stream.ended:  # the end rides with this read's pieces, as one merged chunk
-                break
-            for chunk in coalesce(chunks):
-                yield chunk
-        else:
-            chunks = []
+        # keeps up; under load the pace (pacing.py) lets pieces wait and merge before the next read.
+        with self.pacer.stream() as pace:
+            async for data in client.astream_reads(call, event_stream=spec.format == "sse", describe=describe):
+                chunks = stream.feed(data)
+                if stream.ended:  # the end rides with this read's pieces, as one merged chunk
+                    break
+                for chunk in coalesce(chunks):
+                    yield chunk
+                if chunks:
+                    pace.sent()
+                await pace.wait()
+            else:
+                chunks = []
         for chunk in coalesce(chunks + stream.close()):
             yield chunk
         if stream.error is not None:

@@ -3,6 +3,8 @@ fast one."""
 
 import asyncio
 import json
+import time
+from contextlib import ExitStack
 
 import litellm
 import pytest
@@ -44,6 +46,7 @@ class Backend:
 
     def __init__(self, events: list, pace=None):
         self.events, self.pace, self.all_sent = events, pace, asyncio.Event()
+        self.sent_at: list[float] = []
 
     async def process(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -52,6 +55,7 @@ class Backend:
             if number and self.pace:
                 await self.pace(number)
             await response.write(sse(event))
+            self.sent_at.append(time.monotonic())
             await asyncio.sleep(0)  # its own write on the wire
         self.all_sent.set()
         return response
@@ -75,12 +79,12 @@ async def serving(backend: Backend) -> TestServer:
     return server
 
 
-async def relay(backend: Backend, consume) -> list[dict]:
+async def relay(backend: Backend, consume, provider: MappedProvider | None = None) -> list[dict]:
     """Stream one chat completion through the mapped handler from `backend`; `consume` sees each chunk as it comes."""
     server = await serving(backend)
     chunks = []
     try:
-        stream = handler().astreaming("business", [{"role": "user", "content": "hi"}], {},
+        stream = (provider or handler()).astreaming("business", [{"role": "user", "content": "hi"}], {},
                                       api_base=str(server.make_url("")))
         async for chunk in stream:
             chunks.append(chunk)
@@ -112,6 +116,31 @@ def test_a_consumer_that_keeps_up_gets_every_piece_alone():
     assert [chunk["text"] for chunk in chunks] == PIECES + [""]
     assert [chunk["is_finished"] for chunk in chunks] == [False] * len(PIECES) + [True]
     assert chunks[-1]["usage"] == USAGE
+
+
+def test_under_load_a_stream_sends_its_first_piece_at_once_then_merged_pieces_at_its_pace():
+    async def run():
+        provider = handler()
+        provider.pacer.chunks_per_second = 100  # with 10 streams open in this worker: a chunk every 0.1 s at most
+        backend = Backend(answer_events(PIECES * 4), pace=lambda number: asyncio.sleep(0.01))
+        arrived = []
+
+        async def consume(chunk):  # keeps up: without pacing every piece would go out alone
+            arrived.append(time.monotonic())
+
+        with ExitStack() as others:
+            for _ in range(9):
+                others.enter_context(provider.pacer.stream())
+            chunks = await relay(backend, consume, provider)
+            return chunks, arrived, backend.sent_at
+
+    chunks, arrived, sent_at = asyncio.run(run())
+    assert chunks[0]["text"] == PIECES[0]  # the first content alone, as soon as it came
+    assert streamed_text(chunks) == "".join(PIECES * 4)
+    assert (chunks[-1]["finish_reason"], chunks[-1]["usage"]) == ("stop", USAGE)
+    assert len(chunks) < len(PIECES * 4) / 3  # ~0.33 s of pieces 10 ms apart, in chunks ~0.1 s apart
+    assert min(later - earlier for earlier, later in zip(arrived[1:], arrived[2:])) >= 0.05
+    assert arrived[-1] - sent_at[-1] < 0.2  # the end waits at most one interval (plus the loop's own delay)
 
 
 def test_a_slow_consumer_gets_the_waiting_pieces_merged_with_the_same_text_and_usage():
