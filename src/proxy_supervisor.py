@@ -40,10 +40,6 @@ logger = logging.getLogger("uvicorn.error")
 # (5 s) is too short for that; it stays the bound of each health ping, which a worker that died while being
 # pinged makes the supervisor wait out in full.
 WORKER_READY_SECONDS = 120
-# The accept queue of the listening socket, which the workers share (uvicorn's default is 2048; the kernel caps it
-# at net.core.somaxconn). Thousands of streams opening within seconds overflow a short queue, and the clients whose
-# connections it drops see resets (the benchmark's 5,000 streams did). start_services.sh passes LITELLM_PROXY_BACKLOG.
-DEFAULT_BACKLOG = 4096
 CONFIGURATION_ERROR = 2  # the exit code of every entry point that finds a bad setting (adapter/__init__.py)
 
 
@@ -114,7 +110,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--backlog", type=int, default=DEFAULT_BACKLOG)
+    # The accept queue of the listening socket, which the workers share (uvicorn's default is 2048; the kernel caps
+    # it at net.core.somaxconn). Thousands of streams opening within seconds overflow a short queue, and the clients
+    # whose connections it drops see resets (the benchmark's 5,000 streams did). Unless given: LITELLM_PROXY_BACKLOG,
+    # so that Compose and Kubernetes, which start this module directly, get it as start_services.sh does.
+    parser.add_argument("--backlog", type=int, default=None)
     parser.add_argument("--http", default="auto")
     parser.add_argument("--loop", default="auto")
     parser.add_argument("--timeout-keep-alive", type=int, default=5)
@@ -130,7 +130,7 @@ def config_of(args: argparse.Namespace) -> uvicorn.Config:
         host=args.host,
         port=args.port,
         workers=max(args.workers, 1),
-        backlog=args.backlog,
+        backlog=args.backlog if args.backlog is not None else stack_settings.load().litellm_proxy_backlog,
         http=args.http,
         loop=args.loop,
         timeout_keep_alive=args.timeout_keep_alive,

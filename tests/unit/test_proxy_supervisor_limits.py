@@ -5,8 +5,13 @@ import resource
 import proxy_supervisor
 
 
-def test_the_backlog_is_deep_by_default_and_passed_to_uvicorn():
+def test_the_backlog_is_deep_by_default_and_passed_to_uvicorn(monkeypatch, tmp_path):
+    monkeypatch.setenv("ENV_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("LITELLM_PROXY_BACKLOG", raising=False)
     assert proxy_supervisor.config_of(proxy_supervisor.parse_args(["adapter.gateway:app"])).backlog == 4096
+    # Compose and Kubernetes start the supervisor without --backlog: the setting reaches it all the same.
+    monkeypatch.setenv("LITELLM_PROXY_BACKLOG", "1024")
+    assert proxy_supervisor.config_of(proxy_supervisor.parse_args(["adapter.gateway:app"])).backlog == 1024
     args = proxy_supervisor.parse_args(["adapter.gateway:app", "--backlog", "8192"])
     assert proxy_supervisor.config_of(args).backlog == 8192
 
