@@ -28,7 +28,7 @@ import httpx
 from bench import profile, streams, streams_report
 from bench.harness import (BUSINESS_MODEL, ROOT, LoadGenerator, RequestPath, Result, business_body, chat_body,
                            codex_body, messages_body, pyplot, rss_mb)
-from bench.stack import BUDGETED_KEY, PLAIN_KEY, BenchStack
+from bench.stack import BUDGETED_KEY, LEAST_MODEL, PLAIN_KEY, BenchStack
 
 
 def request_paths(stack: BenchStack) -> list[RequestPath]:
@@ -47,6 +47,9 @@ def request_paths(stack: BenchStack) -> list[RequestPath]:
                     {stack.settings.business_api_key_header: stack.settings.business_api_key}, business),
         RequestPath("floor", "2. our proxy, LiteLLM mock_response (LiteLLM's floor)", chat,
                     chat_body("litellm-floor"), auth, proxy),
+        RequestPath("least", "2b. our proxy → the least handler that calls a backend (one fixed POST to the business "
+                    "API, a fixed answer, no mapping; scripts/bench/least_handler.py)", chat, chat_body(LEAST_MODEL),
+                    auth, proxy),
         RequestPath("business", "3. proxy → mapped provider (business.yaml) → business API", chat,
                     chat_body("my-custom-model"), auth, proxy),
         RequestPath("laas", "4. proxy → LaaS handler → mock LaaS", chat, chat_body("claude-3.5-sonnet"), auth, proxy),
@@ -179,6 +182,7 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         "", "| ratio (CPU ones: the median of per-round ratios) | value | target |", "|---|---:|---:|",
         f"| handler cost: path 3 / path 2 (ours vs LiteLLM's floor) | {ratio('business', 'floor'):.2f} | ≥ 0.9 |",
         f"| handler cost in the proxy's own CPU per request: path 2 / path 3 | {cpu_ratio('floor'):.2f} | ≥ 0.9 |",
+        *least_lines(ratio, cpu_ratio),
         f"| vs LiteLLM's own provider: path 3 / path 5 | {ratio('business', 'openai'):.2f} | ≥ 1.2 |",
         f"| whole stack vs untuned LiteLLM: path 3 / path 0 | {ratio('business', 'untuned'):.2f} | ≥ 2.0 |",
         f"| whole stack with everything on (metrics, usage lines, a key with a budget): path 12 / path 0 | "
@@ -207,6 +211,16 @@ def report(results: dict[str, list[Result]], titles: dict[str, str], streaming: 
         "[performance-notes.md](performance-notes.md).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def least_lines(ratio, cpu_ratio) -> list[str]:
+    """The handler ratio split at path 2b: what any backend call costs, and what our handler costs above that."""
+    return [
+        f"| the least a backend call costs vs LiteLLM's floor: path 2b / path 2 | {ratio('least', 'floor'):.2f} | — |",
+        f"| the same in the proxy's own CPU per request: path 2 / path 2b | {cpu_ratio('floor', 'least'):.2f} | — |",
+        f"| our handler vs the least handler: path 3 / path 2b | {ratio('business', 'least'):.2f} | — |",
+        f"| the same in the proxy's own CPU per request: path 2b / path 3 | {cpu_ratio('least'):.2f} | — |",
+    ]
 
 
 def metrics_lines(results: dict, ratio, cpu_ratio) -> list[str]:
@@ -246,7 +260,8 @@ def budget_section(document: str) -> str:
 
 
 SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + our packages", "direct": "1 business API",
-                "floor": "2 LiteLLM floor (mock)", "business": "3 mapped business.yaml", "laas": "4 LaaS handler",
+                "floor": "2 LiteLLM floor (mock)", "least": "2b least handler (one POST)",
+                "business": "3 mapped business.yaml", "laas": "4 LaaS handler",
                 "openai": "5 LiteLLM openai/ provider", "messages": "6 /v1/messages → mapped",
                 "responses": "7 /v1/responses (Codex) → mapped", "bridged_chat": "8 LiteLLM xinference/ chat",
                 "bridged_messages": "9 its /v1/messages bridge", "bridged_responses": "10 its /v1/responses bridge",

@@ -24,6 +24,10 @@ METRICS_VARIANTS = {"metrics_on": ["adapter.hooks.usage_log", "adapter.hooks.met
                     "litellm_metrics": ["adapter.hooks.usage_log", "prometheus"]}
 # Two keys-file keys for the budget paths (issue 20): one without a budget, one with a budget it never reaches.
 PLAIN_KEY, BUDGETED_KEY = "sk-bench-plain-0123456789abcdef", "sk-bench-budgeted-0123456789abcdef"
+# Path 2b: the least handler that calls a backend (bench/least_handler.py), served by the stack's own proxy beside
+# path 3, priced as path 3's deployment is (config.yaml's zero prices), so that LiteLLM does the same work for both.
+LEAST_MODEL = "least-handler"
+LEAST_PROVIDER = {"provider": "least", "custom_handler": "bench.least_handler.handler"}
 
 
 class BenchStack:
@@ -39,6 +43,8 @@ class BenchStack:
         self.env.update(ENV_FILE=str(env_file), LOG_DIR=str(tmp / "logs"), BUSINESS_API_PORT=str(business_port),
                         LITELLM_PROXY_PORT=str(proxy_port), VENV=sys.prefix, NO_COLOR="1",
                         CONFIG_FILE_PATH=str(tmp / "config.yaml"), KEYS_FILE=str(tmp / "keys.yaml"))
+        # start_services.sh puts src/ in front: scripts/ is where path 2b's handler lives (bench/least_handler.py).
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "scripts"), os.environ.get("PYTHONPATH")]))
         if workers:
             self.env["LITELLM_PROXY_WORKERS"] = str(workers)
         self.settings = stack_settings.load(self.env)
@@ -66,9 +72,16 @@ class BenchStack:
         priced = {"model_name": "priced-chat", "litellm_params": {"model": "mapped/business/priced-chat"},
                   "model_info": {"mode": "chat", "input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6}}
         config["model_list"] += [floor, compat, bridged, priced]
+        business = next(model for model in config["model_list"] if model["model_name"] == "my-custom-model")
+        least = {"model_name": LEAST_MODEL, "litellm_params": {"model": f"least/{LEAST_MODEL}"},
+                 "model_info": business["model_info"]}
         save_keys(self.tmp / "keys.yaml", [Key("bench-plain", hash_key(PLAIN_KEY)), Key(
             "bench-budgeted", hash_key(BUDGETED_KEY), max_budget=1e9, budget_duration="1d")])
-        (self.tmp / "config.yaml").write_text(yaml.safe_dump(config))
+        # Only the stack's proxy serves path 2b: its handler is imported from scripts/ (self.env's PYTHONPATH).
+        settings = config["litellm_settings"]
+        (self.tmp / "config.yaml").write_text(yaml.safe_dump({
+            **config, "model_list": [*config["model_list"], least],
+            "litellm_settings": {**settings, "custom_provider_map": [*settings["custom_provider_map"], LEAST_PROVIDER]}}))
         for name, callbacks in METRICS_VARIANTS.items():
             config["litellm_settings"]["callbacks"] = callbacks
             (self.tmp / f"config-{name}.yaml").write_text(yaml.safe_dump(config))

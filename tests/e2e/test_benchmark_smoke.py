@@ -12,11 +12,14 @@ def test_benchmark_smoke_run():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--smoke"], cwd=ROOT,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for path in ("business API directly", "mapped provider (business.yaml)", "LaaS handler", "openai/ provider", "mock_response"):
+    for path in ("business API directly", "mapped provider (business.yaml)", "LaaS handler", "openai/ provider", "mock_response",
+                 "the least handler that calls a backend"):
         assert path in result.stdout
     assert "| whole stack vs untuned LiteLLM" in result.stdout
     assert "budget (SQLite check and charge), proxy CPU per request: path 12 / path 11 |" in result.stdout
-    for row in ("| whole stack with everything on (metrics, usage lines, a key with a budget): path 12 / path 0 |",
+    for row in ("| the least a backend call costs vs LiteLLM's floor: path 2b / path 2 |",
+                "| our handler vs the least handler: path 3 / path 2b |",
+                "| whole stack with everything on (metrics, usage lines, a key with a budget): path 12 / path 0 |",
                 "| metrics on / off, requests/s: path 13 / path 14 |",
                 "| LiteLLM's `prometheus` callback / off, proxy CPU per request: path 14 / path 15 |"):
         assert row in result.stdout
@@ -29,8 +32,8 @@ def test_benchmark_smoke_run():
     share = next(line for line in result.stdout.splitlines() if line.startswith("| share of path 3's CPU"))
     assert 0 < float(share.split("|")[2].strip().rstrip(" %")) < 100, share  # the mapping's cost was measured
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| 0") or
-            line.startswith(("| 1.", "| 2.", "| 3.", "| 4.", "| 5.", "| 13.", "| 14.", "| 15."))]
-    assert len(rows) == 10, rows
+            line.startswith(("| 1.", "| 2.", "| 2b.", "| 3.", "| 4.", "| 5.", "| 13.", "| 14.", "| 15."))]
+    assert len(rows) == 11, rows
     for cells in rows:  # the answering server's CPU per request was measured for every path
         assert float(cells[-1]) > 0, cells
     streaming = result.stdout[result.stdout.index("## Streaming capacity"):]

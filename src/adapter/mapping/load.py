@@ -194,7 +194,7 @@ def _expression(value: Any, key: str, where: _Where) -> ParsedResult:
     unknown = sorted(_function_names(compiled.parsed) - KNOWN_FUNCTIONS)
     if unknown:
         raise where.error(key, f"unknown JMESPath function {', '.join(unknown)}()")
-    return fast(compiled)  # plain field paths skip the interpreter (fastpath.py)
+    return fast(compiled)  # compiled once to plain functions instead of walked by the interpreter (fastpath.py)
 
 
 def _function_names(node: dict) -> set[str]:
