@@ -227,7 +227,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         litellm_proxy_workers=_count(values, "LITELLM_PROXY_WORKERS", cores),
         litellm_proxy_backlog=_count(values, "LITELLM_PROXY_BACKLOG", 4096),
         litellm_master_key=get("LITELLM_MASTER_KEY"),
-        stream_chunks_per_second=_rate(values, "STREAM_CHUNKS_PER_SECOND", 1000.0),
+        stream_chunks_per_second=_rate(values, "STREAM_CHUNKS_PER_SECOND", 500.0),
         laas_api_base=get(
             "LAAS_API_BASE", f"http://{_url_host(business_host)}:{business_port}/api/preset/v2"
         ).rstrip("/"),

@@ -110,7 +110,7 @@ def test_out_of_range_values_are_reported_by_name(tmp_path, name, value):
 
 
 def test_stream_pacing_has_a_budget_by_default_and_zero_turns_it_off(tmp_path):
-    assert stack_settings.load({"ENV_FILE": str(tmp_path / "none")}).stream_chunks_per_second == 1000
+    assert stack_settings.load({"ENV_FILE": str(tmp_path / "none")}).stream_chunks_per_second == 500
     off = stack_settings.load({"ENV_FILE": str(tmp_path / "none"), "STREAM_CHUNKS_PER_SECOND": "0"})
     assert off.stream_chunks_per_second == 0
 
