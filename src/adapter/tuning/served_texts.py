@@ -42,9 +42,11 @@ class ServedTexts:
             self.others.append(chunk)
             return
         for choice in chunk.choices:
-            self.choices = max(self.choices, choice.index + 1)
-            if isinstance(content := choice.delta.content, str):
-                self.parts.setdefault(choice.index, []).append(content)
+            index, content = choice.index, choice.delta.content
+            if index >= self.choices:
+                self.choices = index + 1
+            if isinstance(content, str):
+                self.parts.setdefault(index, []).append(content)
 
     def texts(self) -> tuple | None:
         if not self.seen or self.others:

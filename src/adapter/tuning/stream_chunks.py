@@ -25,40 +25,75 @@ ORIGINAL_INIT = CustomStreamWrapper.__init__
 TEXT_FIELDS = ("content", "role")
 
 
-def likeness(chunk: object) -> tuple | None:
-    """Everything the builder reads from a plain text chunk but its text and arrival time; None when the chunk is more
-    than text (usage, finish reason, logprobs, tool calls, reasoning, ...) or has no arrival time."""
-    if type(chunk) is not ModelResponseStream or "usage" in chunk or len(chunk.choices) != 1:
+def parts(chunk: ModelResponseStream) -> tuple[dict, dict, dict, dict, dict, dict] | None:
+    """A chat chunk's own dicts (read directly: pydantic's attribute lookups cost ~1 µs each): its fields, private
+    attributes, hidden params, its one choice's extra, its delta's fields and its delta's extra; None if it is not
+    a chunk of one choice with hidden params."""
+    if type(chunk) is not ModelResponseStream:
         return None
-    hidden = chunk._hidden_params
-    if not isinstance(hidden, dict) or "usage" in hidden or not isinstance(hidden.get("created_at"), float):
+    fields, private = chunk.__dict__, chunk.__pydantic_private__
+    choices, hidden = fields["choices"], private.get("_hidden_params")
+    if len(choices) != 1 or type(choices[0]) is not StreamingChoices or not isinstance(hidden, dict):
         return None
-    choice = chunk.choices[0]
-    if type(choice) is not StreamingChoices or type(choice.delta) is not Delta:
+    choice = choices[0].__pydantic_extra__
+    delta = choice.get("delta")
+    if type(delta) is not Delta:
         return None
-    choice_extra, delta = choice.__pydantic_extra__, choice.delta
-    if choice_extra.get("finish_reason") is not None or choice_extra.get("logprobs") is not None:
-        return None
-    delta_extra = delta.__pydantic_extra__
-    if not isinstance(delta_extra.get("content"), str) or any(value is not None for value in delta.__dict__.values()):
-        return None
-    if any(value is not None for key, value in delta_extra.items() if key not in TEXT_FIELDS):
-        return None
-    return (without(chunk.__dict__, "choices"), chunk.__pydantic_extra__, without(hidden, "created_at"),
-            without(chunk.__pydantic_private__, "_hidden_params"), choice.__dict__,
-            without(choice_extra, "delta"), delta_extra["role"])
+    return fields, private, hidden, choice, delta.__dict__, delta.__pydantic_extra__
 
 
-def without(mapping: dict | None, key: str) -> dict | None:
-    return None if mapping is None else {k: v for k, v in mapping.items() if k != key}
+def plain_text(chunk: ModelResponseStream) -> bool:
+    """Whether the builder reads nothing from the chunk but its text and what it shares with its neighbours: no usage,
+    finish reason, logprobs, tool calls, reasoning, ..., and an arrival time to order it by."""
+    found = parts(chunk)
+    if found is None:
+        return False
+    fields, _, hidden, choice, delta_fields, delta = found
+    if "usage" in fields or "usage" in (chunk.__pydantic_extra__ or {}) or "usage" in hidden:
+        return False
+    if type(hidden.get("created_at")) is not float or type(delta.get("content")) is not str:
+        return False
+    if choice.get("finish_reason") is not None or choice.get("logprobs") is not None:
+        return False
+    return all(value is None for value in delta_fields.values()) and all(
+        value is None for key, value in delta.items() if key not in TEXT_FIELDS)
 
 
-def text_of(chunk: ModelResponseStream) -> str:
-    return chunk.choices[0].delta.__pydantic_extra__["content"]
+class Likeness:
+    """A plain text chunk's dicts, to tell whether another chunk differs from it in nothing but its text and arrival
+    time: each dict compared whole (in C), with the keys that may differ set to the other chunk's first."""
+
+    __slots__ = ("dicts", "extra")
+
+    def __init__(self, chunk: ModelResponseStream) -> None:
+        self.dicts = tuple(dict(part) for part in parts(chunk))
+        self.extra = dict(chunk.__pydantic_extra__ or {})
+
+    def matches(self, chunk: ModelResponseStream) -> bool:
+        found = parts(chunk)
+        if found is None or type(found[5].get("content")) is not str or type(found[2].get("created_at")) is not float:
+            return False
+        if self.extra != (chunk.__pydantic_extra__ or {}):
+            return False
+        self.take(found[0]["choices"], found[2], found[2]["created_at"], found[3]["delta"], found[5]["content"])
+        alike = all(mine == theirs for mine, theirs in zip(self.dicts, found))
+        self.take(None, None, None, None, None)  # hold nothing of the chunk, which is about to be let go
+        return alike
+
+    def take(self, choices, hidden_params, created_at, delta, content) -> None:
+        """Set the keys that may differ to the other chunk's values."""
+        fields, private, hidden, choice, _, delta_extra = self.dicts
+        fields["choices"], private["_hidden_params"], hidden["created_at"] = choices, hidden_params, created_at
+        choice["delta"], delta_extra["content"] = delta, content
+
+
+def delta_of(chunk: ModelResponseStream) -> dict:
+    """The dict a plain text chunk's delta keeps its text in."""
+    return chunk.__dict__["choices"][0].__pydantic_extra__["delta"].__pydantic_extra__
 
 
 def arrival(chunk: ModelResponseStream) -> float:
-    return chunk._hidden_params["created_at"]
+    return chunk.__pydantic_private__["_hidden_params"]["created_at"]
 
 
 def with_text(chunk: ModelResponseStream, text: str) -> ModelResponseStream:
@@ -72,12 +107,12 @@ def with_text(chunk: ModelResponseStream, text: str) -> ModelResponseStream:
 class FoldedChunks(list):
     """A stream's kept chunks, each run of plain text chunks alike but for their text held as one chunk."""
 
-    __slots__ = ("folded", "folded_likeness", "folded_until")
+    __slots__ = ("folded", "likeness", "folded_until")
 
     def __init__(self) -> None:
         super().__init__()
         self.folded = None  # the chunk of our own that holds the latest run, its text grown in place
-        self.folded_likeness = None
+        self.likeness = None  # what the run's chunks share
         self.folded_until = 0.0  # the arrival time of the run's last chunk
 
     def append(self, chunk: object) -> None:
@@ -92,18 +127,18 @@ class FoldedChunks(list):
         are only ever extended by a chunk that arrived no earlier, so the order is the same whether folded or not.
         """
         into, chunk = self[-3], self[-2]
-        shape = likeness(chunk)
-        if shape is None:
-            return
         if into is self.folded:
-            if shape != self.folded_likeness or arrival(chunk) < self.folded_until:
+            if not self.likeness.matches(chunk) or arrival(chunk) < self.folded_until:
                 return
-            into.choices[0].delta.__pydantic_extra__["content"] += text_of(chunk)
+            delta_of(into)["content"] += delta_of(chunk)["content"]
         else:
-            if likeness(into) != shape or arrival(chunk) < arrival(into):
+            if not plain_text(into) or arrival(chunk) < arrival(into):
                 return
-            self.folded = self[-3] = with_text(into, text_of(into) + text_of(chunk))
-            self.folded_likeness = shape
+            likeness = Likeness(into)
+            if not likeness.matches(chunk):
+                return
+            self.folded = self[-3] = with_text(into, delta_of(into)["content"] + delta_of(chunk)["content"])
+            self.likeness = likeness
         self.folded_until = arrival(chunk)
         del self[-2]
 
