@@ -60,7 +60,7 @@ def method(measurement: Measurement) -> list[str]:
         f"{plan.arrivals:,.0f} new streams a second is still far above a real arrival rate), reads "
         "raw bytes and parses the events only after a stream ends, and checks every stream's text word for word. "
         "Pieces are counted as words of the delivered text (our proxy merges pieces that are waiting into one "
-        "chunk, so chunks are not counted). Ideal completion = (pieces − 1) × delay. A run stops at its cap; "
+        "chunk, and under load paces each stream, STREAM_CHUNKS_PER_SECOND, so chunks are not counted). Ideal completion = (pieces − 1) × delay. A run stops at its cap; "
         "streams still open then are reported as incomplete, not dropped. Time to first content (TTFT) is from "
         "sending the request to the first event with text.",
         *measurement.notes, *left_out(measurement), "",
