@@ -154,9 +154,17 @@ def raise_open_files_limit() -> None:
             logger.warning("could not raise the open-files limit from %s: %s", soft, error)
 
 
+def configuration_error(error: Exception) -> int:
+    print(f"configuration error: {error}", file=sys.stderr)
+    return CONFIGURATION_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     raise_open_files_limit()
-    config = config_of(parse_args(sys.argv[1:] if argv is None else argv))
+    try:
+        config = config_of(parse_args(sys.argv[1:] if argv is None else argv))  # reads the settings for the backlog
+    except stack_settings.SettingsError as error:
+        return configuration_error(error)
     try:
         socket = config.bind_socket()
     except SystemExit:
@@ -164,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepare_metrics()  # after the bind: a second proxy refused its port must not empty the first one's files
     except (stack_settings.SettingsError, OSError) as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return CONFIGURATION_ERROR
+        return configuration_error(error)
     supervisor = ReloadingSupervisor(config, sockets=[socket])
     supervisor.run()
     return supervisor.exit_code
