@@ -122,7 +122,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def config_of(args: argparse.Namespace) -> uvicorn.Config:
+def config_of(args: argparse.Namespace, settings: stack_settings.Settings) -> uvicorn.Config:
     if args.app_dir:
         sys.path.insert(0, args.app_dir)  # as uvicorn --app-dir does; the workers inherit sys.path
     return uvicorn.Config(
@@ -130,7 +130,7 @@ def config_of(args: argparse.Namespace) -> uvicorn.Config:
         host=args.host,
         port=args.port,
         workers=max(args.workers, 1),
-        backlog=args.backlog if args.backlog is not None else stack_settings.load().litellm_proxy_backlog,
+        backlog=args.backlog if args.backlog is not None else settings.litellm_proxy_backlog,
         http=args.http,
         loop=args.loop,
         timeout_keep_alive=args.timeout_keep_alive,
@@ -138,9 +138,9 @@ def config_of(args: argparse.Namespace) -> uvicorn.Config:
     )
 
 
-def prepare_metrics() -> None:
+def prepare_metrics(settings: stack_settings.Settings) -> None:
     """Empty the proxy's metrics directory of a previous run and hand it to the workers (they inherit it)."""
-    metrics_dir.prepare(stack_settings.load().proxy_metrics_dir)
+    metrics_dir.prepare(settings.proxy_metrics_dir)
 
 
 def raise_open_files_limit() -> None:
@@ -162,16 +162,17 @@ def configuration_error(error: Exception) -> int:
 def main(argv: list[str] | None = None) -> int:
     raise_open_files_limit()
     try:
-        config = config_of(parse_args(sys.argv[1:] if argv is None else argv))  # reads the settings for the backlog
+        settings = stack_settings.load()
     except stack_settings.SettingsError as error:
         return configuration_error(error)
+    config = config_of(parse_args(sys.argv[1:] if argv is None else argv), settings)
     try:
         socket = config.bind_socket()
     except SystemExit:
         return STARTUP_FAILURE  # uvicorn has logged why (e.g. the port is in use)
     try:
-        prepare_metrics()  # after the bind: a second proxy refused its port must not empty the first one's files
-    except (stack_settings.SettingsError, OSError) as error:
+        prepare_metrics(settings)  # after the bind: a second proxy refused its port must not empty the first one's files
+    except OSError as error:
         return configuration_error(error)
     supervisor = ReloadingSupervisor(config, sockets=[socket])
     supervisor.run()

@@ -107,26 +107,26 @@ def _int(values: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _float(values: Mapping[str, str], name: str, default: float) -> float:
+def _number(values: Mapping[str, str], name: str, default: float) -> float:
     raw = values.get(name, "") or str(default)
     try:
-        number = float(raw)
+        return float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _float(values: Mapping[str, str], name: str, default: float) -> float:
+    number = _number(values, name, default)
     if number <= 0:
-        raise SettingsError(f"{name} must be greater than 0, got {raw!r}")
+        raise SettingsError(f"{name} must be greater than 0, got {values.get(name)!r}")
     return number
 
 
 def _rate(values: Mapping[str, str], name: str, default: float) -> float:
     """A number ≥ 0, where 0 turns the thing off."""
-    raw = values.get(name, "") or str(default)
-    try:
-        number = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    number = _number(values, name, default)
     if number < 0:
-        raise SettingsError(f"{name} must be 0 (off) or more, got {raw!r}")
+        raise SettingsError(f"{name} must be 0 (off) or more, got {values.get(name)!r}")
     return number
 
 

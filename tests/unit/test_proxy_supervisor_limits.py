@@ -3,17 +3,18 @@
 import resource
 
 import proxy_supervisor
+import stack_settings
 
 
 def test_the_backlog_is_deep_by_default_and_passed_to_uvicorn(monkeypatch, tmp_path):
     monkeypatch.setenv("ENV_FILE", str(tmp_path / "none"))
     monkeypatch.delenv("LITELLM_PROXY_BACKLOG", raising=False)
-    assert proxy_supervisor.config_of(proxy_supervisor.parse_args(["adapter.gateway:app"])).backlog == 4096
+    assert proxy_supervisor.config_of(proxy_supervisor.parse_args(["adapter.gateway:app"]), stack_settings.load()).backlog == 4096
     # Compose and Kubernetes start the supervisor without --backlog: the setting reaches it all the same.
     monkeypatch.setenv("LITELLM_PROXY_BACKLOG", "1024")
-    assert proxy_supervisor.config_of(proxy_supervisor.parse_args(["adapter.gateway:app"])).backlog == 1024
+    assert proxy_supervisor.config_of(proxy_supervisor.parse_args(["adapter.gateway:app"]), stack_settings.load()).backlog == 1024
     args = proxy_supervisor.parse_args(["adapter.gateway:app", "--backlog", "8192"])
-    assert proxy_supervisor.config_of(args).backlog == 8192
+    assert proxy_supervisor.config_of(args, stack_settings.load()).backlog == 8192
 
 
 def test_the_soft_open_files_limit_is_lifted_to_the_hard_one(monkeypatch):

@@ -3,6 +3,7 @@
 import os
 
 import proxy_supervisor
+import stack_settings
 
 
 def test_the_proxys_metrics_dir_is_emptied_and_handed_to_the_workers(monkeypatch, tmp_path):
@@ -13,7 +14,7 @@ def test_the_proxys_metrics_dir_is_emptied_and_handed_to_the_workers(monkeypatch
     monkeypatch.setenv("ENV_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("PROXY_METRICS_DIR", str(directory))
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/elsewhere")  # restored after the test
-    proxy_supervisor.prepare_metrics()
+    proxy_supervisor.prepare_metrics(stack_settings.load())
     assert not list(directory.iterdir())
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(directory)
 
@@ -23,5 +24,5 @@ def test_a_missing_metrics_dir_is_created_under_log_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.delenv("PROXY_METRICS_DIR", raising=False)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/elsewhere")
-    proxy_supervisor.prepare_metrics()
+    proxy_supervisor.prepare_metrics(stack_settings.load())
     assert (tmp_path / "logs" / "prometheus" / "proxy").is_dir()

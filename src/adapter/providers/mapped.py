@@ -26,7 +26,7 @@ from ..openai.tokens import counted_usage
 from ..upstream import client
 from ..upstream.errors import AdapterError, invalid_request
 from .base import Provider, drops_unknown, proxy_request
-from .pacing import LONGEST_PACE, Pacer
+from .pacing import Pacer
 
 
 def _requested_model(litellm_params: Any, model: str) -> str:
@@ -86,7 +86,7 @@ class MappedProvider(Provider):
         super().__init__(settings)
         self.backends = backends
         self._describers = {name: _describer(backend) for name, backend in backends.items()}
-        self.pacer = Pacer(settings.stream_chunks_per_second, LONGEST_PACE)
+        self.pacer = Pacer(settings.stream_chunks_per_second)
 
     def _failed(self, model: str, error: AdapterError, requested: str | None = None) -> Exception:
         """As Provider._failed, naming the backend file and the model the client asked for in the log."""

@@ -22,7 +22,7 @@ LONGEST_PACE = 0.25  # seconds: at most 4 updates a second however loaded, and a
 class Pacer:
     """The open streams of this process and the interval each may send chunks at."""
 
-    def __init__(self, chunks_per_second: float, longest: float):
+    def __init__(self, chunks_per_second: float, longest: float = LONGEST_PACE):
         self.chunks_per_second = chunks_per_second  # 0: no pacing
         self.longest = longest
         self.open = 0
