@@ -2,7 +2,7 @@
 docs/performance-notes.md, "The whole stack with everything on"). Each part does what LiteLLM 1.106.2 would
 have done, only cheaper; its tests run LiteLLM's own code both ways."""
 
-from . import callback_controls, inline_dispatch, route_checks, router_usage, served_texts, sse_bytes, stream_chunks
+from . import access_log, callback_controls, inline_dispatch, route_checks, router_usage, served_texts, sse_bytes, stream_chunks
 
 
 def install() -> None:
@@ -14,3 +14,4 @@ def install() -> None:
     stream_chunks.install()
     served_texts.install()
     sse_bytes.install()
+    access_log.install()
