@@ -132,11 +132,13 @@ def open_streams(settings: stack_settings.Settings) -> list[StreamCall]:
     return streams
 
 
-def assert_usage_lines(log_dir: Path, expected: dict[str, int]) -> None:
-    """Every call id has its usage line, with the status the client saw (a broken stream: the error event's)."""
+def assert_usage_lines(log_dir: Path, expected: dict[str, tuple[int, bool]]) -> None:
+    """Every call id has its usage line, with the status the client saw (a broken stream: the error event's) and
+    whether it was a stream."""
     deadline = time.monotonic() + BOUND
     while True:
-        lines = {line["request_id"]: line["status"] for line in read_lines(log_dir) if line["request_id"] in expected}
+        lines = {line["request_id"]: (line["status"], line["stream"]) for line in read_lines(log_dir)
+                 if line["request_id"] in expected}
         if lines == expected or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -198,8 +200,8 @@ def test_a_graceful_restart_under_load_finishes_what_is_in_flight_and_retries_ca
     assert all(outcome.status == 200 for outcome in outcomes if outcome.started >= up_at), outcomes
     assert "Traceback" not in proxy_log
     assert_usage_lines(Path(settings.log_dir), {
-        **{outcome.call_id: outcome.status for outcome in outcomes},
-        **{stream.call_id: 200 for stream in streams}, slow[0][2]: 200})
+        **{outcome.call_id: (outcome.status, False) for outcome in outcomes},
+        **{stream.call_id: (200, True) for stream in streams}, slow[0][2]: (200, False)})
     assert_proxy_up(settings, service, workers)
 
 
@@ -241,6 +243,6 @@ def test_a_hard_kill_under_load_ends_streams_with_an_error_event_and_the_proxy_s
     assert all(outcome.status == 200 for outcome in outcomes if outcome.started >= up_at), outcomes
     assert "Traceback" not in proxy_log
     assert_usage_lines(Path(settings.log_dir), {
-        **{outcome.call_id: outcome.status for outcome in outcomes},
-        **{stream.call_id: 502 for stream in streams}, slow[0][2]: 503})
+        **{outcome.call_id: (outcome.status, False) for outcome in outcomes},
+        **{stream.call_id: (502, True) for stream in streams}, slow[0][2]: (503, False)})
     assert_proxy_up(settings, service, workers)
