@@ -21,7 +21,7 @@ import pytest
 
 import stack_settings
 from adapter.metering.__main__ import read_lines
-from tests.support.load import Load, Outcome
+from tests.support.load import Load
 from tests.support.processes import children
 from tests.support.streams import StreamCall
 
@@ -111,17 +111,18 @@ def retries_logged(proxy_log: str, call_id: str) -> int | None:
     return int(found.group(1)) if found and int(found.group(2)) == RETRIES else None
 
 
-def assert_unreachable_503(outcome_body: dict) -> None:
+def assert_unreachable_503(body: dict) -> None:
     """OpenAI's error shape, saying what happened."""
-    error = outcome_body["error"]
+    error = body["error"]
     assert set(error) == {"message", "type", "param", "code"} and error["code"] == "503", error
     assert UNREACHABLE in error["message"] and error["type"] == "server_error", error
 
 
-def assert_retried_then_503(outcomes: list[Outcome], proxy_log: str) -> None:
-    for outcome in outcomes:
-        assert_unreachable_503(outcome.body)
-        assert retries_logged(proxy_log, outcome.call_id) == RETRIES, outcome.call_id
+def assert_retried_then_503(failures: list[tuple[dict, str]], proxy_log: str) -> None:
+    """Each (body, call id) is the unreachable 503, which LiteLLM says it returned after RETRIES retries."""
+    for body, call_id in failures:
+        assert_unreachable_503(body)
+        assert retries_logged(proxy_log, call_id) == RETRIES, call_id
 
 
 def open_streams(settings: stack_settings.Settings) -> list[StreamCall]:
@@ -162,7 +163,7 @@ def assert_proxy_up(settings: stack_settings.Settings, service: Service, workers
 
 def test_a_graceful_restart_under_load_finishes_what_is_in_flight_and_retries_calls_that_meet_it_down(
         proxy, business):
-    env, settings, service = proxy
+    _, settings, service = proxy
     workers = children(service.process.pid, WORKER)
     log_size = service.log.stat().st_size
     slow: list = []
@@ -195,7 +196,7 @@ def test_a_graceful_restart_under_load_finishes_what_is_in_flight_and_retries_ca
     assert {outcome.status for outcome in failed} <= {503}, [(o.status, o.body) for o in failed]
     assert [outcome for outcome in outcomes if down_at <= outcome.started and outcome.ended <= up_at
             and outcome.status == 503], "no call met the business API down"
-    assert_retried_then_503(failed, proxy_log)
+    assert_retried_then_503([(outcome.body, outcome.call_id) for outcome in failed], proxy_log)
     # Once it is back, every call succeeds.
     assert all(outcome.status == 200 for outcome in outcomes if outcome.started >= up_at), outcomes
     assert "Traceback" not in proxy_log
@@ -206,7 +207,7 @@ def test_a_graceful_restart_under_load_finishes_what_is_in_flight_and_retries_ca
 
 
 def test_a_hard_kill_under_load_ends_streams_with_an_error_event_and_the_proxy_stays_up(proxy, business):
-    env, settings, service = proxy
+    _, settings, service = proxy
     workers = children(service.process.pid, WORKER)
     log_size = service.log.stat().st_size
     slow: list = []
@@ -239,7 +240,7 @@ def test_a_hard_kill_under_load_ends_streams_with_an_error_event_and_the_proxy_s
     failed = [outcome for outcome in outcomes if outcome.status != 200]
     assert {outcome.status for outcome in failed} <= {503}, [(o.status, o.body) for o in failed]
     assert [outcome for outcome in failed if killed_at <= outcome.started and outcome.ended <= up_at]
-    assert_retried_then_503(failed + [Outcome(0, 0, 503, slow[0][1], slow[0][2], "", "")], proxy_log)
+    assert_retried_then_503([(outcome.body, outcome.call_id) for outcome in failed] + [slow[0][1:]], proxy_log)
     assert all(outcome.status == 200 for outcome in outcomes if outcome.started >= up_at), outcomes
     assert "Traceback" not in proxy_log
     assert_usage_lines(Path(settings.log_dir), {

@@ -128,6 +128,8 @@ def test_redis_stopped_under_load_then_back_no_5xx_and_nothing_lost(proxies, red
         finally:
             redis_server.start()  # on the same port, with what it had acknowledged
         back_at = time.monotonic()
+        # The outage's part of the logs (later, a breaker's probe may meet a stale connection and open it again).
+        outage_logs = [log.read_bytes()[size:].decode(errors="replace") for log, size in zip(logs, sizes)]
         load.wait_for(8, back_at, BOUND)
     outcomes = load.outcomes
 
@@ -136,11 +138,15 @@ def test_redis_stopped_under_load_then_back_no_5xx_and_nothing_lost(proxies, red
         (outcome.status, outcome.body) for outcome in outcomes if outcome.status not in (200, 429)]
     during = [outcome for outcome in outcomes if stopped_at <= outcome.started and outcome.ended <= back_at]
     assert sum(outcome.status == 200 for outcome in during) >= 10, "too few calls served while Redis was away"
-    for log, size in zip(logs, sizes):
-        text = log.read_bytes()[size:].decode(errors="replace")
-        # A warning per process (and per Redis client of LiteLLM's), not per request.
+    refusals = [outcome.body for outcome in outcomes if outcome.status == 429]
+    assert all(body["error"]["message"] and body["error"]["code"] != "budget_exceeded" for body in refusals)
+    for url, text in zip(urls, outage_logs):
+        # A warning per process (and per Redis client of LiteLLM's), not per request: the budgets' once per worker,
+        # each LiteLLM breaker's once; the other lines are the calls in flight when Redis went (one each).
         assert 1 <= text.count(AWAY) <= WORKERS, text
         assert 1 <= text.count(BREAKER) <= WORKERS * BREAKERS_PER_PROCESS, text
+        mentions = [line for line in text.splitlines() if "redis" in line.lower()]
+        assert len(mentions) * 2 < sum(outcome.target == url for outcome in during), mentions
         assert "Traceback" not in text and PASSWORD not in text
 
     # Back: the limits are shared again...
