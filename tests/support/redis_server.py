@@ -17,17 +17,19 @@ PASSWORD = "redis-test-password-0123456789"
 
 
 class RedisServer:
-    """A real redis-server on a fixed loopback port, which the test can stop and start again (no persistence: a
-    restart starts empty)."""
+    """A real redis-server on a fixed loopback port, which the test can stop and start again. Without persistence a
+    restart starts empty; `persistent` keeps every acknowledged write across it (an append-only file, fsynced per
+    write)."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, persistent: bool = False):
         self.port, self.workdir, self.process = free_ports(1)[0], workdir, None
+        self.persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else ["--appendonly", "no"]
         self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--requirepass", PASSWORD,
-             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+             "--save", "", *self.persistence, "--dir", str(self.workdir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 10
@@ -50,9 +52,9 @@ class RedisServer:
 
 
 @contextmanager
-def running(workdir: Path):
+def running(workdir: Path, persistent: bool = False):
     """A RedisServer started in `workdir`, stopped when the block ends (a module fixture's body)."""
-    server = RedisServer(workdir)
+    server = RedisServer(workdir, persistent)
     server.start()
     try:
         yield server

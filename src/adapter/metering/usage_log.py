@@ -45,8 +45,14 @@ def call_record(payload: dict) -> dict:
         "cost": float(payload.get("response_cost") or 0.0),
         "status": 200 if succeeded else (int(code) if code.isdigit() else 500),
         "latency_ms": round(float(payload.get("response_time") or 0.0) * 1000, 1),
-        "stream": bool(payload.get("stream")),
+        "stream": is_stream(payload),
     }
+
+
+def is_stream(payload: dict) -> bool:
+    """Whether the call was a stream: LiteLLM's payload says `stream` only of a stream that completed; one that failed
+    (its backend gone mid-stream) says so only in the request's parameters."""
+    return bool(payload.get("stream") or (payload.get("model_parameters") or {}).get("stream"))
 
 
 def usage_file(log_dir: str | Path, now: datetime) -> Path:

@@ -29,6 +29,15 @@ def test_a_failure_carries_its_status_and_a_request_without_a_valid_key_no_alias
     assert usage_line({"status": "failure", "error_information": {"error_code": ""}}, NOW)["status"] == 500
 
 
+def test_a_stream_that_failed_is_still_a_stream():
+    broken = {"status": "failure", "error_information": {"error_code": "502"}, "stream": None,
+              "model_parameters": {"stream": True}}
+    assert usage_line(broken, NOW)["stream"] is True
+    assert usage_line({**broken, "model_parameters": {"stream": False}}, NOW)["stream"] is False
+    assert usage_line({**broken, "model_parameters": {}}, NOW)["stream"] is False
+    assert usage_line({"status": "success", "stream": True}, NOW)["stream"] is True
+
+
 def test_lines_go_to_the_days_file_appended_whole_and_private(tmp_path):
     path = usage_file(tmp_path, NOW)
     assert path.name == "usage_2026-11-23.jsonl"
