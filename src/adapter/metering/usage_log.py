@@ -138,7 +138,7 @@ class LostLines:
         with self._lock:
             if self._lost:
                 log.warning("usage lines are written to LOG_DIR again; %d line(s) were copied to this log instead "
-                            "in the meantime (docs/operations.md: recovering usage lines)", self._lost)
+                            "in the meantime (docs/operations.md: When LOG_DIR is full or unwritable)", self._lost)
                 self._lost, self._reason = 0, ""
 
 

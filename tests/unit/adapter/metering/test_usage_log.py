@@ -118,7 +118,7 @@ def test_a_full_disk_counts_each_line_copies_it_whole_to_stderr_and_says_so_once
         assert [json.loads(line)["status"] for line in path.read_text().splitlines()] == [401, 401]
         assert [record.getMessage() for record in caplog.records if "again" in record.getMessage()] == [
             "usage lines are written to LOG_DIR again; 3 line(s) were copied to this log instead in the meantime "
-            "(docs/operations.md: recovering usage lines)"]
+            "(docs/operations.md: When LOG_DIR is full or unwritable)"]
     finally:
         os.close(read_end)
         os.close(write_end)
@@ -242,3 +242,37 @@ def test_lines_appended_by_several_processes_at_once_are_each_whole(tmp_path):
     # The writers took turns: their lines are mixed in the file, not one block after the other.
     turns = sum(before["writer"] != after["writer"] for before, after in zip(records, records[1:]))
     assert turns > writers, "the writers did not meet: start them closer together"
+
+
+def test_lines_copied_to_a_service_log_are_put_back_into_their_days_file_once(tmp_path, monkeypatch, capsys):
+    from adapter.metering.__main__ import main
+    from adapter.metering.usage_log import LOST_PREFIX
+
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    written, lost, next_day = (usage_line({**SUCCESS, "litellm_call_id": name}, when) for name, when in (
+        ("written", NOW), ("lost", NOW), ("next-day", NOW.replace(day=24))))
+    append_line(usage_file(log_dir, NOW), written)
+    service_log = tmp_path / "litellm_proxy.log"
+    service_log.write_text(
+        "INFO: started\n"
+        f"Dec 07 13:00:00 host python[41]: {LOST_PREFIX}{json.dumps(lost)}\n"  # journald's stamp before it
+        f"{LOST_PREFIX}{json.dumps(next_day)}\n"
+        f"{LOST_PREFIX}{json.dumps(written)}\n")  # copied, yet written after all: not twice
+    monkeypatch.setenv("LOG_DIR", str(log_dir))
+    monkeypatch.setenv("ENV_FILE", str(tmp_path / "no.env"))
+
+    assert main(["recover", str(service_log)]) == 0
+    assert capsys.readouterr().out == f"2 usage line(s) added to {log_dir}, 1 already there\n"
+    assert main(["recover", str(service_log)]) == 0  # run again: nothing more
+    assert capsys.readouterr().out == f"0 usage line(s) added to {log_dir}, 3 already there\n"
+    assert [json.loads(line)["request_id"] for line in usage_file(log_dir, NOW).read_text().splitlines()] == [
+        "written", "lost"]
+    assert [json.loads(line) for line in usage_file(log_dir, NOW.replace(day=24)).read_text().splitlines()] == [
+        next_day]
+
+    service_log.write_text(f"{LOST_PREFIX}{json.dumps(lost)[:40]}\n")  # cut short by the log's collector
+    assert main(["recover", str(service_log)]) == 1
+    assert "1 unreadable" in capsys.readouterr().out
+    assert main(["recover", str(tmp_path / "missing.log")]) == 2
+    assert "cannot read or write" in capsys.readouterr().err
