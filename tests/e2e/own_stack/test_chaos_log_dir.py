@@ -33,6 +33,7 @@ from ..conftest import business_command, proxy_command, stack_environment, start
 TEAM = "sk-chaos-log-dir-team-key-0123456789"
 MODEL = "my-custom-model"
 CONCURRENT = 8
+MANY = 64  # chats, CONCURRENT at a time, whose lines must all be whole
 MAX_BATCHES = 6  # batches of concurrent chats until both workers have taken some (the kernel decides who accepts)
 WITHIN = 20  # seconds: LiteLLM logs a call (and counts it) just after answering it
 ERROR_SAID = "usage lines cannot be written to "
@@ -66,7 +67,8 @@ def proxy(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("chaos-log-dir")
     (tmp / "keys.yaml").write_text(json.dumps({"keys": [{"alias": "team-chaos", "hash": hash_key(TEAM)}]}))
     metrics_dir = tmp / "prometheus"
-    env = stack_environment(tmp, LITELLM_PROXY_WORKERS="2", PROXY_METRICS_DIR=str(metrics_dir))
+    env = stack_environment(tmp, LITELLM_PROXY_WORKERS="2", PROXY_METRICS_DIR=str(metrics_dir),
+                            BUSINESS_API_METRICS_DIR=str(tmp / "prometheus-business"))
     settings = stack_settings.load(env)
     Path(settings.log_dir).mkdir()
     services = tmp / "service-logs"
@@ -106,9 +108,9 @@ def counted_by_worker(proxy: Proxy, name: str, **labels: str) -> dict[str, float
     found = {}
     for path in proxy.metrics_dir.glob("counter_*.db"):
         entries = [(json.loads(key), value) for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))]
-        # key: [family name, sample name, label names, label values, help]
+        # key: [family name, sample name, {label: value}, help]
         found[path.stem.removeprefix("counter_")] = sum(
-            value for key, value in entries if key[0] == name and labels.items() <= dict(zip(key[2], key[3])).items())
+            value for key, value in entries if key[0] == name and labels.items() <= key[2].items())
     return {pid: value for pid, value in found.items() if value}
 
 
@@ -190,7 +192,7 @@ def lost_episode(proxy: Proxy, reason: str, break_log_dir: Callable[[], None], r
 
 
 def test_usage_lines_are_whole_and_one_per_call_across_two_workers(proxy: Proxy) -> None:
-    sent = both_workers_chat(proxy, "litellm_proxy_total_requests_metric")
+    sent = len(chats(proxy, MANY)) + both_workers_chat(proxy, "litellm_proxy_total_requests_metric")
     assert until(lambda: len(usage_lines(proxy)) == sent)
     lines = usage_lines(proxy)
     assert len({line["request_id"] for line in lines}) == sent and {line["key_alias"] for line in lines} == {"team-chaos"}
