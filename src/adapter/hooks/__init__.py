@@ -27,7 +27,7 @@ from adapter.mapping.load import MappingError  # noqa: E402
 from adapter.mapping.registry import load_backends  # noqa: E402
 from adapter.metering.charging import SpendMeter  # noqa: E402
 from adapter.metering.lago import register as register_lago  # noqa: E402
-from adapter.metering.metrics import Metrics, exposition, scraped_registry  # noqa: E402
+from adapter.metering.metrics import Metrics, exposition, lost_lines, scraped_registry  # noqa: E402
 from adapter.metering.prices import unpriced  # noqa: E402
 from adapter.metering.spend import SpendReader, open_spend  # noqa: E402
 from adapter.metering.usage_log import UsageLog  # noqa: E402
@@ -60,7 +60,8 @@ image_handler = ImageProvider(_settings)
 user_api_key_auth = make_auth(_settings.litellm_master_key, _keys)
 # The same rules for the door, which checks the key before anything else (gateway.py).
 key_check = make_key_check(_settings.litellm_master_key, _keys)
-usage_log = UsageLog(_settings.log_dir)
+# A line LOG_DIR does not take is counted, copied to the service log and reported (docs/operations.md).
+usage_log = UsageLog(_settings.log_dir, lost_lines())
 # Not in config.yaml's callbacks, whose entries must all exist: added to LiteLLM's callbacks here, only when
 # LAGO_API_BASE, LAGO_API_KEY and LAGO_API_EVENT_CODE are set (docs/operations.md, "Billing with Lago").
 lago_meter = register_lago(_settings)

@@ -1,9 +1,11 @@
-"""`python -m adapter.metering summary`: the usage lines (tokens, cost) summed per day, key, customer and model."""
+"""`python -m adapter.metering summary`: the usage lines (tokens, cost) summed per day, key, customer and model;
+`recover LOG…`: usage lines copied to a service log while LOG_DIR failed, put back into LOG_DIR."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import stack_settings
@@ -49,11 +51,37 @@ def main(argv: list[str] | None = None) -> int:
     summary = commands.add_parser("summary", help="requests, tokens and cost per day, key, customer and model")
     summary.add_argument("--day", help="one day, YYYY-MM-DD (default: every day in LOG_DIR)")
     summary.add_argument("--json", action="store_true", help="rows as JSON lines instead of a table")
+    recover = commands.add_parser("recover", help="put usage lines a service log holds back into LOG_DIR (once)")
+    recover.add_argument("logs", nargs="+", help="the proxy's service log files; - for standard input")
     args = parser.parse_args(argv)
-    rows = summarise(read_lines(stack_settings.load().log_dir, args.day))
+    log_dir = stack_settings.load().log_dir
+    if args.command == "recover":
+        return recover_lines(log_dir, args.logs)
+    rows = summarise(read_lines(log_dir, args.day))
     print("\n".join(json.dumps(row) for row in rows) if args.json else table(rows))
     return 0
 
+
+def recover_lines(log_dir: str, logs: list[str]) -> int:
+    from .recover import recover  # imports LiteLLM (usage_log): only for this command
+
+    try:
+        outcome = recover(log_dir, _log_lines(logs))
+    except OSError as error:
+        print(f"cannot read or write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
+    print(f"{outcome.added} usage line(s) added to {log_dir}, {outcome.already_there} already there"
+          + (f", {outcome.unreadable} unreadable (cut short in the log)" if outcome.unreadable else ""))
+    return 1 if outcome.unreadable else 0
+
+
+def _log_lines(names: list[str]):
+    for name in names:
+        if name == "-":
+            yield from sys.stdin
+            continue
+        with open(name, encoding="utf-8", errors="replace") as handle:
+            yield from handle
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -11,7 +11,7 @@ from litellm.types.integrations.prometheus import LATENCY_BUCKETS
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .usage_log import call_record
+from .usage_log import REASONS, LostLines, call_record
 
 KEY, REQUESTED, GROUP = "api_key_alias", "requested_model", "model_group"
 SUCCESS = 200
@@ -67,6 +67,19 @@ class Metrics(CustomLogger):
 
     async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         self._logged(kwargs)
+
+
+def lost_lines(registry: CollectorRegistry | None = REGISTRY) -> LostLines:
+    """The usage lines' keeper for when LOG_DIR fails (usage_log.py), counting into two series of our own (not
+    LiteLLM's): every `reason` starts at 0, so that a dashboard or an alert sees the series before the first loss."""
+    lost = Counter("adapter_usage_lines_lost", "Usage lines not written to LOG_DIR (each copied to the service log)",
+                   ["reason"], registry=registry)
+    for reason in REASONS:
+        lost.labels(reason)
+    unrecorded = Counter("adapter_usage_lines_unrecorded",
+                         "Usage lines written neither to LOG_DIR nor to the service log (its stderr failed too)",
+                         registry=registry)
+    return LostLines(lambda reason: lost.labels(reason).inc(), unrecorded.inc)
 
 
 def _latency(name: str, documentation: str, registry: CollectorRegistry | None) -> Histogram:

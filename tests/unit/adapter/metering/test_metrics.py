@@ -5,6 +5,7 @@ reads them."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
 
 import pytest
@@ -133,3 +134,33 @@ def test_the_callback_records_logged_calls_and_ignores_calls_without_a_payload(d
                                                None, None, None))
     asyncio.run(series.async_log_success_event({}, None, None, None))
     assert value(scraped(directory), "litellm_proxy_total_requests_metric_total") == 2
+
+
+def test_usage_lines_lost_are_counted_per_reason_from_zero_summed_over_workers(directory, monkeypatch, tmp_path):
+    from adapter.metering.metrics import lost_lines
+    from adapter.metering.usage_log import REASONS, UsageLog
+
+    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue(lambda: 101))
+    first = lost_lines(registry=None)
+    samples = scraped(directory)
+    assert [value(samples, "adapter_usage_lines_lost_total", reason=reason) for reason in REASONS] == [0.0] * 5
+    assert value(samples, "adapter_usage_lines_unrecorded_total") == 0.0
+
+    full = open("/dev/full", "wb")  # the worker's stderr is full too: its lines are unrecorded as well
+    try:
+        first.stderr = full.fileno()
+        UsageLog(str(tmp_path / "gone"), first).refused(401, None)
+    finally:
+        full.close()
+    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue(lambda: 102))
+    second = lost_lines(registry=None)
+    read_end, write_end = os.pipe()
+    try:
+        second.stderr = write_end
+        UsageLog(str(tmp_path / "gone"), second).refused(401, None)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    samples = scraped(directory)
+    assert value(samples, "adapter_usage_lines_lost_total", reason="no_directory") == 2.0
+    assert value(samples, "adapter_usage_lines_unrecorded_total") == 1.0
