@@ -124,11 +124,11 @@ class LostLines:
         line = (LOST_PREFIX + json.dumps(record, separators=(",", ":")) + "\n").encode()
         with self._lock:
             self._lost += 1
-            self.count(why)
             try:
                 os.write(self.stderr, line)  # one write: whole among other workers' output (≤ PIPE_BUF)
             except OSError:  # the service log is on the same full disk: the counters still tell
                 self.unrecorded()
+            self.count(why)  # after the copy: a line counted is in the log already
             if why != self._reason:  # the episode's first line, or a new cause: said once
                 self._reason = why
                 # errno's text and the path only: neither holds a key.

@@ -176,8 +176,11 @@ def lost_episode(proxy: Proxy, reason: str, break_log_dir: Callable[[], None], r
         assert len(copied) == sent and {line["key_alias"] for line in copied} == {"team-chaos"}
         assert {line["status"] for line in copied} == {200} and all(line["total_tokens"] > 0 for line in copied)
         # Said once per worker, not once per line, naming the reason.
-        errors = [line for line in proxy.log_text().splitlines() if ERROR_SAID in line][errors_before:]
-        assert len(errors) == 2 and all(f"({reason}: " in line for line in errors), errors
+        def said() -> list[str]:
+            return [line for line in proxy.log_text().splitlines() if ERROR_SAID in line][errors_before:]
+
+        assert until(lambda: len(said()) >= 2)
+        assert len(said()) == 2 and all(f"({reason}: " in line for line in said()), said()
     finally:
         repair()
     # Writing resumes by itself; each worker says how many of its lines went to the log.
