@@ -31,11 +31,27 @@ def summarise(lines: list[dict]) -> list[dict]:
 
 
 def read_lines(log_dir: str | Path, day: str | None = None) -> list[dict]:
+    """The usage lines of LOG_DIR (of one day); a line that is not one JSON object is left out, and said on stderr."""
     pattern = f"usage_{day}.jsonl" if day else "usage_*.jsonl"
     lines = []
     for path in sorted(Path(log_dir).glob(pattern)):
-        lines += [json.loads(text) for text in path.read_text(encoding="utf-8").splitlines() if text.strip()]
+        for number, text in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if not text.strip():
+                continue
+            line = _usage_line(text)
+            if line is None:
+                print(f"{path}:{number}: not a usage line (a torn write?), left out", file=sys.stderr)
+                continue
+            lines.append(line)
     return lines
+
+
+def _usage_line(text: str) -> dict | None:
+    try:
+        line = json.loads(text)
+    except ValueError:
+        return None
+    return line if isinstance(line, dict) and isinstance(line.get("time"), str) else None
 
 
 def table(rows: list[dict]) -> str:

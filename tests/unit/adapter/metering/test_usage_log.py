@@ -285,3 +285,15 @@ def test_lines_copied_to_a_service_log_are_put_back_into_their_days_file_once(tm
     assert "1 unreadable" in capsys.readouterr().out
     assert main(["recover", str(tmp_path / "missing.log")]) == 2
     assert "cannot read or write" in capsys.readouterr().err
+
+
+def test_the_summary_leaves_out_a_line_that_is_not_whole_and_says_where(tmp_path, capsys):
+    from adapter.metering.__main__ import read_lines
+
+    path = usage_file(tmp_path, NOW)
+    append_line(path, usage_line(SUCCESS, NOW))
+    with path.open("a") as handle:
+        handle.write('{"time":"2026-11-23T18:05:02.000+00:00","request_id":"cut-sh\n\n')
+    append_line(path, usage_line(SUCCESS, NOW))
+    assert len(read_lines(tmp_path)) == 2
+    assert capsys.readouterr().err == f"{path}:2: not a usage line (a torn write?), left out\n"
