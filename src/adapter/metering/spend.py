@@ -3,6 +3,8 @@
 Amounts are whole nano-dollars (1e-9 USD) so that adding is exact and atomic in both stores (SQLite's upsert,
 Redis's INCRBY): N workers and M replicas adding at once never lose an increment, and no float error piles up.
 - LocalSpend: LOG_DIR/spend.sqlite3 (WAL), shared by the proxy's workers on one host and kept across restarts.
+  While the file cannot be used (LOG_DIR full, unwritable or gone), each worker counts in its own memory, says so
+  once, and adds what it held to the file when the file takes writes again: a broken LOG_DIR never fails a call.
 - SharedSpend (REDIS_URL): one counter per key and window in Redis, expiring a day after its window ends. While
   Redis does not answer, each host counts in its LocalSpend and warns; the amounts counted there are added to Redis
   when it answers again, so none is lost (during the outage every host sees only its own share: see
@@ -11,6 +13,7 @@ Redis's INCRBY): N workers and M replicas adding at once never lose an increment
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -42,12 +45,21 @@ def to_nano(usd: float) -> int:
 
 
 class LocalSpend:
-    """The counters of one host in one SQLite file: every worker opens it; upserts make each addition atomic."""
+    """The counters of one host in one SQLite file: every worker opens it; upserts make each addition atomic.
+
+    While the file fails (sqlite3.Error, OSError), additions are held in this process's memory and reads answer from
+    it and from the last count read from the file; the held amounts go to the file at the first addition it takes.
+    """
 
     def __init__(self, log_dir: str | Path):
         self.path = Path(log_dir) / FILE_NAME
         self._db: sqlite3.Connection | None = None
         self._pid = 0
+        self._held: dict[tuple[str, int], int] = {}  # (key, window) → nano-dollars not yet in the file
+        # key → (window, the file's count when last read): what a read answers while the file fails (a spent budget
+        # stays spent); one window per key, so it never grows past the keys in use.
+        self._last_read: dict[str, tuple[int, int]] = {}
+        self._failing = False
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():  # a connection never crosses a fork
@@ -65,13 +77,58 @@ class LocalSpend:
         return self._db
 
     def spent(self, key: str, window: int) -> int:
-        row = self._connection().execute("SELECT nano FROM spend WHERE key = ? AND window = ?", (key, window)).fetchone()
-        return row[0] if row else 0
+        held = self._held.get((key, window), 0) if self._held else 0
+        try:
+            row = self._connection().execute("SELECT nano FROM spend WHERE key = ? AND window = ?",
+                                             (key, window)).fetchone()
+        except (sqlite3.Error, OSError) as error:
+            self._failed(error)
+            last = self._last_read.get(key)
+            return (last[1] if last and last[0] == window else 0) + held
+        counted = row[0] if row else 0
+        self._last_read[key] = (window, counted)
+        return counted + held
 
     def add(self, key: str, window: int, nano: int) -> None:
+        try:
+            self._upsert(key, window, nano)
+        except (sqlite3.Error, OSError) as error:
+            self._failed(error)
+            self._held[(key, window)] = self._held.get((key, window), 0) + nano
+            return
+        if self._held or self._failing:
+            self._release()
+
+    def _upsert(self, key: str, window: int, nano: int) -> None:
         self._connection().execute(
             "INSERT INTO spend (key, window, nano) VALUES (?, ?, ?) "
             "ON CONFLICT (key, window) DO UPDATE SET nano = nano + excluded.nano", (key, window, nano))
+
+    def _failed(self, error: BaseException) -> None:
+        if self._db is not None:  # opened afresh next time: the directory or the file may have been put back
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        if not self._failing:
+            self._failing = True
+            log.error("budgets: %s cannot be used (%s: %s); this worker counts spend in memory until it can, "
+                      "then adds it to the file", self.path, type(error).__name__, getattr(error, "strerror", "")
+                      or error)
+
+    def _release(self) -> None:
+        """The file takes writes again: add what was held, say so once."""
+        held, self._held = self._held, {}
+        for index, ((key, window), nano) in enumerate(held.items()):
+            try:
+                self._upsert(key, window, nano)
+            except (sqlite3.Error, OSError) as error:
+                for rest, amount in list(held.items())[index:]:
+                    self._held[rest] = self._held.get(rest, 0) + amount
+                self._failed(error)
+                return
+        self._failing = False
+        log.warning("budgets: %s takes writes again; the spend this worker held meanwhile (%d counter(s)) is in it",
+                    self.path, len(held))
 
     def forget_old(self, now: float) -> None:
         """Drop counters of windows that began over 32 days ago (a lifetime budget's, window 0, is kept)."""
@@ -79,7 +136,16 @@ class LocalSpend:
         self._connection().execute("DELETE FROM spend WHERE window > 0 AND window < ?", (before,))
 
     def take_all(self) -> list[tuple[str, int, int]]:
-        """Every counter, removed in one transaction: what another store is about to add up."""
+        """Every counter, removed in one transaction (with what this process held): what another store is about to
+        add up. While the file fails, only what was held."""
+        held, self._held = [(key, window, nano) for (key, window), nano in self._held.items()], {}
+        try:
+            return self._take_file() + held
+        except (sqlite3.Error, OSError) as error:
+            self._failed(error)
+            return held
+
+    def _take_file(self) -> list[tuple[str, int, int]]:
         db = self._connection()
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -31,6 +31,7 @@ from adapter.metering.usage_log import LOST_PREFIX
 from ..conftest import business_command, proxy_command, stack_environment, start, wait_healthy
 
 TEAM = "sk-chaos-log-dir-team-key-0123456789"
+BUDGETED = "sk-chaos-log-dir-budget-key-0123456789"  # a key with a money budget: its spend counters live in LOG_DIR
 MODEL = "my-custom-model"
 CONCURRENT = 8
 MANY = 64  # chats, CONCURRENT at a time, whose lines must all be whole
@@ -51,9 +52,9 @@ class Proxy:
     def log_dir(self) -> Path:
         return Path(self.settings.log_dir)
 
-    def client(self) -> openai.OpenAI:
+    def client(self, key: str = TEAM) -> openai.OpenAI:
         # A new connection per request, so that both workers take requests.
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=TEAM, max_retries=0, timeout=60,
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=key, max_retries=0, timeout=60,
                              default_headers={"Connection": "close"})
 
     def log_text(self) -> str:
@@ -65,7 +66,9 @@ def proxy(tmp_path_factory):
     """The business API and a 2-worker proxy whose service log and metrics live outside LOG_DIR, as they do when
     the service log is journald or a container's and LOG_DIR is a disk of its own."""
     tmp = tmp_path_factory.mktemp("chaos-log-dir")
-    (tmp / "keys.yaml").write_text(json.dumps({"keys": [{"alias": "team-chaos", "hash": hash_key(TEAM)}]}))
+    (tmp / "keys.yaml").write_text(json.dumps({"keys": [
+        {"alias": "team-chaos", "hash": hash_key(TEAM)},
+        {"alias": "budget-chaos", "hash": hash_key(BUDGETED), "max_budget": 1000, "budget_duration": "30d"}]}))
     metrics_dir = tmp / "prometheus"
     env = stack_environment(tmp, LITELLM_PROXY_WORKERS="2", PROXY_METRICS_DIR=str(metrics_dir),
                             BUSINESS_API_METRICS_DIR=str(tmp / "prometheus-business"))
@@ -85,12 +88,12 @@ def proxy(tmp_path_factory):
             if service is not None:
                 service.stop()
     text = proxy.log.read_text(errors="replace") if proxy else ""
-    assert TEAM not in text and settings.litellm_master_key not in text
+    assert TEAM not in text and BUDGETED not in text and settings.litellm_master_key not in text
 
 
-def chats(proxy: Proxy, count: int) -> list[str]:
+def chats(proxy: Proxy, count: int, key: str = TEAM) -> list[str]:
     """`count` chats, CONCURRENT at a time; every one must be answered."""
-    client = proxy.client()
+    client = proxy.client(key)
 
     def chat(n: int) -> str:
         reply = client.chat.completions.create(
@@ -236,3 +239,24 @@ def test_a_log_dir_replaced_by_a_file_loses_no_line_silently_and_writing_resumes
         away.rename(proxy.log_dir)
 
     lost_episode(proxy, "no_directory", replace, restore)
+
+
+def test_a_key_with_a_budget_is_served_while_log_dir_is_a_file_and_its_spend_store_says_so_once(proxy: Proxy) -> None:
+    """The budget check and charge of a key with a budget read and write LOG_DIR/spend.sqlite3 (metering/spend.py):
+    with LOG_DIR gone, each worker counts in memory and says so once; no call fails. No budgeted call was made
+    before, so each worker opens the file for the first time while LOG_DIR is a file."""
+    away = proxy.log_dir.with_name("logs-away-budget")
+    before = proxy.log_text()
+    proxy.log_dir.rename(away)
+    proxy.log_dir.write_text("not a directory\n")
+    try:
+        served = sum(len(chats(proxy, CONCURRENT, BUDGETED)) for _ in range(MAX_BATCHES))
+    finally:
+        proxy.log_dir.unlink()
+        away.rename(proxy.log_dir)
+    assert served == CONCURRENT * MAX_BATCHES
+    assert len(chats(proxy, CONCURRENT, BUDGETED)) == CONCURRENT
+    written = proxy.log_text()[len(before):]
+    said = [line for line in written.splitlines() if "budgets: " in line and "cannot be used" in line]
+    assert 1 <= len(said) <= 2, written[-3000:]  # once per worker that took a budgeted call
+    assert "Traceback" not in written, written[-3000:]

@@ -36,6 +36,56 @@ def test_local_counters_are_per_key_and_window_and_add_up(tmp_path):
     assert (tmp_path / "spend.sqlite3").stat().st_mode & 0o777 == 0o600
 
 
+BROKEN = "budgets: "
+FILE_FAILS, FILE_BACK = "cannot be used", "takes writes again"
+
+
+def replaced_by_a_file(directory):
+    """LOG_DIR gone and a regular file in its place (ENOTDIR/EEXIST: real as root too); returns how to put it back."""
+    away = directory.with_name(directory.name + "-away")
+    directory.rename(away)
+    directory.write_text("not a directory\n")
+
+    def restore():
+        directory.unlink()
+        away.rename(directory)
+    return restore
+
+
+def said(caplog, text):
+    return [record for record in caplog.records if BROKEN in record.getMessage() and text in record.getMessage()]
+
+
+def test_a_file_that_never_opened_holds_spend_in_memory_says_so_once_and_takes_it_when_it_opens(tmp_path, caplog):
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    restore = replaced_by_a_file(log_dir)
+    local = LocalSpend(log_dir)
+    for _ in range(3):
+        local.add(KEY, WINDOW, 5)
+    assert local.spent(KEY, WINDOW) == 15 and local.spent(OTHER, WINDOW) == 0
+    assert len(said(caplog, FILE_FAILS)) == 1 and said(caplog, FILE_FAILS)[0].levelno == logging.ERROR
+    restore()
+    local.add(KEY, WINDOW, 1)  # the file takes it, and what was held
+    assert LocalSpend(log_dir).spent(KEY, WINDOW) == 16 and local.spent(KEY, WINDOW) == 16
+    assert len(said(caplog, FILE_BACK)) == 1 and len(said(caplog, FILE_FAILS)) == 1
+
+
+def test_while_the_file_fails_a_read_answers_what_it_last_read_so_a_spent_budget_stays_spent(tmp_path, caplog):
+    log_dir = tmp_path / "logs"
+    local = LocalSpend(log_dir)
+    local.add(KEY, WINDOW, 40)
+    assert local.spent(KEY, WINDOW) == 40
+    (log_dir / spend.FILE_NAME).unlink()
+    (log_dir / spend.FILE_NAME).mkdir()  # the database file replaced by a directory: SQLite cannot open it
+    local._db = None  # as in a worker that opens the file after the change (an open one keeps its unlinked file)
+    assert local.spent(KEY, WINDOW) == 40
+    local.add(KEY, WINDOW, 2)
+    assert local.spent(KEY, WINDOW) == 42 and local.spent(KEY, WINDOW + 86_400) == 0
+    assert [key for key, *_ in local.take_all()] == [KEY]  # handed over (to Redis) from memory while the file fails
+    assert local.spent(KEY, WINDOW) == 40 and len(said(caplog, FILE_FAILS)) == 1
+
+
 fork = multiprocessing.get_context("fork")  # as gunicorn starts the proxy's workers
 
 
