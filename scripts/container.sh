@@ -35,7 +35,7 @@ base_packages=python3,python3-venv,ca-certificates
 base_recipe=1
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
 
 need_tools() {  # need_tools TOOL...: each one on PATH, or a clear error
