@@ -14,7 +14,8 @@ import signal
 import subprocess
 import time
 import uuid
-from pathlib import Path
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 
 from tests.support.deploy_files import ROOT
 
@@ -98,16 +99,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def run_options(env: dict[str, str] | None = None, volumes: list[str] | tuple = (), tmpfs: list[str] | tuple = (),
-                user: str | None = None, workdir: str | None = None) -> list[str]:
-    """`buildah run`'s options: environment, bind mounts (HOST:TARGET[:ro]), tmpfs mounts, user, working dir."""
+def run_options(env: dict[str, str] | None = None, volumes: list[str] | tuple = (), user: str | None = None,
+                workdir: str | None = None) -> list[str]:
+    """`buildah run`'s options: environment, bind mounts (HOST:TARGET[:ro]), user, working dir."""
     options = ["--isolation", "chroot"]
     for name, value in (env or {}).items():
         options += ["--env", f"{name}={value}"]
     for volume in volumes:
         options += ["--volume", volume]
-    for target in tmpfs:
-        options += ["--mount", f"type=tmpfs,destination={target}"]
     if user:
         options += ["--user", user]
     if workdir:
@@ -184,6 +183,34 @@ class Container:
         return subprocess.run(["buildah", "run", *run_options(**options), self.name, "--", *command],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
+    def resolve(self, path: str) -> str:
+        """`path` with the image's links followed (buildah mounts at the literal path, not through a link)."""
+        with self.mounted() as root:
+            resolved = PurePosixPath("/")
+            pending = list(PurePosixPath(path).parts[1:])
+            for _ in range(100):  # a bound, should the image hold a loop of links
+                if not pending:
+                    return str(resolved)
+                step = resolved / pending.pop(0)
+                on_host = Path(root) / step.relative_to("/")
+                if on_host.is_symlink():
+                    target = PurePosixPath(os.readlink(on_host))
+                    pending = list(target.parts[1:] if target.is_absolute() else target.parts) + pending
+                    resolved = PurePosixPath("/") if target.is_absolute() else resolved
+                else:
+                    resolved = step
+        raise AssertionError(f"too many links in {path}")
+
+    @contextmanager
+    def mounted(self):
+        """The container's root filesystem on the host, while the block runs."""
+        mount = subprocess.run(["buildah", "mount", self.name], capture_output=True, text=True, timeout=60,
+                               check=True).stdout.strip()
+        try:
+            yield mount
+        finally:
+            subprocess.run(["buildah", "umount", self.name], capture_output=True, timeout=60)
+
     def start(self, command: list[str], log: Path, **options) -> Running:
         """Start `command` in the background; stopped (killed if need be) by `remove` at the latest."""
         with log.open("ab") as output:
@@ -196,13 +223,9 @@ class Container:
 
     def upper_files(self) -> list[str]:
         """What the container's commands wrote to its own filesystem (the overlay's upper layer), as paths."""
-        mount = subprocess.run(["buildah", "mount", self.name], capture_output=True, text=True, timeout=60,
-                               check=True).stdout.strip()
-        try:
+        with self.mounted() as mount:
             upper = Path(mount).parent / "diff"
             return sorted("/" + str(path.relative_to(upper)) for path in upper.rglob("*"))
-        finally:
-            subprocess.run(["buildah", "umount", self.name], capture_output=True, timeout=60)
 
     def remove(self) -> None:
         for running in self.started:
