@@ -5,6 +5,7 @@ as its non-root user, keeps the build's CA out, and SIGTERM to its command stops
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import secrets
@@ -13,6 +14,7 @@ import time
 from datetime import datetime, timezone
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import openai
@@ -55,6 +57,16 @@ def lines_since(stack: Stack, moment: datetime) -> list[dict]:
         if any(datetime.fromisoformat(line["time"]) >= moment for line in lines) or time.monotonic() > deadline:
             return lines
         time.sleep(0.1)
+
+
+def idle_connection(url: str) -> http.client.HTTPConnection:
+    """A keep-alive connection that has had its answer and waits for a next request that never comes."""
+    connection = http.client.HTTPConnection(urlsplit(url).hostname, urlsplit(url).port, timeout=30)
+    connection.request("GET", "/health")
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200 and not response.will_close
+    return connection
 
 
 def answers(url: str) -> bool:
@@ -169,6 +181,9 @@ def test_sigterm_to_the_command_stops_both_services_within_15_s_losing_no_usage_
     stream = iter(client.chat.completions.create(model="my-custom-model", stream=True, messages=[
         {"role": "user", "content": f"[mock:chunk_delay={STREAM_PIECE_MS}] " + " ".join(STREAM_WORDS)}]))
     pieces = [next(chunk.choices[0].delta.content for chunk in stream if chunk.choices)]
+    # The proxy's own connections to the business API close when it stops first; a client of the business API's
+    # (a health checker, a second proxy) may hold one too, and it must not keep the business API up.
+    idle = idle_connection(stack.business_url)
     services = [pid for pid in stack.running.pids() if pid != stack.running.command_pid()]
 
     signalled = time.monotonic()
@@ -188,6 +203,7 @@ def test_sigterm_to_the_command_stops_both_services_within_15_s_losing_no_usage_
     # Each service stopped on its own: start_services.sh kills one still running 10 s after its SIGTERM.
     assert "killing it" not in stack.running.log.read_text(), stack.running.tail()
     assert len(services) >= 4, services
+    assert idle.sock.recv(1) == b"", "the business API did not close an idle keep-alive connection"
     lines = stack.usage_lines()
     assert len(lines) == before + 1, lines[before:]
     assert lines[-1]["stream"] is True and lines[-1]["status"] == 200 and lines[-1]["completion_tokens"] > 0
