@@ -124,9 +124,23 @@ ca_file() {  # the CA bundle the RUN steps trust, or nothing
   [[ -z ${BUILD_CA_FILE:-} ]] || die "BUILD_CA_FILE=$BUILD_CA_FILE is not a file"
 }
 
+drop_replaced() {  # drop_replaced OLD_ID: remove the image a build replaced, once no name points at it any more
+  local old=$1
+  [[ -n $old && $old != "$(image_id "$IMAGE")" ]] || return 0
+  buildah images --no-trunc --noheading --format '{{.ID}} {{.Name}}' 2>/dev/null \
+    | awk -v id="$old" '($1 == id || $1 == "sha256:" id) && $2 != "<none>" { named = 1 } END { exit !named }' \
+    && return 0  # another name still points at it
+  buildah rmi "$old" >/dev/null 2>&1 || true  # still a parent of another image: it stays
+}
+
+image_id() {  # image_id IMAGE: its id, nothing if missing
+  buildah inspect --type image --format '{{.FromImageID}}' "$1" 2>/dev/null || true
+}
+
 build_image() {
-  local ca work args=() name
+  local ca work args=() name old
   ensure_base
+  old="$(image_id "$IMAGE")"
   work="$(mktemp -d "${TMPDIR:-/tmp}/container-build.XXXXXX")"
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
@@ -143,6 +157,8 @@ build_image() {
   info "building $IMAGE from $(display_path "$root_dir/Dockerfile")"
   timeout 1500 buildah bud --isolation chroot --format docker --layers --force-rm --pull=never "${args[@]}" -t "$IMAGE" \
     -f "$root_dir/Dockerfile" "$root_dir" || die "building $IMAGE failed; see the output above"
+  # Each change of the sources makes a new image under the same name: the old one would pile up in the storage.
+  drop_replaced "$old"
   ok "image $IMAGE built"
 }
 
