@@ -113,7 +113,8 @@ class Deployment:
             path.mkdir()  # as a new named volume: root's
         self.business_port, *self.proxy_ports = free_ports(1 + self.services["proxy"]["deploy"]["replicas"])
         self.loopback = Loopback(self.business_port, redis_url)
-        self.business = self.proxies = None
+        # Filled by the fixture as it brings the services up.
+        self.business, self.proxies, self.team_key, self.redis = None, [], "", None
 
     def container(self) -> Container:
         container = Container(self.image)

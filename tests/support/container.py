@@ -57,22 +57,35 @@ def children(pid: int) -> list[int]:
     return [child for child in _pids() if _parent(child) == pid]
 
 
+def _argv0(pid: int) -> bytes:
+    """The process's program name as it shows it; empty for a zombie, one being made, or one gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return b""
+
+
 def _is_buildah(pid: int) -> bool:
     """One of buildah's own processes (its chroot runtime and exec helper run from a memfd copy of buildah)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].startswith(b"buildah")
-    except OSError:
-        return False
+    return _argv0(pid).startswith(b"buildah")
 
 
-def _first_not_buildah(pid: int) -> int | None:
-    """The first process below `pid` that is not buildah's (breadth first), None while there is none yet."""
-    level = children(pid)
+def _descendants(pid: int) -> list[int]:
+    found, level = [], children(pid)
     while level:
-        others = [child for child in level if not _is_buildah(child)]
-        if others:
-            return others[0]
+        found += level
         level = [grandchild for child in level for grandchild in children(child)]
+    return found
+
+
+def _command_of(pid: int) -> int | None:
+    """The command buildah (`pid`) runs: the child of its exec helper (buildah-chroot-exec) that has exec'd the
+    command; None while there is none yet (buildah's runtime also starts short-lived helpers of its own)."""
+    for helper in _descendants(pid):
+        if _argv0(helper) == b"buildah-chroot-exec":
+            for child in children(helper):
+                if _argv0(child) and not _is_buildah(child):
+                    return child
     return None
 
 
@@ -123,12 +136,11 @@ class Running:
     def command_pid(self, timeout: float = 30) -> int:
         """The command's own process (what a container engine would call its first process).
 
-        buildah runs its chroot runtime, which runs an exec helper, which starts the command: the first process
-        down from buildah that is not one of buildah's own.
+        buildah runs its chroot runtime, which runs an exec helper, which starts the command.
         """
         deadline = time.monotonic() + timeout
         while self._pid is None:
-            found = _first_not_buildah(self.popen.pid)
+            found = _command_of(self.popen.pid)
             # Its root must be the run's own: the host's ("/") would make every host process look like the run's.
             if found is not None and root_of(found) not in (None, "/"):
                 self._pid, self._root = found, root_of(found)
