@@ -136,11 +136,12 @@ ensure_container_tools() {
   (( EUID == 0 )) || die "the container tests need ${missing[*]}, and root to install and use them: $hint"
   command -v apt-get >/dev/null 2>&1 || die "the container tests need ${missing[*]}; no apt-get here: $hint"
   info "installing ${missing[*]} for the container tests (apt-get)"
-  # The package lists first only when the install cannot find the packages (a fresh machine has none).
-  if ! DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q --no-install-recommends buildah debootstrap curl \
+  # The package lists first only when the install cannot find the packages (a fresh machine has none). With their
+  # recommends, as verified: debootstrap's include the archive keyring it checks Debian's signatures with.
+  if ! DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q buildah debootstrap curl \
     >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive timeout 600 apt-get update -q >/dev/null \
-      && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q --no-install-recommends buildah debootstrap curl \
+      && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q buildah debootstrap curl \
       || die "installing ${missing[*]} with apt-get failed (see above); the container tests need them: $hint"
   fi
   for tool in "${missing[@]}"; do
