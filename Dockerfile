@@ -4,6 +4,9 @@
 #   docker build -t adapter-stack .
 #   docker run --rm -p 8080:8080 -e LITELLM_MASTER_KEY=sk-choose-one adapter-stack
 #
+# Without a daemon (buildah), and behind a proxy that inspects TLS: sudo ./scripts/container.sh build
+# (STARTUP_GUIDE.md, "Deployment files"; tests/container builds and runs the image that way).
+#
 # Without -e LITELLM_MASTER_KEY the first start writes fresh secrets to /app/src/.env inside the
 # container: docker exec <container> grep LITELLM_MASTER_KEY src/.env
 FROM python:3.11-slim

@@ -4,8 +4,9 @@
 # the KServe model server's venv (.venv-kserve) and the Python agents' venvs (.venv-agents, .venv-aider), run pytest.
 #
 #   ./scripts/test.sh              tests/unit + tests/e2e in one pytest process and, at the same time, tests/clients
-#                                  (the real OpenAI clients), tests/agents (real coding agents), tests/deploy and the
-#                                  e2e suites with stacks of their own (tests/e2e/own_stack) in a second one, whose output is shown after the first
+#                                  (the real OpenAI clients), tests/agents (real coding agents), tests/deploy, the
+#                                  e2e suites with stacks of their own (tests/e2e/own_stack) and tests/container (the
+#                                  Dockerfile built and run with buildah) in a second one, whose output is shown after the first
 #                                  finishes; the exit status fails if either fails
 #   ./scripts/test.sh -q -x        the same, with those options given to both processes
 #   ./scripts/test.sh tests/unit -k laas
@@ -24,7 +25,9 @@ agents_dir=tests/agents
 # and not in the main one. The folder is the list: a suite joins them by moving there, with no edit here.
 own_stack_dir=tests/e2e/own_stack
 main_suites=(tests/unit tests/e2e)
-side_suites=("$clients_dir" "$agents_dir" tests/deploy "$own_stack_dir")
+container_dir=tests/container
+container_image=localhost/adapter-stack:test  # what tests/support/container.py builds and runs
+side_suites=("$clients_dir" "$agents_dir" tests/deploy "$own_stack_dir" "$container_dir")
 kserve_test=$own_stack_dir/test_mapped_kserve.py
 KSERVE_VENV="${KSERVE_VENV:-$root_dir/.venv-kserve}"
 AGENTS_VENV="${AGENTS_VENV:-$root_dir/.venv-agents}"
@@ -118,6 +121,50 @@ agents_venv_ready() {  # wait for agents_venv_in_background, show its output, ex
   rm -f "$agents_log"
   (( status == 0 )) || die "the Python agents' venvs are not ready"
   export AGENTS_VENV AIDER_VENV
+}
+
+ensure_container_tools() {
+  # tests/container builds the Dockerfile with buildah (no daemon) on a base debootstrap assembles when no registry
+  # answers (scripts/container.sh): both from Debian's packages, installed when missing. A missing tool fails the
+  # run (the container tests would otherwise not run); it is never a skip.
+  local missing=() tool
+  for tool in buildah debootstrap curl; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  (( ${#missing[@]} == 0 )) && return 0
+  local hint="install them (Debian/Ubuntu: apt-get install buildah debootstrap curl) and run again"
+  (( EUID == 0 )) || die "the container tests need ${missing[*]}, and root to install and use them: $hint"
+  command -v apt-get >/dev/null 2>&1 || die "the container tests need ${missing[*]}; no apt-get here: $hint"
+  info "installing ${missing[*]} for the container tests (apt-get)"
+  # The package lists first only when the install cannot find the packages (a fresh machine has none). With their
+  # recommends, as verified: debootstrap's include the archive keyring it checks Debian's signatures with.
+  if ! DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q buildah debootstrap curl \
+    >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get update -q >/dev/null \
+      && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q buildah debootstrap curl \
+      || die "installing ${missing[*]} with apt-get failed (see above); the container tests need them: $hint"
+  fi
+  for tool in "${missing[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is still missing after apt-get install: $hint"
+  done
+  ok "${missing[*]} installed"
+}
+
+container_image_in_background() {
+  # Build the image tests/container runs (its base first, assembled when no registry answers) while the other
+  # installs run; the tests' own build then finds every layer made. Sets container_pid, container_log.
+  container_log="$(mktemp "${TMPDIR:-/tmp}/container-build.XXXXXX")"
+  IMAGE="$container_image" NO_COLOR=1 "$root_dir/scripts/container.sh" build >"$container_log" 2>&1 &
+  container_pid=$!
+}
+
+container_image_ready() {  # wait for container_image_in_background; its output only when it failed
+  local status=0
+  wait "$container_pid" || status=$?
+  if (( status != 0 )); then tail -n 60 "$container_log"; fi
+  rm -f "$container_log"
+  (( status == 0 )) || die "building the container tests' image ($container_image) failed"
+  ok "container tests' image $container_image built"
 }
 
 ensure_deploy_requirements() {
@@ -240,7 +287,13 @@ run_both() {  # main_suites here, side_suites alongside; OPTIONS... go to both
 }
 
 main() {
-  local kserve=0 agents=0
+  local kserve=0 agents=0 container=0
+  # The container tests' tools first (seconds), then their image (minutes on a fresh machine) alongside the rest.
+  if (cd "$root_dir" && may_select "$container_dir" "$@"); then
+    container=1
+    ensure_container_tools
+    container_image_in_background
+  fi
   # The KServe venv (about 30 s to install) and the agents' (about 100 s) are made while the other installs run.
   if (cd "$root_dir" && may_select "$kserve_test" "$@"); then kserve=1; kserve_venv_in_background; fi
   if (cd "$root_dir" && may_select "$agents_dir" "$@"); then agents=1; agents_venv_in_background; fi
@@ -248,6 +301,7 @@ main() {
   ensure_client_requirements
   ensure_deploy_requirements
   cd "$root_dir"
+  if (( container )); then container_image_ready; fi
   if (( kserve )); then kserve_venv_ready; fi
   if (( agents )); then agents_venv_ready; fi
   local paths=()
