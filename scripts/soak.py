@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/soak.py --minutes 60 --warmup-minutes 5 --publish   # the published run
     .venv/bin/python scripts/soak.py --minutes 2 --warmup-minutes 0.5            # a short look
+    .venv/bin/python scripts/soak.py --report-from RUN.json --publish            # publish an earlier run's samples
 
 It starts its own stack on free loopback ports with ./start_services.sh (bench/stack.py, as the benchmark does:
 the shipped config plus a priced model, a keys file with a budgeted key), drives a mix of every kind of request
@@ -49,7 +50,7 @@ async def soak(stack: BenchStack, args: argparse.Namespace, kinds: list[traffic.
         counts = tally.snapshot()
         samples.append({"t": round(t, 1), "warmup": t < args.warmup_minutes * 60, "load": os.getloadavg()[0],
                         "requests": sum(n for outcomes in counts.values() for n in outcomes.values()),
-                        "groups": sampling.sample_groups(roots)})
+                        "counts": counts, "groups": sampling.sample_groups(roots)})
         print(progress(samples[-1]), flush=True)
         if driving.done() or time.monotonic() >= until - 1:
             break  # the last sample is taken while the traffic still runs, not after it stopped
@@ -71,12 +72,27 @@ def revision() -> str:
         return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
     changed = git("status", "--porcelain", "--untracked-files=no")
-    return f"{git('rev-parse', '--short', 'HEAD') or 'an unknown commit'}" + (" with uncommitted changes" if changed else "")
+    commit = git("rev-parse", "--short", "HEAD") or "an unknown commit"
+    return commit + (" with uncommitted changes" if changed else "")
+
+
+def without_note(argv: list[str]) -> list[str]:
+    """The arguments but --note's: the note is printed in the section anyway."""
+    kept, skip = [], False
+    for word in argv:
+        if skip or word.startswith("--note="):
+            skip = False
+            continue
+        skip = word == "--note"
+        if not skip:
+            kept.append(word)
+    return kept
 
 
 def run_info(args: argparse.Namespace, argv: list[str], stack: BenchStack, kinds: list[traffic.Kind],
              samples: list[dict], counts: dict, seconds: float, rev: str) -> dict:
-    return {"command": "scripts/soak.py " + shlex.join(argv), "date": time.strftime("%Y-%m-%d"), "revision": rev,
+    return {"command": "scripts/soak.py " + shlex.join(without_note(argv)), "date": time.strftime("%Y-%m-%d"),
+            "revision": rev,
             "minutes": args.minutes, "warmup_minutes": args.warmup_minutes, "interval": args.interval,
             "concurrency": args.concurrency, "seconds": seconds, "cores": os.cpu_count(),
             "load_average": statistics.mean(sample["load"] for sample in samples) if samples else 0.0,
@@ -97,7 +113,7 @@ def write_outputs(args: argparse.Namespace, run: dict, samples: list[dict], verd
     if not args.publish:
         return
     picture = args.output.with_name(args.output.stem + "-soak.png")
-    drawn = report.chart(samples, picture, args.warmup_minutes * 60)
+    drawn = report.chart(samples, picture, run["warmup_minutes"] * 60)
     linked = data.name if data.parent.resolve() == args.output.parent.resolve() else None
     text = report.section(run, samples, verdicts, picture.name if drawn else None, linked)
     old = args.output.read_text() if args.output.exists() else ""
@@ -129,15 +145,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--publish", action="store_true", help="write the Soak section of --output and its chart")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--note", default="", help="a sentence for the published section (e.g. what else ran)")
+    parser.add_argument("--report-from", type=Path, metavar="JSON",
+                        help="run nothing: judge, print and (with --publish) publish the samples of an earlier run")
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.warmup_minutes < 0 or args.interval <= 0 or args.concurrency < 1:
         parser.error("--minutes and --interval must be above 0, --warmup-minutes at least 0, --concurrency at least 1")
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse(argv)
+def measure(args: argparse.Namespace, argv: list[str]) -> tuple[dict, list[dict]]:
+    """Start the stack, soak it, stop it: (what ran and what came back, the samples)."""
     rev = revision()
     with tempfile.TemporaryDirectory(prefix="adapter-soak-") as tmp_name:
         stack = BenchStack(Path(tmp_name), args.workers)
@@ -151,9 +168,26 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stack.stop()
         run = {**run_info(args, argv, stack, kinds, samples, counts, seconds, rev), "usage_lines": usage_lines(stack)}
-        verdicts = judge.judge(samples, counts, run["expected"], list(samples[-1]["groups"]) if samples else [])
         if judge.unexpected(counts, run["expected"]):  # what the proxy said about them, before its logs go
             print(log_tail(stack))
+    return run, samples
+
+
+def reread(args: argparse.Namespace) -> tuple[dict, list[dict]]:
+    """An earlier run's JSON (--report-from), to judge and publish again, e.g. into another checkout's report."""
+    data = json.loads(args.report_from.read_text())
+    samples = data.pop("samples")
+    for name in ("rules", "verdicts"):  # judged afresh
+        data.pop(name, None)
+    data["expected"] = {kind: frozenset(allowed) for kind, allowed in data["expected"].items()}
+    return {**data, "note": args.note or data.get("note", "")}, samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    run, samples = reread(args) if args.report_from else measure(args, argv)
+    verdicts = judge.judge(samples, run["counts"], run["expected"], list(samples[-1]["groups"]) if samples else [])
     print(report.terminal(run, samples, verdicts))
     write_outputs(args, run, samples, verdicts)
     return 0 if all(v.met for v in verdicts) else MISSED

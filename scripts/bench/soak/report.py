@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Callable
 
 from ..harness import pyplot
-
-from .judge import FD_RULE, RSS_RULE, Verdict, after_warmup, fds, rss_mb
+from .judge import FD_RULE, RSS_GROWTH_LIMIT, RSS_RULE, Verdict, after_warmup, fds, rss_mb, windows
 
 START, END = "<!-- soak:start -->", "<!-- soak:end -->"
 HEADING = "## Soak (issue 22)"
+WIDTH = 120  # docs/benchmarks.md's prose
 
 
 def verdict_table(verdicts: list[Verdict]) -> list[str]:
@@ -31,6 +32,9 @@ def process_table(samples: list[dict], groups: list[str]) -> list[str]:
             fds_end = str(end["fds"]) if end else "gone"
             lines.append(f"| {group} {process['role']} | {process['pid']} | {process['rss_kb'] / 1024:.0f} → "
                          f"{rss_end} | {process['fds']} → {fds_end} |")
+        started = {process["pid"] for process in first["groups"][group]}
+        lines += [f"| {group} {process['role']} (new) | {pid} | → {process['rss_kb'] / 1024:.0f} | → {process['fds']} |"
+                  for pid, process in at_end.items() if pid not in started]
     return lines
 
 
@@ -88,7 +92,13 @@ def section(run: dict, samples: list[dict], verdicts: list[Verdict], chart_name:
         lines += ["", f"![Soak: resident memory and open files of each server over the run]({chart_name})"]
     if data_name:
         lines += ["", f"Every sample: [{data_name}]({data_name})."]
-    return "\n".join(lines + [END]) + "\n"
+    return "\n".join(wrap(line) for line in lines + [END]) + "\n"
+
+
+def wrap(line: str) -> str:
+    """Prose at the report's width (its tables and pictures stay one line each)."""
+    return line if line.startswith(("|", "!", "<!--")) else textwrap.fill(line, WIDTH, break_long_words=False,
+                                                                        break_on_hyphens=False)
 
 
 def split_marked(document: str) -> tuple[str, str]:
@@ -111,21 +121,30 @@ def publish(document: str, text: str) -> str:
 
 
 def chart(samples: list[dict], target: Path, warmup_seconds: float) -> bool:
-    """Each server's total RSS and open fds over the run, the end of warm-up marked; False without matplotlib."""
+    """Each server's RSS (MB, and % against the first window after warm-up, the target marked) and open fds over the
+    run, the end of warm-up marked; False without matplotlib."""
     plt = pyplot()
     if plt is None or not samples:
         return False
     minutes = [sample["t"] / 60 for sample in samples]
-    figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    first, _ = windows(samples)
+    figure, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     for group in samples[-1]["groups"]:
-        axes[0].plot(minutes, [rss_mb(sample, group) for sample in samples], label=group)
-        axes[1].plot(minutes, [fds(sample, group) for sample in samples], label=group)
-    for axis, label in zip(axes, ("resident memory, MB (all processes)", "open file descriptors (all processes)")):
+        rss = [rss_mb(sample, group) for sample in samples]
+        axes[0].plot(minutes, rss, label=group)
+        if first:
+            base = sum(rss_mb(sample, group) for sample in first) / len(first)
+            axes[1].plot(minutes, [(mb / base - 1) * 100 for mb in rss], label=group)
+        axes[2].plot(minutes, [fds(sample, group) for sample in samples], label=group)
+    axes[1].axhline(RSS_GROWTH_LIMIT * 100, color="#cc4444", linestyle=":", linewidth=1, label=f"target, +{RSS_GROWTH_LIMIT:.0%}")
+    labels = ("resident memory, MB", "RSS vs the first window after warm-up, %", "open file descriptors")
+    for axis, label in zip(axes, labels):
         axis.axvline(warmup_seconds / 60, color="#999999", linestyle="--", linewidth=1)
         axis.set_xlabel("minutes (dashed: end of warm-up)")
         axis.set_ylabel(label)
-        axis.set_ylim(bottom=0)
         axis.legend(fontsize=8)
+    axes[0].set_ylim(bottom=0)
+    axes[2].set_ylim(bottom=0)
     figure.tight_layout()
     figure.savefig(target, dpi=110)
     plt.close(figure)
