@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -183,9 +184,17 @@ def reread(args: argparse.Namespace) -> tuple[dict, list[dict]]:
     return {**data, "note": args.note or data.get("note", "")}, samples
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the run as Ctrl-C does, through the `finally` that stops the stack (by default it would leave the
+    stack running)."""
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
+    if not args.report_from:
+        stop_on_sigterm()
     run, samples = reread(args) if args.report_from else measure(args, argv)
     verdicts = judge.judge(samples, run["counts"], run["expected"], list(samples[-1]["groups"]) if samples else [])
     print(report.terminal(run, samples, verdicts))
