@@ -28,6 +28,7 @@ import httpx
 from bench import profile, streams, streams_report
 from bench.harness import (BUSINESS_MODEL, ROOT, LoadGenerator, RequestPath, Result, business_body, chat_body,
                            codex_body, messages_body, pyplot, rss_mb)
+from bench.soak import report as soak_report
 from bench.stack import BUDGETED_KEY, LEAST_MODEL, PLAIN_KEY, BenchStack
 
 
@@ -259,6 +260,15 @@ def budget_section(document: str) -> str:
     return document[start:end + 1] if end >= 0 else document[start:]
 
 
+def compose(old: str, text: str, streams_section: str | None) -> str:
+    """The new report: this run's text and streaming section; from the old one, the streaming section (when this run
+    left it out), the budget check's and the soak's (scripts/soak.py), kept as they were."""
+    # The soak's section is taken out first: the others run to the next heading and would take its marker along.
+    old, soak = soak_report.split_marked(old)
+    parts = (text, streams_section or streams_report.old_section(old), budget_section(old), soak)
+    return "\n".join(part.strip("\n") + "\n" for part in parts if part)
+
+
 SHORT_TITLES = {"untuned": "0 untuned LiteLLM", "untuned_ours": "0b untuned + our packages", "direct": "1 business API",
                 "floor": "2 LiteLLM floor (mock)", "least": "2b least handler (one POST)",
                 "business": "3 mapped business.yaml", "laas": "4 LaaS handler",
@@ -366,8 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             text += f"\n![Requests per second and CPU per request, every path]({pictures[0].name})\n"
         if measurement:
             section = streams_report.with_chart(measurement, section, args.output)
-        parts = (text, section or streams_report.old_section(old), budget_section(old))
-        args.output.write_text("\n".join(part.strip("\n") + "\n" for part in parts if part))
+        args.output.write_text(compose(old, text, section))
         print(f"wrote {args.output}" + "".join(f" and {picture}" for picture in pictures) +
               ("" if pictures else " (no chart: pip install -r scripts/requirements-benchmark.txt)"))
         return 0

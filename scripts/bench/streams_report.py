@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from .harness import pyplot
+from .soak import report as soak_report
 from .streams import Measurement, Run
 
 HEADING = "## Streaming capacity"
@@ -264,7 +265,8 @@ def write(measurement: Measurement, text: str, target: Path) -> None:
     """Put the section, with its chart beside it, into `target` in place of the old one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     document = target.read_text() if target.exists() else "# Benchmarks\n"
-    target.write_text(replace_section(document, with_chart(measurement, text, target)))
+    section = with_chart(measurement, text, target)
+    target.write_text(soak_report.outside_marked(document, lambda rest: replace_section(rest, section)))
     print(f"wrote {target}")
 
 
