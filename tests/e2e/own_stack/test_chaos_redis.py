@@ -2,7 +2,8 @@
 
 No 5xx meanwhile: the limits fall back per process, the budgets per host, each with a warning per process and not
 per request. When Redis is back, the proxies share limits and budgets again, and every cent spent — before, during
-and after the outage, on either proxy — is in Redis's counter: nothing is lost. The Redis here keeps every
+and after the outage, on either proxy — is in Redis's counter: nothing is lost (a charge in flight as Redis stopped
+may count twice, the safe side). The Redis here keeps every
 acknowledged write across its restart (an append-only file), so that the count can be checked exactly.
 """
 
@@ -28,9 +29,10 @@ from ..conftest import extra_proxy
 from ..test_budgets import PRICED
 
 WORKERS = 2
-KEYS = {alias: f"sk-chaos-{alias}-0123456789abcdef" for alias in ("load", "rpm-after")}
+KEYS = {alias: f"sk-chaos-{alias}-0123456789abcdef" for alias in ("load", "parallel", "rpm-after")}
 DURATION = "1d"
 RPM_AFTER = 4
+LOAD_THREADS = 4
 OUTAGE_SECONDS = 7  # longer than the budgets' retry interval (5 s): the retries meet Redis still away
 RECOVERY_SECONDS = 10  # REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT as stack_settings sets it
 BOUND = 20
@@ -41,10 +43,16 @@ BACK = "budgets: Redis (REDIS_URL) answers again"
 
 
 def write_keys(path: Path, budget: float) -> None:
-    """`load`: limits that bind under the load (max_parallel) and a budget per day; `rpm-after`: rpm only."""
+    """`load`: limits and a budget per day; `parallel`: limits that bind under the load (max_parallel); `rpm-after`:
+    rpm only.
+
+    `parallel` is not used once Redis is back: LiteLLM's limiter counts a call in flight up in Redis and, if Redis has
+    gone meanwhile, down in the process only, so a Redis that comes back with its data (a network cut, or a persistent
+    Redis as here) refuses the key for up to a minute, its counter's lifetime."""
+    limits = {"rpm": 100_000, "tpm": 10_000_000}
     path.write_text(yaml.safe_dump({"keys": [
-        {"alias": "load", "hash": hash_key(KEYS["load"]), "rpm": 100_000, "tpm": 10_000_000, "max_parallel": 2,
-         "max_budget": budget, "budget_duration": DURATION},
+        {"alias": "load", "hash": hash_key(KEYS["load"]), **limits, "max_budget": budget, "budget_duration": DURATION},
+        {"alias": "parallel", "hash": hash_key(KEYS["parallel"]), **limits, "max_parallel": 2},
         {"alias": "rpm-after", "hash": hash_key(KEYS["rpm-after"]), "rpm": RPM_AFTER}]}))
 
 
@@ -119,7 +127,7 @@ def test_redis_stopped_under_load_then_back_no_5xx_and_nothing_lost(proxies, red
     urls, dirs, keys, master_keys = proxies
     logs = [directory / "logs" / "litellm_proxy.log" for directory in dirs]
     sizes = [log.stat().st_size for log in logs]
-    with Load(urls, [KEYS["load"]], threads=4, model="priced-chat") as load:
+    with Load(urls, [KEYS["load"], KEYS["parallel"]], threads=LOAD_THREADS, model="priced-chat") as load:
         load.wait_for(8, 0, BOUND)
         stopped_at = time.monotonic()
         redis_server.stop()
@@ -159,12 +167,19 @@ def test_redis_stopped_under_load_then_back_no_5xx_and_nothing_lost(proxies, red
     while True:
         for url in urls:  # a budget check that reaches Redis hands the host's count over
             for _ in range(WORKERS):
-                assert chat(url, KEYS["load"]).status_code == 200
+                answer = chat(url, KEYS["load"])
+                assert answer.status_code == 200, answer.text
         time.sleep(1)  # the last calls' charges follow their usage lines
         shared, expected, left = int(redis_server.client().get(counter()) or 0), charged(dirs), counted_locally(dirs)
-        if (shared, left) == (expected, 0) or time.monotonic() > deadline:
+        if (shared >= expected and left == 0) or time.monotonic() > deadline:
             break
-    assert (shared, left) == (expected, 0), f"Redis holds {shared}, the calls cost {expected}, {left} left locally"
+    costs = sorted({to_nano(line["cost"]) for directory in dirs for line in read_lines(directory / "logs")
+                    if line["key_alias"] == "load" and line["status"] == 200})
+    # Nothing lost. A charge whose INCRBY Redis applied as it stopped, but whose answer never came, was counted on
+    # its host too (the safe side for a budget): at most one per load thread, the calls in flight at that moment.
+    assert left == 0 and expected <= shared <= expected + LOAD_THREADS * costs[-1], (
+        f"Redis holds {shared}, the calls cost {expected} (off by {shared - expected}; a call costs {costs}), "
+        f"{left} left locally")
 
     # ... and so are the budgets: one call's worth left, spent through proxy a, refuses on proxy b too.
     cost = max(line["cost"] for line in read_lines(dirs[0] / "logs") if line["key_alias"] == "load")

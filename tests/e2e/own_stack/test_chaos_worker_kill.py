@@ -17,7 +17,7 @@ from adapter.metering.__main__ import read_lines
 from tests.support.processes import children, client_port, serving_pid, wait_for_children
 from tests.support.streams import StreamCall
 
-from ..conftest import proxy_command, stack_environment, start, wait_healthy
+from ..conftest import START_TIMEOUT, proxy_command, stack_environment, start, wait_healthy
 
 WORKERS = 2
 WORDS = [f"word{number}" for number in range(40)]
@@ -40,7 +40,7 @@ def proxy(stack, tmp_path_factory):
     try:
         url = f"http://127.0.0.1:{settings.litellm_proxy_port}"
         wait_healthy(service, f"{url}/health/liveliness")
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + START_TIMEOUT
         while service.log.read_text(errors="replace").count(STARTED) < WORKERS:
             assert time.monotonic() < deadline, f"{WORKERS} workers did not start:\n{service.tail()}"
             time.sleep(0.5)
@@ -108,11 +108,15 @@ def test_a_worker_killed_mid_stream_is_replaced_and_nothing_completed_is_lost(pr
             assert stream.answer.split()[-len(WORDS):] == WORDS and stream.finish_reason == "stop"
             completed.append(stream.call_id)
 
-    # The supervisor replaces the worker; the replacement serves new connections within seconds.
+    # The supervisor replaces the worker at once; the replacement, once it has loaded LiteLLM, serves too.
     replaced = wait_for_children(supervisor, WORKERS, WORKER, without={victim}, seconds=BOUND)
     fresh = replaced - survivors
     assert len(fresh) == 1 and service.process.poll() is None
     assert f"Child process [{victim}] died" in service.log.read_text(errors="replace")
+    deadline = time.monotonic() + START_TIMEOUT  # as long as a worker may take to start on a busy machine
+    while service.log.read_text(errors="replace").count(STARTED) < WORKERS + 1:
+        assert time.monotonic() < deadline and children(supervisor, WORKER) == replaced, service.tail()
+        time.sleep(0.5)
     served_by_fresh = False
     deadline = time.monotonic() + BOUND
     while not served_by_fresh and time.monotonic() < deadline:
