@@ -93,6 +93,18 @@ def test_urls_name_services_and_ports_that_exist():
     assert env["REDIS_URL"] == files.env_of(files.container("proxy"))["REDIS_URL"]  # one URL, both deployments
 
 
+def test_redis_keeps_what_it_acknowledged_on_a_volume_of_its_own():
+    """The budgets' spend lives in Redis for a whole window: its append-only file on a named volume outlives a
+    restart (tests/deploy/test_manifests_run.py restarts a redis-server with the same arguments)."""
+    redis = service("redis")
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    mounts = {mount["target"]: mount for mount in redis["volumes"]}
+    assert mounts["/data"]["type"] == "volume" and mounts["/data"]["source"] in files.compose()["volumes"]
+    k8s = files.container("redis")["args"]
+    assert k8s[k8s.index("--appendonly") + 1] == "yes"
+
+
 def healthcheck_url(name: str) -> str:
     test = service(name)["healthcheck"]["test"]
     (url,) = re.findall(r"https?://[^'\" ]+", " ".join(test))

@@ -198,3 +198,35 @@ def test_the_proxy_counts_in_the_redis_that_redis_url_names(running):
     while time.monotonic() < deadline and client.dbsize() == 0:
         time.sleep(0.2)
     assert client.dbsize() > 0, "no counter reached the Redis of REDIS_URL"
+
+
+def wait_for_ping(client: redis.Redis, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_restarted_redis_keeps_a_budgets_spend_with_the_deployments_args(tmp_path):
+    """Budgets count whole windows in Redis: with the Deployment's args, what Redis acknowledged outlives its restart."""
+    port = str(free_ports(1)[0])
+    name = "adapter:spend:" + "ab" * 32 + ":1796169600"  # a key's counter, as metering/spend.py names it
+    store = start_redis(port, tmp_path)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=int(port))
+        wait_for_ping(client)
+        client.incrby(name, 123_456_789)
+    finally:
+        store.stop()  # SIGTERM, as the kubelet stops a container
+    store = start_redis(port, tmp_path)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=int(port))
+        wait_for_ping(client)
+        assert int(client.get(name) or 0) == 123_456_789, store.tail()
+    finally:
+        store.stop()
