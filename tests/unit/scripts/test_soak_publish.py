@@ -2,8 +2,10 @@
 
 import json
 
-import soak
 from bench.soak import report
+from tests.support import scripts
+
+soak = scripts.load("soak")
 
 
 def earlier_run(rss_at_end_mb: float) -> dict:
