@@ -174,8 +174,13 @@ def client(port: int, key: str) -> openai.OpenAI:
 
 
 def test_volume_init_hands_both_volumes_to_the_adapters_user(deployment):
-    for path in deployment.sources.values():
-        assert (path.stat().st_uid, path.stat().st_gid) == (APP_UID, APP_UID)
+    # The volumes the adapter's own services mount; redis-data belongs to the redis image's user, not ours.
+    adapters = [s for s in deployment.services.values() if s.get("user") == f"{APP_UID}:{APP_UID}"]
+    mounted = {volume["source"] for service in adapters for volume in service.get("volumes", [])}
+    assert mounted == {"usage-logs", "adapter-keys"}
+    for name in mounted:
+        path = deployment.sources[name]
+        assert (path.stat().st_uid, path.stat().st_gid) == (APP_UID, APP_UID), name
 
 
 def test_the_keys_tool_wrote_the_key_into_the_keys_volume_as_the_adapters_user(deployment):
