@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import time
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 from bench.harness import free_ports
 from tests.support.container import Container
 from tests.support.deploy_files import DEPLOY, compose
+from tests.support.http_probes import answers
 from tests.support.redis_server import running as redis_running
 
 pytestmark = pytest.mark.timeout(1800)  # the first test may build the image
@@ -88,14 +88,6 @@ def tmpfs_dirs(service: dict, tmp: Path) -> list[tuple[Path, str]]:
         path.chmod(int(options.get("mode", "1777"), 8))
         dirs.append((path, target))
     return dirs
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 class Deployment:

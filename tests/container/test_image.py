@@ -5,16 +5,13 @@ as its non-root user, keeps the build's CA out, and SIGTERM to its command stops
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import secrets
 import subprocess
 import time
 from datetime import datetime, timezone
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import openai
@@ -22,6 +19,7 @@ import pytest
 
 from bench.harness import free_ports
 from tests.support.container import Container, image_config, uids_of
+from tests.support.http_probes import answers, idle_connection
 
 pytestmark = pytest.mark.timeout(1800)  # the first test builds the image: minutes on a fresh machine
 APP_UID = 10001
@@ -57,24 +55,6 @@ def lines_since(stack: Stack, moment: datetime) -> list[dict]:
         if any(datetime.fromisoformat(line["time"]) >= moment for line in lines) or time.monotonic() > deadline:
             return lines
         time.sleep(0.1)
-
-
-def idle_connection(url: str) -> http.client.HTTPConnection:
-    """A keep-alive connection that has had its answer and waits for a next request that never comes."""
-    connection = http.client.HTTPConnection(urlsplit(url).hostname, urlsplit(url).port, timeout=30)
-    connection.request("GET", "/health")
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 200 and not response.will_close
-    return connection
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def wait_until_up(stack: Stack) -> None:
@@ -183,7 +163,7 @@ def test_sigterm_to_the_command_stops_both_services_within_15_s_losing_no_usage_
     pieces = [next(chunk.choices[0].delta.content for chunk in stream if chunk.choices)]
     # The proxy's own connections to the business API close when it stops first; a client of the business API's
     # (a health checker, a second proxy) may hold one too, and it must not keep the business API up.
-    idle = idle_connection(stack.business_url)
+    idle = idle_connection(int(stack.env['BUSINESS_API_PORT']))
     services = [pid for pid in stack.running.pids() if pid != stack.running.command_pid()]
 
     signalled = time.monotonic()

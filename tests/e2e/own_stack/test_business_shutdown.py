@@ -16,6 +16,7 @@ import openai
 import pytest
 
 import stack_settings
+from tests.support.http_probes import idle_connection
 
 from ..conftest import business_command, proxy_command, stack_environment, start, wait_healthy
 
@@ -52,16 +53,6 @@ def business_api(env: dict, settings: stack_settings.Settings, worker_class: str
 def openai_client(settings: stack_settings.Settings) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"http://127.0.0.1:{settings.litellm_proxy_port}/v1",
                          api_key=settings.litellm_master_key, max_retries=0, timeout=30)
-
-
-def idle_connection(port: int) -> http.client.HTTPConnection:
-    """A keep-alive connection that has had its answer and waits for a next request that never comes."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", "/health")
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 200 and not response.will_close
-    return connection
 
 
 def served_connections(port: int) -> int:
