@@ -117,11 +117,14 @@ ensure_base() {
 
 ca_file() {  # the CA bundle the RUN steps trust, or nothing
   local file
-  for file in "${BUILD_CA_FILE:-}" "${PIP_CERT:-}" "${REQUESTS_CA_BUNDLE:-}" "${SSL_CERT_FILE:-}" \
-    /etc/ssl/certs/ca-certificates.crt; do
+  if [[ -n ${BUILD_CA_FILE:-} ]]; then  # asked for by name: a wrong path stops, not a silent fallback
+    [[ -f $BUILD_CA_FILE ]] || die "BUILD_CA_FILE=$BUILD_CA_FILE is not a file"
+    printf '%s\n' "$BUILD_CA_FILE"
+    return 0
+  fi
+  for file in "${PIP_CERT:-}" "${REQUESTS_CA_BUNDLE:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
     if [[ -n $file && -f $file ]]; then printf '%s\n' "$file"; return 0; fi
   done
-  [[ -z ${BUILD_CA_FILE:-} ]] || die "BUILD_CA_FILE=$BUILD_CA_FILE is not a file"
 }
 
 drop_replaced() {  # drop_replaced OLD_ID: remove the image a build replaced, once no name points at it any more
@@ -139,12 +142,12 @@ image_id() {  # image_id IMAGE: its id, nothing if missing
 
 build_image() {
   local ca work args=() name old
+  ca="$(ca_file)"  # before the base: a wrong BUILD_CA_FILE stops at once, not after minutes of debootstrap
   ensure_base
   old="$(image_id "$IMAGE")"
   work="$(mktemp -d "${TMPDIR:-/tmp}/container-build.XXXXXX")"
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
-  ca="$(ca_file)"
   if [[ -n $ca ]]; then
     # Mounted over the image's own bundle for apt and curl; pip reads certifi's unless pip.conf names this one.
     cp "$ca" "$work/ca.crt"
