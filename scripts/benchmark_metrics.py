@@ -51,6 +51,15 @@ def report(results: dict[str, list[Result]]) -> str:
     return "\n".join(lines)
 
 
+def logs_of(directory: Path, lines: int = 40) -> str:
+    """The end of every proxy's log, printed when a path had errors: the logs go with the temporary directory, and
+    a worker replaced mid-round (proxy_supervisor says why) shows only as errors and a drop in the CPU read."""
+    tails = [f"\n--- the last {lines} lines of {log.name} ---\n" + "\n".join(log.read_text(errors="replace")
+                                                                           .splitlines()[-lines:])
+             for log in sorted(directory.glob("*.log"))]
+    return "\n\nErrors in a path: the proxies' logs follow." + "".join(tails)
+
+
 def run(args: argparse.Namespace, tmp: Path) -> str:
     env, settings = environment(tmp, args.workers)
     processes = [start_mock(env, tmp)]
@@ -71,7 +80,8 @@ def run(args: argparse.Namespace, tmp: Path) -> str:
         rotated = lambda number, paths: paths[2 * (number % len(VARIANTS)):] + paths[:2 * (number % len(VARIANTS))]  # noqa: E731
         results = LoadGenerator(shutil.which("wrk"), tmp).in_rounds(paths, args.rounds, args.duration,
                                                                     args.concurrency, rotated)
-        return report(results)
+        failed = any(result.errors for rounds in results.values() for result in rounds)
+        return report(results) + (logs_of(tmp / "logs") if failed else "")
     finally:
         for process in reversed(processes):
             stop_process(process)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import logging
 import resource
+import signal
 import sys
 
 import uvicorn
@@ -85,7 +86,8 @@ class ReloadingSupervisor(Multiprocess):
                 if process.pid not in self.served and process.is_ready(timeout=1):
                     self.served.add(process.pid)
                 continue
-            process.kill()  # hung, or already gone
+            hung = process.process.is_alive()  # running, but its health check went unanswered
+            process.kill()
             process.join()
             if process.pid not in self.served or process.exitcode == STARTUP_FAILURE:
                 logger.error("Child process [%s] exited with code %s before it was ready; stopping the parent process.",
@@ -93,9 +95,23 @@ class ReloadingSupervisor(Multiprocess):
                 self.exit_code = process.exitcode or STARTUP_FAILURE  # 2 for a configuration error, as it said
                 self.should_exit.set()
                 return
-            logger.info("Child process [%s] died", process.pid)
+            logger.warning("Child process [%s] died: %s; starting a new one", process.pid,
+                           self.why_gone(hung, process.exitcode))
             self.processes[index] = Process(self.config, self.sockets)
             self.processes[index].start()
+
+    def why_gone(self, hung: bool, exitcode: int | None) -> str:
+        """What the log says of a replaced worker: uvicorn's "died" alone cannot tell a crash, a kill from outside
+        (the kernel's OOM killer sends SIGKILL) and a worker the supervisor gave up on."""
+        if hung:
+            return (f"it did not answer the supervisor's health check within {self.config.timeout_worker_healthcheck} s "
+                    "(blocked, or starved of CPU), so it was killed")
+        if exitcode is not None and exitcode < 0:  # multiprocessing's way of saying "ended by signal N"
+            try:
+                return f"killed by {signal.Signals(-exitcode).name}"
+            except ValueError:
+                return f"killed by signal {-exitcode}"
+        return f"exited with code {exitcode}"
 
     def join_all(self) -> None:
         super().join_all()

@@ -112,7 +112,7 @@ def test_a_worker_killed_mid_stream_is_replaced_and_nothing_completed_is_lost(pr
     replaced = wait_for_children(supervisor, WORKERS, WORKER, without={victim}, seconds=BOUND)
     fresh = replaced - survivors
     assert len(fresh) == 1 and service.process.poll() is None
-    assert f"Child process [{victim}] died" in service.log.read_text(errors="replace")
+    assert f"Child process [{victim}] died: killed by SIGKILL" in service.log.read_text(errors="replace")
     deadline = time.monotonic() + START_TIMEOUT  # as long as a worker may take to start on a busy machine
     while service.log.read_text(errors="replace").count(STARTED) < WORKERS + 1:
         assert time.monotonic() < deadline and children(supervisor, WORKER) == replaced, service.tail()
