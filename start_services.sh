@@ -170,10 +170,33 @@ check_config_files() {
 }
 
 start_proxy() {
+  local log size
+  log="$(log_file "$proxy_name")"
+  size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
+  launched_pid=""
   start_one "$proxy_name" "$proxy_url/health/liveliness" 120 "$LITELLM_PROXY_HOST" "$LITELLM_PROXY_PORT" "$root_dir" \
     "$VENV/bin/python" -m proxy_supervisor adapter.gateway:app --app-dir "$root_dir/src" \
     --host "$LITELLM_PROXY_HOST" --port "$LITELLM_PROXY_PORT" --workers "$LITELLM_PROXY_WORKERS" \
     --backlog "$LITELLM_PROXY_BACKLOG" --http httptools --loop uvloop --timeout-keep-alive "$keep_alive_seconds" --log-level "$(uvicorn_log_level)"
+  [[ -n $launched_pid ]] || return 0  # it was already running
+  # uvicorn says a worker has started at INFO; above it there is nothing to wait for.
+  [[ $(uvicorn_log_level) == debug || $(uvicorn_log_level) == info ]] || return 0
+  # The health check answers as soon as one worker serves, and a client that connects then keeps its keep-alive
+  # connections on that worker for their whole life (a soak saw all 12 on one of two). So the start is done once every
+  # worker has said so; they load LiteLLM side by side, so this is seconds at most.
+  if ! wait_for_workers "$log" "$size" "$LITELLM_PROXY_WORKERS" 120; then
+    warn "$proxy_name: not all of its $LITELLM_PROXY_WORKERS workers started within 120 s; it serves with those that did (see $(display_path "$log"))"
+  fi
+}
+
+wait_for_workers() {  # wait_for_workers LOG SIZE COUNT SECONDS: COUNT uvicorn workers started in LOG after byte SIZE
+  local started deadline=$((SECONDS + $4))
+  while :; do
+    started="$(tail -c +"$(($2 + 1))" "$1" 2>/dev/null | grep -c "Application startup complete" || true)"
+    ((started >= $3)) && return 0
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
 }
 
 # ---------------------------------------------------------------- reload

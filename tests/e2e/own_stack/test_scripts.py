@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 import stack_settings
+from tests.support.processes import children
 from tests.support.script_stack import (
     MARKERS,
     ROOT,
@@ -72,6 +73,11 @@ def test_start_verify_restart_stop(stack: Stack) -> None:
     assert set(first) == set(MARKERS), explain(result)
     for name, pid in first.items():
         assert alive(pid) and MARKERS[name] in cmdline(pid)
+    # "Up" means every proxy worker serves, not only the first to answer the health check: a client connecting at
+    # once would keep its keep-alive connections on that one.
+    workers = children(first["litellm_proxy"], "spawn_main")
+    proxy_log = next(stack.log_dir.glob("litellm_proxy_*.log")).read_text(errors="replace")
+    assert len(workers) >= 2 and proxy_log.count("Application startup complete") == len(workers), proxy_log[-3000:]
     # The key is never printed; the curl example reads it from the shell.
     key = next(line for line in stack.env_file.read_text().splitlines() if line.startswith("LITELLM_MASTER_KEY="))
     assert key.split("=", 1)[1] not in result.stdout + result.stderr
