@@ -181,9 +181,8 @@ start_proxy() {
   [[ -n $launched_pid ]] || return 0  # it was already running
   # uvicorn says a worker has started at INFO; above it there is nothing to wait for.
   [[ $(uvicorn_log_level) == debug || $(uvicorn_log_level) == info ]] || return 0
-  # The health check answers as soon as one worker serves, and a client that connects then keeps its keep-alive
-  # connections on that worker for their whole life (a soak saw all 12 on one of two). So the start is done once every
-  # worker has said so; they load LiteLLM side by side, so this is seconds at most.
+  # The health check answers as soon as one worker serves; "up" means all of them serve (a benchmark or a load test
+  # started at once would otherwise meet one worker). They load LiteLLM side by side, so this is seconds at most.
   if ! wait_for_workers "$log" "$size" "$LITELLM_PROXY_WORKERS" 120; then
     warn "$proxy_name: not all of its $LITELLM_PROXY_WORKERS workers started within 120 s; it serves with those that did (see $(display_path "$log"))"
   fi

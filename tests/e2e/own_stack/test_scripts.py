@@ -73,8 +73,7 @@ def test_start_verify_restart_stop(stack: Stack) -> None:
     assert set(first) == set(MARKERS), explain(result)
     for name, pid in first.items():
         assert alive(pid) and MARKERS[name] in cmdline(pid)
-    # "Up" means every proxy worker serves, not only the first to answer the health check: a client connecting at
-    # once would keep its keep-alive connections on that one.
+    # "Up" means every proxy worker has started, not only the first to answer the health check.
     workers = children(first["litellm_proxy"], "spawn_main")
     proxy_log = next(stack.log_dir.glob("litellm_proxy_*.log")).read_text(errors="replace")
     assert len(workers) >= 2 and proxy_log.count("Application startup complete") == len(workers), proxy_log[-3000:]
