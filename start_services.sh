@@ -180,7 +180,7 @@ start_proxy() {
     --backlog "$LITELLM_PROXY_BACKLOG" --http httptools --loop uvloop --timeout-keep-alive "$keep_alive_seconds" --log-level "$(uvicorn_log_level)"
   [[ -n $launched_pid ]] || return 0  # it was already running
   # uvicorn says a worker has started at INFO; above it there is nothing to wait for.
-  [[ $(uvicorn_log_level) == debug || $(uvicorn_log_level) == info ]] || return 0
+  case "$(uvicorn_log_level)" in debug | info) ;; *) return 0 ;; esac
   # The health check answers as soon as one worker serves; "up" means all of them serve (a benchmark or a load test
   # started at once would otherwise meet one worker). They load LiteLLM side by side, so this is seconds at most.
   if ! wait_for_workers "$log" "$size" "$LITELLM_PROXY_WORKERS" 120; then

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.harness import ROOT, LoadGenerator, Result, free_ports, start_logged, stop_process, wait_http
+from bench.harness import ROOT, LoadGenerator, Result, free_ports, log_tail, start_logged, stop_process, wait_http
 from bench.side_by_side import chat_and_stream, environment, median, proxy_command, start_mock, table
 
 SRC = ROOT / "src"
@@ -51,13 +51,11 @@ def report(results: dict[str, list[Result]]) -> str:
     return "\n".join(lines)
 
 
-def logs_of(directory: Path, lines: int = 40) -> str:
+def logs_of(directory: Path) -> str:
     """The end of every proxy's log, printed when a path had errors: the logs go with the temporary directory, and
     a worker replaced mid-round (proxy_supervisor says why) shows only as errors and a drop in the CPU read."""
-    tails = [f"\n--- the last {lines} lines of {log.name} ---\n" + "\n".join(log.read_text(errors="replace")
-                                                                           .splitlines()[-lines:])
-             for log in sorted(directory.glob("*.log"))]
-    return "\n\nErrors in a path: the proxies' logs follow." + "".join(tails)
+    tails = [log_tail(log) for log in sorted(directory.glob("*.log"))]
+    return "\n\nErrors in a path: the proxies' logs follow.\n" + "\n".join(tails)
 
 
 def run(args: argparse.Namespace, tmp: Path) -> str:

@@ -84,6 +84,12 @@ def start_logged(command: list[str], env: dict, log: Path, cwd: Path | None = No
                                 start_new_session=True)
 
 
+def log_tail(log: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a service's log, under a heading naming it (for a failed run's report)."""
+    text = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else ["(no log)"]
+    return f"--- the last {lines} lines of {log.name} ---\n" + "\n".join(text)
+
+
 def wait_http(url: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.http_probes import answers
 from tests.support.processes import children, wait_for_children
+from tests.support.script_stack import wait_until
 
 from ..conftest import ROOT, free_port
 
@@ -50,12 +51,7 @@ def supervisor(tmp_path):
 
 
 def logged(log: Path, text: str) -> bool:
-    deadline = time.monotonic() + BOUND
-    while text not in log.read_text(errors="replace"):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
+    return wait_until(lambda: text in log.read_text(errors="replace"), BOUND, 0.2)
 
 
 def test_a_worker_that_stops_answering_is_replaced_and_the_log_says_it_hung(supervisor):
