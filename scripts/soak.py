@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.harness import ROOT
+from bench.harness import ROOT, log_tail
 from bench.soak import judge, report, sampling, traffic
 from bench.stack import BUDGETED_KEY, BenchStack
 
@@ -128,12 +128,6 @@ def usage_lines(stack: BenchStack) -> int:
     return sum(path.read_bytes().count(b"\n") for path in (stack.tmp / "logs").glob("usage_*.jsonl"))
 
 
-def log_tail(stack: BenchStack, lines: int = 40) -> str:
-    log = stack.tmp / "logs" / "litellm_proxy.log"
-    text = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else ["(no proxy log)"]
-    return "the proxy log's last lines:\n" + "\n".join(text)
-
-
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=60.0, help="measured minutes after the warm-up")
@@ -170,7 +164,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> tuple[dict, list[dict]
             stack.stop()
         run = {**run_info(args, argv, stack, kinds, samples, counts, seconds, rev), "usage_lines": usage_lines(stack)}
         if judge.unexpected(counts, run["expected"]):  # what the proxy said about them, before its logs go
-            print(log_tail(stack))
+            for log in sorted((stack.tmp / "logs").glob("litellm_proxy_*.log")):  # start_services.sh dates them
+                print(log_tail(log))
     return run, samples
 
 
